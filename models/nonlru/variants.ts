@@ -1,0 +1,174 @@
+/**
+ * Known bugs of the non-LRU movable page protocol, each put back into otherwise
+ * correct code. A variant changes code only; exploration has to find what it breaks.
+ */
+import { VM_BUG_ON_PAGE } from '../../src/kernel/bug.ts';
+import {
+  PAGE_MAPPING_MOVABLE, PageIsolated, PageLocked, list_del, mappingWord, setMappingWord,
+} from '../../src/kernel/page.ts';
+import { PageMovable } from '../../src/kernel/movable.ts';
+import {
+  claimPage, clearPageIsolated, getPageUnlessZero, lockPage, notMovableHint, pageMovableLocked, pageUnlocked,
+  refNonZero, unlockPage,
+} from '../../src/kernel/migrate.ts';
+import { type ActionFn, type GuardFn, type ProgramBuilder, STEP, br } from '../../src/kernel/program.ts';
+import type { Variant } from '../../src/system.ts';
+import { NO_PAGE, type NonlruLayout } from '../../properties/nonlru.ts';
+import { CLEAR_MOVABLE } from './driver.ts';
+
+export interface Patch {
+  /** Which programs to patch: every CPU's, or the driver's. */
+  readonly cpu?: (b: ProgramBuilder, cpu: number, lay: NonlruLayout) => void;
+  readonly driver?: (b: ProgramBuilder, lay: NonlruLayout) => void;
+}
+
+const ISO = 'scan/isolate';
+
+/** isolate_movable_page() without `|| PageIsolated(page)`. */
+const cannotIsolateNoIsolatedTest: GuardFn = (m, L, P) => !PageMovable(m, m[L + P.page]);
+
+/** __ClearPageMovable() clearing every low bit: page->mapping = NULL. */
+const clearMovableAllBits: ActionFn = (m, L, P) => {
+  const p = m[L + P.page];
+  VM_BUG_ON_PAGE(!PageLocked(m, p), '!PageLocked(page)', '__ClearPageMovable', p);
+  VM_BUG_ON_PAGE(!PageMovable(m, p), '!PageMovable(page)', '__ClearPageMovable', p);
+  setMappingWord(m, p, 0);
+};
+/** __ClearPageMovable() as Vlastimil Babka read it: `& ~PAGE_MAPPING_MOVABLE`. */
+const clearMovableNegated: ActionFn = (m, L, P) => {
+  const p = m[L + P.page];
+  VM_BUG_ON_PAGE(!PageLocked(m, p), '!PageLocked(page)', '__ClearPageMovable', p);
+  VM_BUG_ON_PAGE(!PageMovable(m, p), '!PageMovable(page)', '__ClearPageMovable', p);
+  setMappingWord(m, p, mappingWord(m, p) & ~PAGE_MAPPING_MOVABLE);
+};
+
+/** The release path's bookkeeping without the PageIsolated test: list_del regardless. */
+const forgetPageTouchingLru: ActionFn = (m, L, P) => {
+  const p = m[L + P.p];
+  m[P.slots + m[L + P.k]] = NO_PAGE;
+  if (PageIsolated(m, p)) m[P.isolated]--;
+  list_del(m, p);
+};
+
+const slotOf = (b: ProgramBuilder, name: string): number => {
+  const at = b.locals.indexOf(name);
+  if (at < 0) throw new Error(`program ${b.id} has no local '${name}'`);
+  return at;
+};
+
+/** Swap __ClearPageMovable in every program that calls it. */
+const everywhere = (fn: ActionFn): Patch => ({
+  cpu: (b) => b.replaceAction(CLEAR_MOVABLE, fn),
+  driver: (b) => b.replaceAction(CLEAR_MOVABLE, fn),
+});
+
+export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
+  {
+    name: 'no-isolated-check',
+    description: 'isolate_movable_page() does not test PageIsolated under the page lock, so a second CPU isolates a page that is already isolated.',
+    source: 'Seed patch 02, isolate_movable_page(): "if (!PageMovable(page) || PageIsolated(page)) goto out_no_isolated"; changelog v2: "check PageMovable before PageIsolated checking - Joonsoo".',
+    expect: { kind: 'invariant', property: 'no-double-isolation' },
+    patch: {
+      cpu(b, cpu) {
+        b.replace(`${ISO}/check`, {
+          [STEP]: [
+            br(`${ISO}/unlock`, [], b.g('!PageMovable(page) (no PageIsolated test)', cannotIsolateNoIsolatedTest, { page: slotOf(b, 'low_pfn') })),
+            br(`${ISO}/aops`, [b.a('claim isolation (ghost)', claimPage, { page: slotOf(b, 'low_pfn'), cpu })]),
+          ],
+        }, '!PageMovable(page)');
+      },
+    },
+  },
+  {
+    name: 'clear-movable-all-bits',
+    description: '__ClearPageMovable() clears PAGE_MAPPING_MOVABLE too (page->mapping = NULL), so the VM can no longer tell a page the driver released from an LRU page.',
+    source: 'Seed patch 02, __ClearPageMovable(): keeps PAGE_MAPPING_MOVABLE "so that VM can catch up released page by driver after isolation" (Minchan Kim\'s v6r2 reply to Vlastimil Babka).',
+    expect: { kind: 'invariant', property: 'freed-page-clean' },
+    patch: everywhere(clearMovableAllBits),
+  },
+  {
+    name: 'clear-movable-negated',
+    description: '__ClearPageMovable() does `page->mapping & ~PAGE_MAPPING_MOVABLE`, as review suggested: the address_space stays and the movable bit goes.',
+    source: 'Vlastimil Babka on seed v6 02/12: "This should be negated to clear... use ~PAGE_MAPPING_MOVABLE ?"; Minchan Kim kept `& PAGE_MAPPING_MOVABLE` in v6r2.',
+    expect: { kind: 'kernel-bug', property: 'bad_page(): non-NULL mapping' },
+    patch: everywhere(clearMovableNegated),
+  },
+  {
+    name: 'lock-before-refcount',
+    description: 'isolate_movable_page() takes the page lock before get_page_unless_zero() and the __PageMovable() test, racing with an owner that sets flags on a page it has just allocated with a non-atomic read-modify-write.',
+    source: 'Seed patch 02, isolate_movable_page(): "Check PageMovable before holding a PG_lock because page\'s owner assumes anybody doesn\'t touch PG_lock of newly allocated page"; changelog v2: "check PageMovable before lock_page - Joonsoo".',
+    expect: { kind: 'invariant', property: 'unlock-by-owner' },
+    patch: {
+      cpu(b) {
+        const p = { page: slotOf(b, 'low_pfn') };
+        // trylock_page first ...
+        b.replace(ISO, {
+          [STEP]: [
+            br(`${ISO}/bug-get`, [b.a('trylock_page', lockPage, p)], b.g('!PageLocked(page)', pageUnlocked, p)),
+            br('scan/next'),
+          ],
+        }, 'trylock_page(page)');
+        // ... then get_page_unless_zero ...
+        b.step(`${ISO}/bug-get`, 'isolate_movable_page', 'get_page_unless_zero(page)', {
+          [STEP]: [
+            br(`${ISO}/bug-movable`, [b.a('get_page_unless_zero', getPageUnlessZero, p)], b.g('page_ref_count != 0', refNonZero, p)),
+            br('scan/next', [b.a('unlock_page', unlockPage, p)]),
+          ],
+        });
+        // ... then __PageMovable, and on to the checks under the lock.
+        b.step(`${ISO}/bug-movable`, 'isolate_movable_page', '__PageMovable(page)', {
+          [STEP]: [
+            br(`${ISO}/bug-unlock-put`, [], b.g('!__PageMovable(page)', notMovableHint, p)),
+            br(`${ISO}/check`),
+          ],
+        });
+        b.step(`${ISO}/bug-unlock-put`, 'isolate_movable_page', 'unlock_page(page)', {
+          [STEP]: [br(`${ISO}/put`, [b.a('unlock_page', unlockPage, p)])],
+        });
+      },
+    },
+  },
+  {
+    name: 'driver-touches-isolated-lru',
+    description: 'The driver\'s release path does list_del(&page->lru) on a page the VM has isolated, unlinking it from the CPU\'s private migrate list.',
+    source: 'Seed patch 03, balloon_page_delete(): "No touch page.lru field once @page has been isolated because VM is using the field. if (!PageIsolated(page)) list_del(&page->lru);"',
+    expect: { kind: 'invariant', property: 'isolated-lru-untouched' },
+    patch: { driver: (b) => b.replaceAction('forget page', forgetPageTouchingLru) },
+  },
+  {
+    name: 'putback-without-lock',
+    description: 'The VM calls the driver\'s putback_page without the page lock, racing with the driver\'s release.',
+    source: 'Seed patch 02, putback_movable_pages(): "lock_page(page); if (PageMovable(page)) putback_movable_page(page); ..." and Documentation/filesystems/Locking: "putback_page: yes" (called with the page locked).',
+    expect: { kind: 'kernel-bug', property: 'VM_BUG_ON_PAGE(!PageLocked(page))' },
+    patch: {
+      cpu(b) {
+        for (const at of ['putback/locked', 'migrate/uam/putback']) {
+          const p = { page: slotOf(b, 'page') };
+          b.replace(at, { [STEP]: [br(`${at}/body`)] }, 'no lock_page(page)');
+          b.replace(`${at}/clear`, { [STEP]: [br(`${at}/put`, [b.a('__ClearPageIsolated', clearPageIsolated, p)])] }, '__ClearPageIsolated(page)');
+          b.replace(`${at}/body`, {
+            [STEP]: [
+              br(`${at}/aops`, [], b.g('PageMovable(page)', pageMovableLocked, p)),
+              br(`${at}/put`, [b.a('__ClearPageIsolated', clearPageIsolated, p)]),
+            ],
+          }, 'PageMovable(page) ? putback_movable_page(page) : __ClearPageIsolated(page)');
+        }
+      },
+    },
+  },
+  {
+    name: 'freed-under-us-stays-isolated',
+    description: 'unmap_and_move() frees a page the driver released while it was isolated without first clearing PG_isolated.',
+    source: 'Seed patch 02, unmap_and_move(): the hunk "if (unlikely(__PageMovable(page))) { lock_page(page); if (!PageMovable(page)) __ClearPageIsolated(page); unlock_page(page); }" in the "page was freed from under us" path.',
+    expect: { kind: 'invariant', property: 'freed-page-clean' },
+    patch: {
+      cpu(b) {
+        const at = 'migrate/uam/freed';
+        b.replace(at, { [STEP]: [br('migrate/uam/freed/check')] }, 'no __PageMovable(page) block');
+        b.replace('migrate/uam/freed/check', {
+          [STEP]: [br('migrate/uam/out', b.nodes['migrate/uam/freed/check'].on[STEP][0].actions.slice(1))],
+        }, 'compaction_free(newpage); rc = MIGRATEPAGE_SUCCESS');
+      },
+    },
+  },
+];

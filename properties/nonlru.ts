@@ -1,0 +1,217 @@
+/**
+ * Properties of non-LRU movable page migration (kernel v4.8, the seed series
+ * "Support non-lru page migration", v6/v6r2), each with the rule it enforces and
+ * where the rule comes from.
+ *
+ * They read the packed world through the layout a model hands them and know nothing
+ * of the model's machines, so a variant is caught only by what it does.
+ */
+import {
+  F_FLAGS, F_ISOLATORS, F_LIST, F_LOCKER, F_MAPPING, F_REF, F_TYPE, LIST_NONE, PAGE_MAPPING_MOVABLE, PAGE_STRIDE,
+  PG_isolated, PG_locked, PG_private, TYPE_BUDDY, TYPE_NONE,
+} from '../src/kernel/page.ts';
+import type { EndProperty, Property, StateInvariant, StepInvariant } from '../src/system.ts';
+
+/** Where things are in a non-LRU world; built by the model from its scope. */
+export interface NonlruLayout {
+  readonly cpus: number;
+  /** Driver pages at start: pfns [0, pages). */
+  readonly pages: number;
+  /** All pages: driver pages, then each CPU's migration targets. */
+  readonly npages: number;
+  /** The driver's address space id. */
+  readonly mapping: number;
+  readonly driverList: number;
+  /** cc->migratepages and cc->freepages of CPU c. */
+  migrateList(cpu: number): number;
+  freeList(cpu: number): number;
+  /** Byte offsets of the driver's fields. */
+  readonly driverLock: number;
+  readonly driverIsolated: number;
+  /** slot[k] = pfn of the driver's k-th page, or NO_PAGE. */
+  readonly slots: number;
+  readonly driverActor: number;
+}
+
+export const NO_PAGE = 0xff;
+
+const pageByte = (m: Uint8Array, pfn: number, f: number) => m[pfn * PAGE_STRIDE + f];
+const popcount = (x: number) => { let n = 0; for (; x; x &= x - 1) n++; return n; };
+
+function pageChanged(pre: Uint8Array, post: Uint8Array, pfn: number): boolean {
+  const o = pfn * PAGE_STRIDE;
+  for (let i = 0; i < PAGE_STRIDE; i++) if (pre[o + i] !== post[o + i]) return true;
+  return false;
+}
+
+export function nonlruProperties(lay: NonlruLayout): Property[] {
+  const cpuOwning = (list: number): number => {
+    for (let c = 0; c < lay.cpus; c++) if (list === lay.migrateList(c) || list === lay.freeList(c)) return c;
+    return -1;
+  };
+
+  const useAfterFree: StepInvariant = {
+    name: 'use-after-free',
+    kind: 'invariant',
+    scope: 'step',
+    rule: 'A freed page is never touched again except by the allocator handing it out anew.',
+    source: 'mm/page_alloc.c: a page in the buddy allocator belongs to the allocator; isolate_movable_page() only peeks at it through get_page_unless_zero().',
+    check(pre, post) {
+      for (let pfn = 0; pfn < lay.npages; pfn++) {
+        if (pageByte(pre, pfn, F_TYPE) !== TYPE_BUDDY || !pageChanged(pre, post, pfn)) continue;
+        const allocated = pageByte(post, pfn, F_TYPE) === TYPE_NONE && pageByte(post, pfn, F_REF) === 1 &&
+          pageByte(post, pfn, F_LIST) === LIST_NONE && pageByte(post, pfn, F_FLAGS) === 0;
+        if (!allocated) return `pfn ${pfn} was written after it was freed`;
+      }
+      return null;
+    },
+  };
+
+  const freedClean: StepInvariant = {
+    name: 'freed-page-clean',
+    kind: 'invariant',
+    scope: 'step',
+    rule: 'A page is freed only after the VM has cleared PG_isolated; free_pages_prepare() wipes PG_isolated (PG_reclaim) silently, so the kernel itself would not notice.',
+    source: 'mm/migrate.c unmap_and_move(): "page was freed from under us" clears PG_isolated before put_page; free_pages_prepare() in mm/page_alloc.c.',
+    check(pre, post) {
+      for (let pfn = 0; pfn < lay.npages; pfn++) {
+        const freed = pageByte(pre, pfn, F_TYPE) !== TYPE_BUDDY && pageByte(post, pfn, F_TYPE) === TYPE_BUDDY;
+        if (freed && pageByte(pre, pfn, F_FLAGS) & PG_isolated) return `pfn ${pfn} was freed with PG_isolated set`;
+      }
+      return null;
+    },
+  };
+
+  const noDoubleIsolation: StateInvariant = {
+    name: 'no-double-isolation',
+    kind: 'invariant',
+    scope: 'state',
+    rule: 'No page is isolated by two CPUs: isolate_movable_page() tests PageIsolated under the page lock.',
+    source: 'mm/migrate.c isolate_movable_page(): "if (!PageMovable(page) || PageIsolated(page)) goto out_no_isolated"; the seed: "VM marks the page as PG_isolated so concurrent isolation in several CPUs skip the page".',
+    check(m) {
+      for (let pfn = 0; pfn < lay.npages; pfn++) {
+        const claims = pageByte(m, pfn, F_ISOLATORS);
+        if (popcount(claims) > 1) return `pfn ${pfn} is isolated by CPUs ${[...Array(lay.cpus).keys()].filter((c) => claims & (1 << c)).join(' and ')}`;
+      }
+      return null;
+    },
+  };
+
+  const lruOwner: StepInvariant = {
+    name: 'isolated-lru-untouched',
+    kind: 'invariant',
+    scope: 'step',
+    rule: 'While the VM has a page isolated, page->lru is the VM\'s: only the isolating CPU links or unlinks it (the driver must not touch page.lru while PG_isolated).',
+    source: 'Documentation/vm/page_migration (seed patch 02): "Once page is successfully isolated, VM uses page.lru fields so driver shouldn\'t expect to preserve values in that fields" and "if driver sees PG_isolated page ... it shouldn\'t touch page.lru field".',
+    check(pre, post, actor) {
+      for (let pfn = 0; pfn < lay.npages; pfn++) {
+        const a = pageByte(pre, pfn, F_LIST);
+        const b = pageByte(post, pfn, F_LIST);
+        if (a === b) continue;
+        for (const list of [a, b]) {
+          const owner = cpuOwning(list);
+          if (owner >= 0 && owner !== actor) return `pfn ${pfn}: a list private to cpu${owner} was changed by another actor`;
+        }
+      }
+      return null;
+    },
+  };
+
+  const isolatedOffDriverList: StateInvariant = {
+    name: 'isolated-off-driver-list',
+    kind: 'invariant',
+    scope: 'state',
+    rule: 'A page is never both on the driver\'s list and isolated, except inside putback_movable_page() under the page lock, between a_ops->putback_page and __ClearPageIsolated.',
+    source: 'mm/migrate.c putback_movable_page(); the seed\'s isolate_page contract: the driver takes the page off its own list when it agrees to isolation.',
+    check(m) {
+      for (let pfn = 0; pfn < lay.npages; pfn++) {
+        const f = pageByte(m, pfn, F_FLAGS);
+        if ((f & PG_isolated) && !(f & PG_locked) && pageByte(m, pfn, F_LIST) === lay.driverList) {
+          return `pfn ${pfn} is on the driver's list while isolated and unlocked`;
+        }
+      }
+      return null;
+    },
+  };
+
+  const isolatedUnderLock: StepInvariant = {
+    name: 'isolated-under-page-lock',
+    kind: 'invariant',
+    scope: 'step',
+    rule: 'PG_isolated is set and cleared only by the holder of the page lock.',
+    source: 'The seed: "VM marks isolated page as PG_isolated under lock_page"; mm/migrate.c sets and clears it only between lock_page and unlock_page.',
+    check(pre, post, actor) {
+      for (let pfn = 0; pfn < lay.npages; pfn++) {
+        if (((pageByte(pre, pfn, F_FLAGS) ^ pageByte(post, pfn, F_FLAGS)) & PG_isolated) === 0) continue;
+        if (pageByte(post, pfn, F_TYPE) === TYPE_BUDDY) continue; // freeing: freed-page-clean's business
+        if (pageByte(pre, pfn, F_LOCKER) !== actor + 1) return `pfn ${pfn}: PG_isolated changed by an actor not holding the page lock`;
+      }
+      return null;
+    },
+  };
+
+  const unlockOwner: StepInvariant = {
+    name: 'unlock-by-owner',
+    kind: 'invariant',
+    scope: 'step',
+    rule: 'Only the holder of a lock releases it: the page lock (PG_locked) and the driver\'s spinlock.',
+    source: 'include/linux/pagemap.h lock_page()/unlock_page(); a non-atomic write of page->flags (__SetPageFoo) that races with trylock_page() can drop someone else\'s PG_locked, which is why isolate_movable_page() tests __PageMovable before trylock_page().',
+    check(pre, post, actor) {
+      for (let pfn = 0; pfn < lay.npages; pfn++) {
+        const was = pageByte(pre, pfn, F_FLAGS) & PG_locked;
+        const is = pageByte(post, pfn, F_FLAGS) & PG_locked;
+        if (was && !is && pageByte(pre, pfn, F_LOCKER) !== actor + 1) return `pfn ${pfn}: the page lock was released by an actor that does not hold it`;
+      }
+      const lk = lay.driverLock;
+      if (pre[lk] && !post[lk] && pre[lk] !== actor + 1) return 'the driver\'s spinlock was released by an actor that does not hold it';
+      return null;
+    },
+  };
+
+  const refcountNonNegative: StateInvariant = {
+    name: 'refcount-nonnegative',
+    kind: 'invariant',
+    scope: 'state',
+    rule: 'page->_refcount never goes below zero (put_page_testzero() asserts it under CONFIG_DEBUG_VM).',
+    source: 'include/linux/mm.h put_page_testzero(): VM_BUG_ON_PAGE(page_ref_count(page) == 0, page).',
+    check(m) {
+      for (let pfn = 0; pfn < lay.npages; pfn++) {
+        if ((pageByte(m, pfn, F_REF) << 24) >> 24 < 0) return `pfn ${pfn} has a negative refcount`;
+      }
+      return null;
+    },
+  };
+
+  const driverMovable = (lay.mapping << 2) | PAGE_MAPPING_MOVABLE;
+  const termination: EndProperty = {
+    name: 'pages-accounted',
+    kind: 'termination',
+    scope: 'end',
+    rule: 'When everyone has finished, every page is free or owned by the driver (on its list, movable, not isolated, unlocked, one reference: the driver\'s), every migration target likewise, and the driver counts no page as isolated.',
+    source: 'The seed: putback_page must "put the isolated page back to the own data structure"; migratepage must "set up fields of struct page newpage"; compaction releases its unused targets (release_freepages()).',
+    check(m) {
+      const owned = new Set<number>();
+      for (let k = 0; k < lay.pages; k++) if (m[lay.slots + k] !== NO_PAGE) owned.add(m[lay.slots + k]);
+      for (let pfn = 0; pfn < lay.npages; pfn++) {
+        const flags = pageByte(m, pfn, F_FLAGS);
+        if (owned.has(pfn)) {
+          const problems: string[] = [];
+          if (pageByte(m, pfn, F_LIST) !== lay.driverList) problems.push('not on the driver\'s list');
+          if (pageByte(m, pfn, F_MAPPING) !== driverMovable) problems.push('not movable');
+          if (flags & PG_isolated) problems.push('still isolated');
+          if (flags & PG_locked) problems.push('still locked');
+          if (!(flags & PG_private)) problems.push('PG_private lost');
+          const ref = (pageByte(m, pfn, F_REF) << 24) >> 24;
+          if (ref !== 1) problems.push(`refcount ${ref}, driver expects 1`);
+          if (problems.length) return `driver page pfn ${pfn}: ${problems.join(', ')}`;
+        } else if (pageByte(m, pfn, F_TYPE) !== TYPE_BUDDY) {
+          return `pfn ${pfn} is neither free nor owned by the driver (leaked)`;
+        }
+      }
+      if (m[lay.driverIsolated] !== 0) return `the driver still counts ${m[lay.driverIsolated]} isolated page(s)`;
+      return null;
+    },
+  };
+
+  return [useAfterFree, freedClean, noDoubleIsolation, lruOwner, isolatedOffDriverList, isolatedUnderLock, unlockOwner, refcountNonNegative, termination];
+}

@@ -1,0 +1,108 @@
+/**
+ * One step of the compiled system and the checks after it, shared by the walker and
+ * by replay so that both judge a step the same way.
+ */
+import { KernelBug } from '../kernel/bug.ts';
+import type { ViolationKind } from '../system.ts';
+import { DEADLOCK } from '../system.ts';
+import type { Compiled, CompiledBranch } from './compile.ts';
+
+export interface Finding {
+  readonly kind: ViolationKind;
+  readonly property: string;
+  readonly message: string;
+}
+
+const bugFinding = (e: KernelBug): Finding => ({ kind: 'kernel-bug', property: e.assertion, message: e.message });
+
+/** Is the branch's guard true? A guard may fire a kernel assertion: that is a Finding. */
+export function guardHolds(c: Compiled, actor: number, br: CompiledBranch, m: Uint8Array): boolean | Finding {
+  if (br.guard === null) return true;
+  try {
+    return br.guard(m, c.actors[actor].base + 1, br.guardParams, actor);
+  } catch (e) {
+    if (e instanceof KernelBug) return bugFinding(e);
+    throw e;
+  }
+}
+
+/** The branch an event group takes in state m (the first whose guard holds), or null. */
+export function enabledBranch(c: Compiled, actor: number, group: readonly CompiledBranch[], m: Uint8Array): CompiledBranch | Finding | null {
+  for (const br of group) {
+    const ok = guardHolds(c, actor, br, m);
+    if (ok === true) return br;
+    if (ok !== false) return ok;
+  }
+  return null;
+}
+
+/** Apply a branch's actions to `next` (a copy of the pre-state) and move the pc. */
+export function applyBranch(c: Compiled, actor: number, br: CompiledBranch, next: Uint8Array): Finding | null {
+  const a = c.actors[actor];
+  const L = a.base + 1;
+  try {
+    for (let i = 0; i < br.actions.length; i++) br.actions[i](next, L, br.actionParams[i], actor);
+  } catch (e) {
+    if (e instanceof KernelBug) return bugFinding(e);
+    throw e;
+  }
+  next[a.base] = br.target;
+  return null;
+}
+
+/** Local steps chained after one step stop here, so that a model loop cannot hang the walker. */
+const MAX_CHAIN = 256;
+
+/**
+ * Partial-order reduction for local steps: while `actor` sits at a local state
+ * (one that touches only what no one else and no property looks at, always enabled,
+ * no choice), take its step at once, as part of the step that led there. Such a
+ * step commutes with every other actor's, so running it early loses no behaviour.
+ * `record` sees every branch taken, so traces list them all.
+ */
+export function runLocalChain(c: Compiled, actor: number, m: Uint8Array, record?: (br: CompiledBranch) => void): Finding | null {
+  const a = c.actors[actor];
+  for (let n = 0; a.local[m[a.base]]; n++) {
+    if (n === MAX_CHAIN) return { kind: 'deadlock', property: 'local-loop', message: `${a.name} loops in local steps at ${a.states[m[a.base]]}` };
+    const br = enabledBranch(c, actor, a.groups[m[a.base]][0], m);
+    if (br === null) throw new Error(`${a.name}: local state '${a.states[m[a.base]]}' has no enabled branch`);
+    if ('kind' in br) return br;
+    record?.(br);
+    const bad = applyBranch(c, actor, br, m);
+    if (bad) return bad;
+  }
+  return null;
+}
+
+/** Invariants over a state, and step invariants over (pre, post). */
+export function checkStep(c: Compiled, pre: Uint8Array | null, post: Uint8Array, actor: number): Finding | null {
+  for (const p of c.stateInvariants) {
+    const why = p.check(post);
+    if (why !== null) return { kind: 'invariant', property: p.name, message: why };
+  }
+  if (pre !== null) {
+    for (const p of c.stepInvariants) {
+      const why = p.check(pre, post, actor);
+      if (why !== null) return { kind: 'invariant', property: p.name, message: why };
+    }
+  }
+  return null;
+}
+
+export function allFinal(c: Compiled, m: Uint8Array): boolean {
+  for (const a of c.actors) if (!a.final[m[a.base]]) return false;
+  return true;
+}
+
+/** For a state with no enabled step: deadlock, or the end-state properties. */
+export function checkStuck(c: Compiled, m: Uint8Array): Finding | null {
+  if (!allFinal(c, m)) {
+    const waiting = c.actors.filter((a) => !a.final[m[a.base]]).map((a) => `${a.name} at ${a.states[m[a.base]]}`);
+    return { kind: 'deadlock', property: DEADLOCK.name, message: `no actor can move: ${waiting.join(', ')}` };
+  }
+  for (const p of c.endProperties) {
+    const why = p.check(m);
+    if (why !== null) return { kind: 'termination', property: p.name, message: why };
+  }
+  return null;
+}

@@ -1,0 +1,218 @@
+/**
+ * Breadth-first exhaustive exploration of a compiled system.
+ *
+ * States are packed vectors; only their 64-bit fingerprints are kept once expanded
+ * (TLC's and SPIN's hash-compact trade: a false merge needs two of N states to share
+ * 64 bits, about N^2 / 2^65, e.g. 3e-6 at ten million states). Each state keeps its
+ * parent id and the step that reached it, so a trace is the list of steps from the
+ * initial state, rebuilt and re-checked by replay.
+ *
+ * BFS makes the first violation a shortest one. Invariants are checked before a
+ * state is queued. Among shortest traces the walker prefers fewer preemptions (a
+ * step by another actor while the previous step's actor could have gone on): each
+ * state keeps the fewest preemptions over the shortest-path parents seen, and the
+ * search finishes the BFS level in which it first finds a violation to pick the
+ * best one. The count is exact along the chosen parents; it is the least over
+ * shortest paths whenever ties do not hinge on which actor stepped last.
+ */
+import type { Compiled, CompiledBranch } from './compile.ts';
+import { applyBranch, checkStep, checkStuck, enabledBranch, runLocalChain, type Finding } from './check.ts';
+import { ChunkedU32, ChunkedU8, FingerprintSet, StateQueue, fingerprint } from './store.ts';
+
+export interface Progress {
+  readonly states: number; // distinct states found
+  readonly transitions: number;
+  readonly queue: number;
+  readonly depth: number;
+  readonly seconds: number;
+}
+
+export interface WalkOptions {
+  readonly maxStates?: number;
+  readonly maxSeconds?: number;
+  readonly onProgress?: (p: Progress) => void;
+  readonly progressMs?: number;
+  /** Chain local steps into the step before them (default on; `--no-por` turns it off). */
+  readonly por?: boolean;
+}
+
+/** A step of a trace: actor index and branch id within that actor. */
+export interface StepRef {
+  readonly actor: number;
+  readonly branch: number;
+}
+
+export interface FoundViolation extends Finding {
+  /** Steps from the initial state; the last one is the step that broke the property (if any). */
+  readonly steps: readonly StepRef[];
+  readonly preemptions: number;
+}
+
+export interface WalkResult {
+  readonly verdict: 'pass' | 'violation' | 'incomplete';
+  readonly states: number;
+  readonly transitions: number;
+  readonly depth: number;
+  readonly seconds: number;
+  readonly limit?: string;
+  readonly violation?: FoundViolation;
+  readonly bytesPerState: number;
+}
+
+const NO_PARENT = 0xffffffff;
+
+interface Candidate {
+  finding: Finding;
+  /** The state the trace reaches before the violating step (or the stuck state). */
+  state: number;
+  /** Step code of the violating step, or -1 for a stuck state. */
+  code: number;
+  length: number;
+  preemptions: number;
+}
+
+export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
+  const t0 = performance.now();
+  const S = c.stateSize;
+  const nActors = c.actors.length;
+  const cur = new Uint8Array(S);
+  const next = new Uint8Array(S);
+  const nextWords = new Int32Array(next.buffer);
+  const fp = new Int32Array(2);
+
+  const seen = new FingerprintSet(16);
+  const queue = new StateQueue(S);
+  const parent = new ChunkedU32();
+  const via = new ChunkedU32(); // actor << 16 | branch id
+  const preempt = new ChunkedU8();
+
+  let count = 0;
+  let transitions = 0;
+  let depth = 0;
+  let levelEnd = 1; // first id of the next BFS level
+  const candidates: Candidate[] = [];
+  const maxStates = opts.maxStates ?? Infinity;
+  const por = opts.por ?? true;
+  const maxMs = (opts.maxSeconds ?? Infinity) * 1000;
+  const progressMs = opts.progressMs ?? 1000;
+  let lastProgress = t0;
+  let limit: string | undefined;
+
+  const add = (state: Uint8Array, from: number, code: number, pre: number): void => {
+    queue.push(count, state);
+    parent.set(count, from);
+    via.set(count, code);
+    preempt.set(count, pre);
+    count++;
+  };
+
+  // The initial state must satisfy the invariants too.
+  next.set(c.initial);
+  let initBad: Finding | null = null;
+  if (por) for (let a = 0; a < nActors && !initBad; a++) initBad = runLocalChain(c, a, next);
+  initBad ??= checkStep(c, null, next, -1);
+  if (initBad) return finish({ finding: initBad, state: 0, code: -1, length: 0, preemptions: 0 }, 1, 0);
+  fingerprint(nextWords, fp);
+  seen.getOrInsert(fp[0], fp[1], 0);
+  add(next, NO_PARENT, 0, 0);
+
+  // Enabled steps of the state being expanded: actor and branch.
+  const enActor = new Int32Array(1024);
+  const enBranch: (CompiledBranch | null)[] = new Array(1024).fill(null);
+
+  for (let s = 0; s < count; s++) {
+    if (s === levelEnd) {
+      if (candidates.length) break;
+      depth++;
+      levelEnd = count;
+    }
+    if ((s & 4095) === 0) {
+      const now = performance.now();
+      if (now - t0 > maxMs) { limit = `--max-seconds ${opts.maxSeconds}`; break; }
+      if (opts.onProgress && now - lastProgress >= progressMs) {
+        lastProgress = now;
+        opts.onProgress({ states: count, transitions, queue: count - s, depth, seconds: (now - t0) / 1000 });
+      }
+    }
+    queue.load(s, cur);
+
+    // Which steps are enabled?
+    let n = 0;
+    let stuckBug: Candidate | null = null;
+    for (let a = 0; a < nActors; a++) {
+      const groups = c.actors[a].groups[cur[c.actors[a].base]];
+      for (let g = 0; g < groups.length; g++) {
+        const br = enabledBranch(c, a, groups[g], cur);
+        if (br === null) continue;
+        if ('kind' in br) {
+          // A guard fired a kernel assertion: the step taken from here is the bug.
+          stuckBug ??= { finding: br, state: s, code: (a << 16) | groups[g][0].id, length: depth + 1, preemptions: preempt.get(s) };
+          continue;
+        }
+        enActor[n] = a;
+        enBranch[n] = br;
+        n++;
+      }
+    }
+    if (stuckBug) candidates.push(stuckBug);
+    if (n === 0) {
+      const why = stuckBug ? null : checkStuck(c, cur);
+      if (why) candidates.push({ finding: why, state: s, code: -1, length: depth, preemptions: preempt.get(s) });
+      continue;
+    }
+    const last = s === 0 ? -1 : via.get(s) >>> 16;
+    let lastEnabled = false;
+    for (let i = 0; i < n; i++) if (enActor[i] === last) { lastEnabled = true; break; }
+    const basePre = preempt.get(s);
+
+    for (let i = 0; i < n; i++) {
+      const a = enActor[i];
+      const br = enBranch[i]!;
+      const code = (a << 16) | br.id;
+      const pre = Math.min(255, basePre + (lastEnabled && a !== last ? 1 : 0));
+      transitions++;
+      next.set(cur);
+      const bad = applyBranch(c, a, br, next) ?? (por ? runLocalChain(c, a, next) : null) ?? checkStep(c, cur, next, a);
+      if (bad) {
+        candidates.push({ finding: bad, state: s, code, length: depth + 1, preemptions: pre });
+        continue;
+      }
+      fingerprint(nextWords, fp);
+      const old = seen.getOrInsert(fp[0], fp[1], count);
+      if (old < 0) {
+        add(next, s, code, pre);
+        if (count >= maxStates) { limit = `--max-states ${opts.maxStates}`; break; }
+      } else if (old >= levelEnd && pre < preempt.get(old)) {
+        // Same BFS depth, fewer preemptions: a better shortest-path parent.
+        parent.set(old, s);
+        via.set(old, code);
+        preempt.set(old, pre);
+      }
+    }
+    if (limit) break;
+  }
+
+  if (candidates.length) {
+    candidates.sort((x, y) => x.length - y.length || x.preemptions - y.preemptions);
+    return finish(candidates[0], count, transitions);
+  }
+  return finish(null, count, transitions);
+
+  function finish(best: Candidate | null, states: number, trans: number): WalkResult {
+    const seconds = (performance.now() - t0) / 1000;
+    const bytes = seen.bytes + queue.bytes + parent.bytes + via.bytes + preempt.bytes;
+    const base = { states, transitions: trans, depth, seconds, bytesPerState: states ? bytes / states : 0 };
+    if (best) {
+      const steps: StepRef[] = [];
+      for (let s = best.state; s !== 0 && s !== NO_PARENT && states > 1; s = parent.get(s)) {
+        const v = via.get(s);
+        steps.push({ actor: v >>> 16, branch: v & 0xffff });
+      }
+      steps.reverse();
+      if (best.code >= 0) steps.push({ actor: best.code >>> 16, branch: best.code & 0xffff });
+      return { ...base, verdict: 'violation', violation: { ...best.finding, steps, preemptions: best.preemptions } };
+    }
+    if (limit) return { ...base, verdict: 'incomplete', limit };
+    return { ...base, verdict: 'pass' };
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * struct page at the granularity the migration protocols need, packed into a byte
+ * vector so that the walker can hash and copy a whole world cheaply.
+ *
+ * Kernel version: v4.8 (the non-LRU movable page series), include/linux/mm_types.h,
+ * include/linux/page-flags.h, include/linux/page_ref.h.
+ *
+ * Every function here takes the packed vector `m` and a page frame number; pages are
+ * stored back to back from offset 0 with PAGE_STRIDE bytes each. Fields marked
+ * "ghost" are not kernel state: they record who holds what so that properties can
+ * say whose step broke a rule. They never steer the kernel's own control flow.
+ */
+import { KernelBug, VM_BUG_ON_PAGE } from './bug.ts';
+
+export const PAGE_STRIDE = 8;
+/** page->flags (the subset this model needs; see PG below). */
+export const F_FLAGS = 0;
+/** page->mapping: (address_space id << 2) | PAGE_MAPPING_* low bits. */
+export const F_MAPPING = 1;
+/** page->_refcount, stored as a signed byte. */
+export const F_REF = 2;
+/** page->_mapcount when it encodes a page type (PageBuddy, PageBalloon in v4.8). */
+export const F_TYPE = 3;
+/** page->private. */
+export const F_PRIVATE = 4;
+/** Which list head page->lru is linked into (LIST_*), or LIST_NONE. */
+export const F_LIST = 5;
+/** Ghost: actor index + 1 of the holder of PG_locked, 0 when none. */
+export const F_LOCKER = 6;
+/** Ghost: bitmask of the CPUs that passed isolate_movable_page's checks for the page. */
+export const F_ISOLATORS = 7;
+
+/**
+ * page->flags bits. Bit positions are the model's, not enum pageflags', but the set
+ * is the kernel's: PG_isolated is an alias of PG_reclaim (page-flags.h, v4.8), which
+ * is why a driver must not use PG_reclaim for itself.
+ */
+export const PG_locked = 0x01;
+export const PG_lru = 0x02;
+export const PG_private = 0x04;
+export const PG_reclaim = 0x08;
+export const PG_isolated = PG_reclaim;
+
+/** PAGE_FLAGS_CHECK_AT_FREE (page-flags.h) restricted to the flags modelled here. */
+export const PAGE_FLAGS_CHECK_AT_FREE = PG_lru | PG_locked | PG_private;
+/** PAGE_FLAGS_CHECK_AT_PREP: every flag must be clear on a page leaving the allocator. */
+export const PAGE_FLAGS_CHECK_AT_PREP = PG_locked | PG_lru | PG_private | PG_reclaim;
+
+/** Page types kept in _mapcount in v4.8. */
+export const TYPE_NONE = 0;
+export const TYPE_BUDDY = 1;
+export const TYPE_BALLOON = 2;
+
+/** PAGE_MAPPING_* low bits of page->mapping (page-flags.h after the seed's patch 02). */
+export const PAGE_MAPPING_ANON = 0x1;
+export const PAGE_MAPPING_MOVABLE = 0x2;
+export const PAGE_MAPPING_KSM = PAGE_MAPPING_ANON | PAGE_MAPPING_MOVABLE;
+export const PAGE_MAPPING_FLAGS = PAGE_MAPPING_ANON | PAGE_MAPPING_MOVABLE;
+
+/**
+ * List heads. The model keeps one list field per page, so a page is on at most one
+ * list, as page->lru can be. Ids below LIST_SYSTEM are the kernel's own; a system
+ * numbers its private lists (a driver's list, a CPU's migrate list) from LIST_SYSTEM.
+ */
+export const LIST_NONE = 0;
+/** The zone's free list (buddy allocator). */
+export const LIST_FREE = 1;
+/** The LRU. */
+export const LIST_LRU = 2;
+export const LIST_SYSTEM = 3;
+
+/** Address space ids stored in page->mapping above the low bits; 0 is NULL. */
+export const MAPPING_NULL = 0;
+
+export const off = (pfn: number, field: number): number => pfn * PAGE_STRIDE + field;
+
+/** The whole flags byte (for the non-atomic read-modify-write steps). */
+export const pageFlags = (m: Uint8Array, pfn: number): number => m[pfn * PAGE_STRIDE + F_FLAGS];
+export const testFlag = (m: Uint8Array, pfn: number, flag: number): boolean =>
+  (m[pfn * PAGE_STRIDE + F_FLAGS] & flag) !== 0;
+
+export const PageLocked = (m: Uint8Array, pfn: number) => testFlag(m, pfn, PG_locked);
+export const PageLRU = (m: Uint8Array, pfn: number) => testFlag(m, pfn, PG_lru);
+export const PagePrivate = (m: Uint8Array, pfn: number) => testFlag(m, pfn, PG_private);
+/** PageIsolated(): __PAGEFLAG(Isolated, isolated, PF_ANY), page-flags.h (v4.8). */
+export const PageIsolated = (m: Uint8Array, pfn: number) => testFlag(m, pfn, PG_isolated);
+export const PageBuddy = (m: Uint8Array, pfn: number) => m[pfn * PAGE_STRIDE + F_TYPE] === TYPE_BUDDY;
+export const PageBalloon = (m: Uint8Array, pfn: number) => m[pfn * PAGE_STRIDE + F_TYPE] === TYPE_BALLOON;
+
+/** __SetPageFoo / __ClearPageFoo: non-atomic writes of one flag. */
+export function setFlag(m: Uint8Array, pfn: number, flag: number): void {
+  m[pfn * PAGE_STRIDE + F_FLAGS] |= flag;
+}
+export function clearFlag(m: Uint8Array, pfn: number, flag: number): void {
+  m[pfn * PAGE_STRIDE + F_FLAGS] &= ~flag;
+}
+/** __SetPageIsolated / __ClearPageIsolated (page-flags.h, v4.8). */
+export const __SetPageIsolated = (m: Uint8Array, pfn: number) => setFlag(m, pfn, PG_isolated);
+export const __ClearPageIsolated = (m: Uint8Array, pfn: number) => clearFlag(m, pfn, PG_isolated);
+
+// ---------------------------------------------------------------------------
+// page->mapping: include/linux/page-flags.h, mm/util.c (v4.8 with the seed's patch 02)
+
+export const mappingWord = (m: Uint8Array, pfn: number): number => m[pfn * PAGE_STRIDE + F_MAPPING];
+export const setMappingWord = (m: Uint8Array, pfn: number, v: number): void => {
+  m[pfn * PAGE_STRIDE + F_MAPPING] = v;
+};
+/** The address_space id a mapping word points to, low bits masked off. */
+export const mappingId = (word: number): number => word >> 2;
+
+/** PageMappingFlags(): page-flags.h. */
+export const PageMappingFlags = (m: Uint8Array, pfn: number): boolean =>
+  (mappingWord(m, pfn) & PAGE_MAPPING_FLAGS) !== 0;
+
+/** PageAnon(): page-flags.h. */
+export const PageAnon = (m: Uint8Array, pfn: number): boolean =>
+  (mappingWord(m, pfn) & PAGE_MAPPING_ANON) !== 0;
+
+/** __PageMovable(): page-flags.h. A lockless hint: true for a page the driver released too. */
+export const __PageMovable = (m: Uint8Array, pfn: number): boolean =>
+  (mappingWord(m, pfn) & PAGE_MAPPING_FLAGS) === PAGE_MAPPING_MOVABLE;
+
+/**
+ * page_mapping(): mm/util.c (v4.8). Returns the address_space id, or MAPPING_NULL
+ * for anonymous pages and pages without a mapping.
+ */
+export function page_mapping(m: Uint8Array, pfn: number): number {
+  const word = mappingWord(m, pfn);
+  if (word & PAGE_MAPPING_ANON) return MAPPING_NULL;
+  return mappingId(word);
+}
+
+// ---------------------------------------------------------------------------
+// _refcount: include/linux/page_ref.h, include/linux/mm.h (v4.8)
+
+/** page_ref_count(). */
+export const page_count = (m: Uint8Array, pfn: number): number => (m[pfn * PAGE_STRIDE + F_REF] << 24) >> 24;
+const setRef = (m: Uint8Array, pfn: number, v: number): void => {
+  m[pfn * PAGE_STRIDE + F_REF] = v & 0xff;
+};
+
+/** get_page_unless_zero(): an atomic increment that fails on a zero count. */
+export function get_page_unless_zero(m: Uint8Array, pfn: number): boolean {
+  const c = page_count(m, pfn);
+  if (c === 0) return false;
+  setRef(m, pfn, c + 1);
+  return true;
+}
+
+/** get_page(): include/linux/mm.h. */
+export function get_page(m: Uint8Array, pfn: number): void {
+  const c = page_count(m, pfn);
+  VM_BUG_ON_PAGE(c <= 0, 'page_ref_count(page) <= 0', 'get_page', pfn);
+  setRef(m, pfn, c + 1);
+}
+
+/**
+ * put_page(): include/linux/mm.h, put_page_testzero() and, at zero, __put_page() ->
+ * __put_single_page() -> __page_cache_release() (mm/swap.c) and the free path.
+ * Returns true when this call freed the page.
+ */
+export function put_page(m: Uint8Array, pfn: number): boolean {
+  const c = page_count(m, pfn);
+  // put_page_testzero(): VM_BUG_ON_PAGE(page_ref_count(page) == 0, page)
+  VM_BUG_ON_PAGE(c === 0, 'page_ref_count(page) == 0', 'put_page_testzero', pfn);
+  setRef(m, pfn, c - 1);
+  if (c - 1 !== 0) return false;
+  // __page_cache_release(): an LRU page comes off the LRU before it is freed.
+  if (PageLRU(m, pfn)) {
+    m[pfn * PAGE_STRIDE + F_LIST] = LIST_NONE;
+    clearFlag(m, pfn, PG_lru);
+  }
+  free_page(m, pfn);
+  return true;
+}
+
+/**
+ * free_pages_prepare() + free_pages_check() (mm/page_alloc.c, v4.8) for an order-0
+ * page, then the page goes to the buddy free list. A page that fails the checks is a
+ * "BUG: Bad page state", which the model reports as a kernel bug.
+ */
+export function free_page(m: Uint8Array, pfn: number): void {
+  const o = pfn * PAGE_STRIDE;
+  // free_pages_prepare(): anonymous and movable mappings are cleared here, so a
+  // driver's released page (PAGE_MAPPING_MOVABLE kept) leaves with a NULL mapping.
+  if (PageMappingFlags(m, pfn)) m[o + F_MAPPING] = MAPPING_NULL;
+  // free_pages_check_bad(): the last matching reason wins, as in the kernel.
+  let bad: string | null = null;
+  if (m[o + F_TYPE] !== TYPE_NONE) bad = 'nonzero mapcount';
+  if (m[o + F_MAPPING] !== MAPPING_NULL) bad = 'non-NULL mapping';
+  if (page_count(m, pfn) !== 0) bad = 'nonzero _refcount';
+  if (m[o + F_FLAGS] & PAGE_FLAGS_CHECK_AT_FREE) bad = 'PAGE_FLAGS_CHECK_AT_FREE flag(s) set';
+  if (bad) throw new KernelBug(`bad_page(): ${bad}`, 'free_pages_check', pfn);
+  // page->flags &= ~PAGE_FLAGS_CHECK_AT_PREP: PG_isolated (PG_reclaim) goes silently.
+  m[o + F_FLAGS] = 0;
+  m[o + F_PRIVATE] = 0; // set_page_order(page, 0) in __free_one_page
+  m[o + F_TYPE] = TYPE_BUDDY;
+  m[o + F_LIST] = LIST_FREE;
+}
+
+/**
+ * Take one given free page out of the buddy allocator: the order-0 path of
+ * rmqueue() + prep_new_page() / check_new_page() (mm/page_alloc.c, v4.8). The model's
+ * allocator hands out the page the system names, so that pfns stay fixed.
+ */
+export function alloc_page(m: Uint8Array, pfn: number): void {
+  const o = pfn * PAGE_STRIDE;
+  if (m[o + F_TYPE] !== TYPE_BUDDY) throw new KernelBug('BUG_ON(!PageBuddy(page))', 'rmqueue', pfn);
+  m[o + F_TYPE] = TYPE_NONE;
+  m[o + F_LIST] = LIST_NONE;
+  m[o + F_PRIVATE] = 0; // rmv_page_order()
+  if (m[o + F_FLAGS] & PAGE_FLAGS_CHECK_AT_PREP) {
+    throw new KernelBug('bad_page(): PAGE_FLAGS_CHECK_AT_PREP flag set', 'check_new_page', pfn);
+  }
+  setRef(m, pfn, 1); // set_page_refcounted()
+}
+
+// ---------------------------------------------------------------------------
+// The page lock: include/linux/pagemap.h, mm/filemap.c (v4.8). `who` is the
+// stepping actor's index; the ghost F_LOCKER remembers it for the properties.
+
+/** trylock_page(): test_and_set_bit_lock(PG_locked). */
+export function trylock_page(m: Uint8Array, pfn: number, who: number): boolean {
+  const o = pfn * PAGE_STRIDE;
+  if (m[o + F_FLAGS] & PG_locked) return false;
+  m[o + F_FLAGS] |= PG_locked;
+  m[o + F_LOCKER] = who + 1;
+  return true;
+}
+
+/** lock_page() can proceed: the walker blocks the actor until this holds. */
+export const canLockPage = (m: Uint8Array, pfn: number): boolean => !PageLocked(m, pfn);
+
+/** unlock_page(): VM_BUG_ON_PAGE(!PageLocked(page), page); clear_bit_unlock(PG_locked). */
+export function unlock_page(m: Uint8Array, pfn: number): void {
+  const o = pfn * PAGE_STRIDE;
+  VM_BUG_ON_PAGE(!(m[o + F_FLAGS] & PG_locked), '!PageLocked(page)', 'unlock_page', pfn);
+  m[o + F_FLAGS] &= ~PG_locked;
+  m[o + F_LOCKER] = 0;
+}
+
+/** Ghost: the actor index holding the page lock, or -1. */
+export const pageLocker = (m: Uint8Array, pfn: number): number => m[pfn * PAGE_STRIDE + F_LOCKER] - 1;
+
+// ---------------------------------------------------------------------------
+// page->lru list membership
+
+export const pageList = (m: Uint8Array, pfn: number): number => m[pfn * PAGE_STRIDE + F_LIST];
+
+/**
+ * list_add(&page->lru, head). Like the kernel, it overwrites page->lru whatever it
+ * was linked into: a page added twice silently leaves its old list, which the
+ * properties see as a list touched by someone who does not own it.
+ */
+export function list_add(m: Uint8Array, pfn: number, list: number): void {
+  m[pfn * PAGE_STRIDE + F_LIST] = list;
+}
+
+/** list_del(&page->lru): unlinks the page from whatever list it is on. */
+export function list_del(m: Uint8Array, pfn: number): void {
+  m[pfn * PAGE_STRIDE + F_LIST] = LIST_NONE;
+}
+
+/**
+ * The entries of a list in list_for_each_entry() order. Lists are kept as
+ * membership only; every list in these systems is filled by list_add() (at the
+ * head) in increasing pfn order, so walking from the head means decreasing pfn.
+ * Returns the first entry with pfn below `before` (or the first entry), or -1.
+ */
+export function list_next(m: Uint8Array, npages: number, list: number, before = Infinity): number {
+  for (let pfn = Math.min(npages, before) - 1; pfn >= 0; pfn--) {
+    if (m[pfn * PAGE_STRIDE + F_LIST] === list) return pfn;
+  }
+  return -1;
+}
+
+export const list_empty = (m: Uint8Array, npages: number, list: number): boolean => list_next(m, npages, list) < 0;
+
+// ---------------------------------------------------------------------------
+// Spinlocks: a byte holding the owner's actor index + 1 (0 when free).
+
+export const spinIsFree = (m: Uint8Array, at: number): boolean => m[at] === 0;
+/** spin_lock(): the walker only takes this step when spinIsFree(). */
+export function spin_lock(m: Uint8Array, at: number, who: number): void {
+  if (m[at] !== 0) throw new KernelBug('BUG: spinlock recursion or lock held', 'spin_lock', -1);
+  m[at] = who + 1;
+}
+export function spin_unlock(m: Uint8Array, at: number): void {
+  if (m[at] === 0) throw new KernelBug('BUG: spinlock already unlocked', 'spin_unlock', -1);
+  m[at] = 0;
+}
+
+/** Names of the modelled flags, for traces. */
+export function describeFlags(flags: number): string[] {
+  const out: string[] = [];
+  if (flags & PG_locked) out.push('PG_locked');
+  if (flags & PG_lru) out.push('PG_lru');
+  if (flags & PG_private) out.push('PG_private');
+  if (flags & PG_isolated) out.push('PG_isolated');
+  return out;
+}
