@@ -8,8 +8,7 @@ import {
 } from '../../src/kernel/page.ts';
 import { PageMovable } from '../../src/kernel/movable.ts';
 import {
-  claimPage, clearPageIsolated, getPageUnlessZero, lockPage, notMovableHint, pageMovableLocked, pageUnlocked,
-  refNonZero, unlockPage,
+  getPageUnlessZero, lockPage, notMovableHint, pageUnlocked, refZero, unlockPage,
 } from '../../src/kernel/migrate.ts';
 import { type ActionFn, type GuardFn, type ProgramBuilder, STEP, br } from '../../src/kernel/program.ts';
 import type { Variant } from '../../src/system.ts';
@@ -69,13 +68,11 @@ export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     source: 'Seed patch 02, isolate_movable_page(): "if (!PageMovable(page) || PageIsolated(page)) goto out_no_isolated"; changelog v2: "check PageMovable before PageIsolated checking - Joonsoo".',
     expect: { kind: 'invariant', property: 'no-double-isolation' },
     patch: {
-      cpu(b, cpu) {
-        b.replace(`${ISO}/check`, {
-          [STEP]: [
-            br(`${ISO}/unlock`, [], b.g('!PageMovable(page) (no PageIsolated test)', cannotIsolateNoIsolatedTest, { page: slotOf(b, 'low_pfn') })),
-            br(`${ISO}/aops`, [b.a('claim isolation (ghost)', claimPage, { page: slotOf(b, 'low_pfn'), cpu })]),
-          ],
-        }, '!PageMovable(page)');
+      cpu(b) {
+        const node = b.nodes[`${ISO}/check`];
+        const [first, ...rest] = node.on[STEP];
+        const guard = b.g('!PageMovable(page) (no PageIsolated test)', cannotIsolateNoIsolatedTest, first.guard!.params);
+        b.replace(`${ISO}/check`, { ...node.on, [STEP]: [{ ...first, guard }, ...rest] }, '!PageMovable(page); a_ops->isolate_page(page); ...');
       },
     },
   },
@@ -108,22 +105,13 @@ export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
             br('scan/next'),
           ],
         }, 'trylock_page(page)');
-        // ... then get_page_unless_zero ...
-        b.step(`${ISO}/bug-get`, 'isolate_movable_page', 'get_page_unless_zero(page)', {
+        // ... then get_page_unless_zero and __PageMovable, and on to the checks.
+        b.step(`${ISO}/bug-get`, 'isolate_movable_page', 'get_page_unless_zero(page); __PageMovable(page)', {
           [STEP]: [
-            br(`${ISO}/bug-movable`, [b.a('get_page_unless_zero', getPageUnlessZero, p)], b.g('page_ref_count != 0', refNonZero, p)),
-            br('scan/next', [b.a('unlock_page', unlockPage, p)]),
+            br('scan/next', [b.a('unlock_page', unlockPage, p)], b.g('page_ref_count == 0', refZero, p)),
+            br('scan/next', [b.a('unlock_page', unlockPage, p)], b.g('!__PageMovable(page)', notMovableHint, p)),
+            br(`${ISO}/check`, [b.a('get_page_unless_zero', getPageUnlessZero, p)]),
           ],
-        });
-        // ... then __PageMovable, and on to the checks under the lock.
-        b.step(`${ISO}/bug-movable`, 'isolate_movable_page', '__PageMovable(page)', {
-          [STEP]: [
-            br(`${ISO}/bug-unlock-put`, [], b.g('!__PageMovable(page)', notMovableHint, p)),
-            br(`${ISO}/check`),
-          ],
-        });
-        b.step(`${ISO}/bug-unlock-put`, 'isolate_movable_page', 'unlock_page(page)', {
-          [STEP]: [br(`${ISO}/put`, [b.a('unlock_page', unlockPage, p)])],
         });
       },
     },
@@ -143,15 +131,13 @@ export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     patch: {
       cpu(b) {
         for (const at of ['putback/locked', 'migrate/uam/putback']) {
-          const p = { page: slotOf(b, 'page') };
+          // Straight to the body, and the body without its lock and unlock.
           b.replace(at, { [STEP]: [br(`${at}/body`)] }, 'no lock_page(page)');
-          b.replace(`${at}/clear`, { [STEP]: [br(`${at}/put`, [b.a('__ClearPageIsolated', clearPageIsolated, p)])] }, '__ClearPageIsolated(page)');
-          b.replace(`${at}/body`, {
-            [STEP]: [
-              br(`${at}/aops`, [], b.g('PageMovable(page)', pageMovableLocked, p)),
-              br(`${at}/put`, [b.a('__ClearPageIsolated', clearPageIsolated, p)]),
-            ],
-          }, 'PageMovable(page) ? putback_movable_page(page) : __ClearPageIsolated(page)');
+          const body = b.nodes[`${at}/body`];
+          const on = Object.fromEntries(Object.entries(body.on).map(([ev, brs]) => [
+            ev, brs.map((x) => ({ ...x, actions: x.actions.filter((a) => a.type !== 'unlock_page') })),
+          ]));
+          b.replace(`${at}/body`, on, 'PageMovable(page) ? putback_movable_page(page) : __ClearPageIsolated(page), no page lock');
         }
       },
     },
@@ -164,10 +150,10 @@ export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     patch: {
       cpu(b) {
         const at = 'migrate/uam/freed';
-        b.replace(at, { [STEP]: [br('migrate/uam/freed/check')] }, 'no __PageMovable(page) block');
-        b.replace('migrate/uam/freed/check', {
-          [STEP]: [br('migrate/uam/out', b.nodes['migrate/uam/freed/check'].on[STEP][0].actions.slice(1))],
-        }, 'compaction_free(newpage); rc = MIGRATEPAGE_SUCCESS');
+        const node = b.nodes[at];
+        const [notMovable] = node.on[STEP];
+        // Every page takes the "not movable" way out: no lock, no __ClearPageIsolated.
+        b.replace(at, { [STEP]: [{ target: notMovable.target, actions: notMovable.actions }] }, 'compaction_free(newpage); rc = MIGRATEPAGE_SUCCESS');
       },
     },
   },

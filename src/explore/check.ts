@@ -74,6 +74,23 @@ export function runLocalChain(c: Compiled, actor: number, m: Uint8Array, record?
   return null;
 }
 
+/**
+ * One whole step: the branch, then (with `por`) the actor's local steps, then the
+ * properties. When a kernel assertion fires part-way, the properties are checked
+ * on the state as far as the step got first: a property broken before the kernel
+ * noticed is the earlier finding.
+ */
+export function takeStep(
+  c: Compiled, actor: number, br: CompiledBranch, pre: Uint8Array, next: Uint8Array, por: boolean,
+  record?: (br: CompiledBranch) => void,
+): Finding | null {
+  next.set(pre);
+  record?.(br);
+  const bug = applyBranch(c, actor, br, next) ?? (por ? runLocalChain(c, actor, next, record) : null);
+  const broken = checkStep(c, pre, next, actor);
+  return broken ?? bug;
+}
+
 /** Invariants over a state, and step invariants over (pre, post). */
 export function checkStep(c: Compiled, pre: Uint8Array | null, post: Uint8Array, actor: number): Finding | null {
   for (const p of c.stateInvariants) {

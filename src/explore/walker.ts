@@ -16,7 +16,7 @@
  * shortest paths whenever ties do not hinge on which actor stepped last.
  */
 import type { Compiled, CompiledBranch } from './compile.ts';
-import { applyBranch, checkStep, checkStuck, enabledBranch, runLocalChain, type Finding } from './check.ts';
+import { checkStep, checkStuck, enabledBranch, runLocalChain, takeStep, type Finding } from './check.ts';
 import { ChunkedU32, ChunkedU8, FingerprintSet, StateQueue, fingerprint } from './store.ts';
 
 export interface Progress {
@@ -171,8 +171,7 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
       const code = (a << 16) | br.id;
       const pre = Math.min(255, basePre + (lastEnabled && a !== last ? 1 : 0));
       transitions++;
-      next.set(cur);
-      const bad = applyBranch(c, a, br, next) ?? (por ? runLocalChain(c, a, next) : null) ?? checkStep(c, cur, next, a);
+      const bad = takeStep(c, a, br, cur, next, por);
       if (bad) {
         candidates.push({ finding: bad, state: s, code, length: depth + 1, preemptions: pre });
         continue;

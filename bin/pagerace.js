@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Runs the TypeScript sources directly through tsx's loader, so a fresh clone needs
+// only `npm ci` (no build step to forget), and user driver files can be TypeScript.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = main(process.argv.slice(2));
