@@ -87,14 +87,14 @@ export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     name: 'clear-movable-negated',
     description: '__ClearPageMovable() does `page->mapping & ~PAGE_MAPPING_MOVABLE`, as review suggested: the address_space stays and the movable bit goes.',
     source: 'Vlastimil Babka on seed v6 02/12: "This should be negated to clear... use ~PAGE_MAPPING_MOVABLE ?"; Minchan Kim kept `& PAGE_MAPPING_MOVABLE` in v6r2.',
-    expect: { kind: 'kernel-bug', property: 'bad_page(): non-NULL mapping' },
+    expect: { kind: 'invariant', property: 'freed-page-clean' },
     patch: everywhere(clearMovableNegated),
   },
   {
     name: 'lock-before-refcount',
-    description: 'isolate_movable_page() takes the page lock before get_page_unless_zero() and the __PageMovable() test, racing with an owner that sets flags on a page it has just allocated with a non-atomic read-modify-write.',
+    description: 'isolate_movable_page() takes the page lock before get_page_unless_zero() and the __PageMovable() test: it can lock a page it holds no reference to, which is then freed while locked, and it races with an owner that sets flags on a page it has just allocated with a non-atomic read-modify-write.',
     source: 'Seed patch 02, isolate_movable_page(): "Check PageMovable before holding a PG_lock because page\'s owner assumes anybody doesn\'t touch PG_lock of newly allocated page"; changelog v2: "check PageMovable before lock_page - Joonsoo".',
-    expect: { kind: 'invariant', property: 'unlock-by-owner' },
+    expect: { kind: 'kernel-bug', property: 'bad_page(): PAGE_FLAGS_CHECK_AT_FREE flag(s) set' },
     patch: {
       cpu(b) {
         const p = { page: slotOf(b, 'low_pfn') };

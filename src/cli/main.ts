@@ -81,8 +81,8 @@ function runCheck(argv: string[]): number {
   const { result, trace, compiled, scope } = outcome;
   let tracePath: string | null = null;
   if (trace) {
-    const dir = (p.flags.get('out') as string | undefined) ?? 'out';
-    tracePath = writeTrace(dir, `${system.name}-${variant ?? 'fixed'}`, compiled, trace);
+    const dir = (p.flags.get('out') as string | undefined) ?? `out/${system.name}`;
+    tracePath = writeTrace(dir, variant ?? 'fixed', compiled, trace);
   }
   const code = result.verdict === 'pass' ? EXIT.pass : result.verdict === 'incomplete' ? EXIT.incomplete : exitCodeOf(result.violation!.kind);
   const summary = {

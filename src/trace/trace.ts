@@ -106,12 +106,15 @@ function run(c: Compiled, take: (m: Uint8Array, i: number) => { actor: number; b
     const post = new Uint8Array(c.stateSize);
     const taken: { actor: number; br: CompiledBranch }[] = [];
     const finding = takeStep(c, next.actor, next.br, m, post, por, (br) => taken.push({ actor: next.actor, br }));
-    for (const t of taken) {
+    // A chain of local steps is one step of the walker: its changes go on its first
+    // row, and the local steps after it are marked as run along with it.
+    taken.forEach((t, k) => {
       const a = c.actors[t.actor];
-      steps.push({ ...named(c, t.actor, t.br), fn: a.fnOf[t.br.from], desc: a.descOf[t.br.from], changes: [] });
-    }
-    // Changes are reported on the last of a chain: chained local steps are one step.
-    (steps[steps.length - 1].changes as string[]).push(...describeChanges(c.model, m, post));
+      steps.push({
+        ...named(c, t.actor, t.br), fn: a.fnOf[t.br.from], desc: (k ? '(local) ' : '') + a.descOf[t.br.from],
+        changes: k ? [] : describeChanges(c.model, m, post),
+      });
+    });
     states.push(post);
     m = post;
     if (finding) return { steps, states, finding };
