@@ -34,6 +34,8 @@ export interface WalkOptions {
   readonly progressMs?: number;
   /** Chain local steps into the step before them (default on; `--no-por` turns it off). */
   readonly por?: boolean;
+  /** Called with each new distinct state (tests compare the reachable set with an oracle). */
+  readonly visit?: (state: Uint8Array) => void;
 }
 
 /** A step of a trace: actor index and branch id within that actor. */
@@ -98,7 +100,9 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
   let lastProgress = t0;
   let limit: string | undefined;
 
+  const visit = opts.visit;
   const add = (state: Uint8Array, from: number, code: number, pre: number): void => {
+    visit?.(state);
     queue.push(count, state);
     parent.set(count, from);
     via.set(count, code);

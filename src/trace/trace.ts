@@ -138,11 +138,14 @@ export function rebuild(
     const { actor, branch } = v.steps[i];
     return { actor, br: c.actors[actor].branches[branch] };
   }, por);
-  const same = r.finding && r.finding.kind === v.kind && r.finding.property === v.property;
+  // The trace as a file states it: every step explicit, replayed without chaining,
+  // so it ends at the very step that breaks the property.
+  const explicit = r.finding ? replaySteps(c, r.steps) : r;
+  const same = explicit.finding && explicit.finding.kind === v.kind && explicit.finding.property === v.property;
   if (!same) {
-    throw new TraceError(`replaying the walker's trace gave ${r.finding ? `${r.finding.kind} ${r.finding.property}` : 'no violation'} instead of ${v.kind} ${v.property}: the model is not deterministic`);
+    throw new TraceError(`replaying the walker's trace gave ${explicit.finding ? `${explicit.finding.kind} ${explicit.finding.property}` : 'no violation'} instead of ${v.kind} ${v.property}: the model is not deterministic`);
   }
-  return { ...meta, violation: r.finding!, preemptions: v.preemptions, steps: r.steps, states: r.states };
+  return { ...meta, violation: explicit.finding!, preemptions: v.preemptions, steps: explicit.steps, states: explicit.states };
 }
 
 /** Re-execute named steps against the core, without chaining. */
