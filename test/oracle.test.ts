@@ -30,7 +30,7 @@ function graphStates(scope: { cpus: number; pages: number }, stateNames: string[
     limit: 1e7,
   });
   let edges = 0;
-  for (const node of Object.values(adj)) {
+  for (const node of Object.values(adj) as { state: unknown; transitions: Record<string, { state: unknown }> }[]) {
     for (const t of Object.values(node.transitions)) if (t.state !== node.state) edges++;
   }
   return { states: new Set(Object.keys(adj)), edges };
