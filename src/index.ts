@@ -49,6 +49,7 @@ export interface CheckOptions {
   readonly maxStates?: number;
   readonly maxSeconds?: number;
   readonly por?: boolean;
+  readonly symmetry?: boolean;
   readonly onProgress?: (p: Progress) => void;
 }
 

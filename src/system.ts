@@ -71,8 +71,24 @@ export interface WorldView {
   readonly globals: readonly { name: string; at: number; render?: (v: number) => string }[];
 }
 
+/**
+ * Interchangeable actors. The walker stores one representative per orbit: the
+ * least, byte by byte, of the state's images under every permutation of each group.
+ * The permutation must map a state the model can reach to one it can reach, with
+ * the same properties holding: tests compare verdicts with and without it.
+ */
+export interface Symmetry {
+  /** Groups of actor indices whose actors run the same program up to renaming. */
+  readonly groups: readonly (readonly number[])[];
+  /** Write into `dst[0, worldSize)` the world of `src` with every actor a renamed perm[a]. */
+  permuteWorld(src: Uint8Array, dst: Uint8Array, perm: Int8Array): void;
+  /** The value of local `local` of an actor of `kind` after renaming (e.g. a pfn in a CPU's own block). */
+  permuteLocal(kind: string, local: string, value: number, perm: Int8Array): number;
+}
+
 export interface Model {
   readonly actors: readonly ActorDef[];
+  readonly symmetry?: Symmetry;
   /** The initial world, excluding actors' program counters and locals. */
   readonly world: Uint8Array;
   readonly properties: readonly Property[];

@@ -12,6 +12,7 @@ function walkerStates(scope: { cpus: number; pages: number }) {
   const seen = new Set<string>();
   const r = walk(c, {
     por: false,
+    symmetry: false,
     visit: (m) => {
       const parts = [Array.from(m.subarray(0, c.worldSize)).join(',')];
       for (const a of c.actors) parts.push(`${m[a.base]}:${Array.from(m.subarray(a.base + 1, a.base + 1 + a.locals.length)).join(',')}`);

@@ -9,7 +9,8 @@ import { NO_PAGE, nonlruProperties } from '../../properties/nonlru.ts';
 import { programActor } from '../common/machine.ts';
 import { cpuProgram } from './cpu.ts';
 import { driverOps, driverProgram } from './driver.ts';
-import { initialWorld, nonlruLayout, targetPfn } from './layout.ts';
+import { initialWorld, nonlruLayout, targetPfn, worldSize } from './layout.ts';
+import { nonlruSymmetry } from './symmetry.ts';
 import { NONLRU_VARIANTS } from './variants.ts';
 
 export const nonlru: System = {
@@ -50,6 +51,7 @@ export const nonlru: System = {
       actors,
       world: initialWorld(lay),
       properties: nonlruProperties(lay),
+      symmetry: nonlruSymmetry(lay, worldSize(lay)),
       view: {
         pages: lay.npages,
         pageLabel: (pfn) => {

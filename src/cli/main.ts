@@ -8,12 +8,13 @@ import { CompileError } from '../explore/compile.ts';
 import { DEADLOCK } from '../system.ts';
 import type { Progress } from '../explore/walker.ts';
 import { describeViolation, swimlanes } from '../trace/render.ts';
+import { traceLength } from '../trace/trace.ts';
 import { UsageError, intFlag, numFlag, parseArgs } from './args.ts';
 
 const USAGE = `usage:
   pagerace list [--json]
   pagerace check <system> [--cpus N] [--pages N] [--variant NAME] [--max-states N] [--max-seconds S]
-                 [--no-por] [--out DIR] [--json]
+                 [--no-symmetry] [--no-por] [--out DIR] [--json]
   pagerace replay <trace.json> [--json]`;
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -75,6 +76,7 @@ function runCheck(argv: string[]): number {
     maxStates: intFlag(p, 'max-states', 1, 2 ** 31),
     maxSeconds: numFlag(p, 'max-seconds', 0),
     por: !p.flags.has('no-por'),
+    symmetry: !p.flags.has('no-symmetry'),
     onProgress: json ? undefined : progressPrinter(),
   });
   if (!json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
@@ -99,7 +101,7 @@ function runCheck(argv: string[]): number {
     ...(trace ? {
       violation: {
         property: trace.violation.property, kind: trace.violation.kind, message: trace.violation.message,
-        steps: trace.steps.length, preemptions: trace.preemptions, trace: tracePath,
+        steps: traceLength(trace.steps), preemptions: trace.preemptions, trace: tracePath,
       },
     } : {}),
   };
@@ -133,7 +135,7 @@ function runReplay(argv: string[]): number {
   const code = r.trace ? exitCodeOf(r.trace.violation.kind) : EXIT.pass;
   if (p.flags.has('json')) {
     out(JSON.stringify({
-      reproduced: r.trace ? { ...r.trace.violation, steps: r.trace.steps.length } : null,
+      reproduced: r.trace ? { ...r.trace.violation, steps: traceLength(r.trace.steps) } : null,
       expected: r.expected,
       matches: r.matches,
     }));

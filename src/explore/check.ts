@@ -60,14 +60,18 @@ const MAX_CHAIN = 256;
  * step commutes with every other actor's, so running it early loses no behaviour.
  * `record` sees every branch taken, so traces list them all.
  */
-export function runLocalChain(c: Compiled, actor: number, m: Uint8Array, record?: (br: CompiledBranch) => void): Finding | null {
+export function runLocalChain(
+  c: Compiled, actor: number, m: Uint8Array, record?: (br: CompiledBranch) => void, chain?: { steps: number },
+): Finding | null {
   const a = c.actors[actor];
+  if (chain) chain.steps = 0;
   for (let n = 0; a.local[m[a.base]]; n++) {
     if (n === MAX_CHAIN) return { kind: 'deadlock', property: 'local-loop', message: `${a.name} loops in local steps at ${a.states[m[a.base]]}` };
     const br = enabledBranch(c, actor, a.groups[m[a.base]][0], m);
     if (br === null) throw new Error(`${a.name}: local state '${a.states[m[a.base]]}' has no enabled branch`);
     if ('kind' in br) return br;
     record?.(br);
+    if (chain) chain.steps++;
     const bad = applyBranch(c, actor, br, m);
     if (bad) return bad;
   }
@@ -82,11 +86,12 @@ export function runLocalChain(c: Compiled, actor: number, m: Uint8Array, record?
  */
 export function takeStep(
   c: Compiled, actor: number, br: CompiledBranch, pre: Uint8Array, next: Uint8Array, por: boolean,
-  record?: (br: CompiledBranch) => void,
+  record?: (br: CompiledBranch) => void, chain?: { steps: number },
 ): Finding | null {
   next.set(pre);
+  if (chain) chain.steps = 0;
   record?.(br);
-  const bug = applyBranch(c, actor, br, next) ?? (por ? runLocalChain(c, actor, next, record) : null);
+  const bug = applyBranch(c, actor, br, next) ?? (por ? runLocalChain(c, actor, next, record, chain) : null);
   const broken = checkStep(c, pre, next, actor);
   return broken ?? bug;
 }

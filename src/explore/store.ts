@@ -5,8 +5,8 @@
  *   linear probing, load factor at most 1/2; maps a fingerprint to a state id.
  * - ChunkedU32 / ChunkedU8: per-state columns (parent id, step code, preemptions)
  *   grown a chunk at a time, so growth never copies what is stored.
- * - StateQueue: the packed states themselves in BFS order, in chunks that are
- *   dropped once every state in them has been expanded.
+ * - DepthBuckets: the packed states not yet expanded, by depth, in chunks that
+ *   are dropped as they are read.
  */
 const CHUNK_BITS = 16;
 const CHUNK = 1 << CHUNK_BITS;
@@ -39,31 +39,6 @@ export class ChunkedU8 {
   }
   get bytes(): number {
     return this.chunks.length * CHUNK;
-  }
-}
-
-export class StateQueue {
-  private chunks: (Uint8Array | null)[] = [];
-  private readonly perChunk: number;
-  constructor(private readonly stateSize: number) {
-    this.perChunk = Math.max(1, Math.floor((1 << 20) / stateSize));
-  }
-  push(id: number, state: Uint8Array): void {
-    const c = Math.floor(id / this.perChunk);
-    while (this.chunks.length <= c) this.chunks.push(new Uint8Array(this.perChunk * this.stateSize));
-    this.chunks[c]!.set(state, (id - c * this.perChunk) * this.stateSize);
-  }
-  /** Copy state `id` into `into`; drops chunks wholly before it. */
-  load(id: number, into: Uint8Array): void {
-    const c = Math.floor(id / this.perChunk);
-    for (let k = c - 1; k >= 0 && this.chunks[k] !== null; k--) this.chunks[k] = null;
-    const at = (id - c * this.perChunk) * this.stateSize;
-    into.set(this.chunks[c]!.subarray(at, at + this.stateSize));
-  }
-  get bytes(): number {
-    let n = 0;
-    for (const ch of this.chunks) if (ch) n += ch.length;
-    return n;
   }
 }
 
@@ -144,4 +119,81 @@ export function fingerprint(words: Int32Array, out: Int32Array): void {
   h2 ^= h2 >>> 15; h2 = Math.imul(h2, 0x2c1b3c6d); h2 ^= h2 >>> 12; h2 = Math.imul(h2, 0x297a2d39); h2 ^= h2 >>> 15;
   out[0] = h1;
   out[1] = h2;
+}
+
+/**
+ * The frontier, by depth: one FIFO of (id, state) per pending depth. Entries are
+ * dropped as they are popped, so memory holds only states not yet expanded. A state
+ * found again at a smaller depth is pushed again there; the walker skips the stale
+ * entry by its recorded depth.
+ */
+export class DepthBuckets {
+  private readonly buckets = new Map<number, ByteFifo>();
+  pending = 0;
+  constructor(private readonly stateSize: number) {}
+
+  push(depth: number, id: number, state: Uint8Array): void {
+    let b = this.buckets.get(depth);
+    if (!b) this.buckets.set(depth, (b = new ByteFifo(this.stateSize)));
+    b.push(id, state);
+    this.pending++;
+  }
+
+  /** Pop the next state of `depth` into `into`; returns its id, or -1 when the depth is done. */
+  pop(depth: number, into: Uint8Array): number {
+    const b = this.buckets.get(depth);
+    if (!b) return -1;
+    const id = b.pop(into);
+    if (id < 0) {
+      this.buckets.delete(depth);
+      return -1;
+    }
+    this.pending--;
+    return id;
+  }
+
+  get bytes(): number {
+    let n = 0;
+    for (const b of this.buckets.values()) n += b.bytes;
+    return n;
+  }
+}
+
+/** A FIFO of (id, state) records in 1 MiB chunks, freed as they are read. */
+class ByteFifo {
+  private readonly chunks: Uint8Array[] = [];
+  private readonly ids: Uint32Array[] = [];
+  private readonly perChunk: number;
+  private head = 0;
+  private tail = 0;
+  constructor(private readonly stateSize: number) {
+    this.perChunk = Math.max(1, Math.floor((1 << 20) / stateSize));
+  }
+  push(id: number, state: Uint8Array): void {
+    const c = Math.floor(this.tail / this.perChunk);
+    const k = c - Math.floor(this.head / this.perChunk);
+    if (k >= this.chunks.length) {
+      this.chunks.push(new Uint8Array(this.perChunk * this.stateSize));
+      this.ids.push(new Uint32Array(this.perChunk));
+    }
+    const at = this.tail % this.perChunk;
+    this.chunks[k].set(state, at * this.stateSize);
+    this.ids[k][at] = id;
+    this.tail++;
+  }
+  pop(into: Uint8Array): number {
+    if (this.head === this.tail) return -1;
+    const at = this.head % this.perChunk;
+    into.set(this.chunks[0].subarray(at * this.stateSize, (at + 1) * this.stateSize));
+    const id = this.ids[0][at];
+    this.head++;
+    if (this.head % this.perChunk === 0) {
+      this.chunks.shift();
+      this.ids.shift();
+    }
+    return id;
+  }
+  get bytes(): number {
+    return this.chunks.length * this.perChunk * (this.stateSize + 4);
+  }
 }

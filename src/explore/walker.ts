@@ -17,7 +17,8 @@
  */
 import type { Compiled, CompiledBranch } from './compile.ts';
 import { checkStep, checkStuck, enabledBranch, runLocalChain, takeStep, type Finding } from './check.ts';
-import { ChunkedU32, ChunkedU8, FingerprintSet, StateQueue, fingerprint } from './store.ts';
+import { ChunkedU32, ChunkedU8, DepthBuckets, FingerprintSet, fingerprint } from './store.ts';
+import { Canonicalizer } from './symmetry.ts';
 
 export interface Progress {
   readonly states: number; // distinct states found
@@ -34,6 +35,8 @@ export interface WalkOptions {
   readonly progressMs?: number;
   /** Chain local steps into the step before them (default on; `--no-por` turns it off). */
   readonly por?: boolean;
+  /** Store one representative per orbit of interchangeable actors (default on when the model declares symmetry). */
+  readonly symmetry?: boolean;
   /** Called with each new distinct state (tests compare the reachable set with an oracle). */
   readonly visit?: (state: Uint8Array) => void;
 }
@@ -83,30 +86,38 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
   const fp = new Int32Array(2);
 
   const seen = new FingerprintSet(16);
-  const queue = new StateQueue(S);
+  const frontier = new DepthBuckets(S);
   const parent = new ChunkedU32();
-  const via = new ChunkedU32(); // actor << 16 | branch id
+  const via = new ChunkedU32(); // actor << 16 | branch id, in the parent's frame
   const preempt = new ChunkedU8();
+  const depthOf = new ChunkedU32();
+  /** The stepping actor's index in the frame of the state it led to (for preemptions). */
+  const lastActor = new ChunkedU8();
 
   let count = 0;
   let transitions = 0;
   let depth = 0;
-  let levelEnd = 1; // first id of the next BFS level
+  let expanded = 0;
   const candidates: Candidate[] = [];
   const maxStates = opts.maxStates ?? Infinity;
   const por = opts.por ?? true;
+  const canon = opts.symmetry !== false && c.model.symmetry ? new Canonicalizer(c, c.model.symmetry) : null;
+  const rep = new Uint8Array(S);
+  const repWords = new Int32Array(rep.buffer);
   const maxMs = (opts.maxSeconds ?? Infinity) * 1000;
   const progressMs = opts.progressMs ?? 1000;
   let lastProgress = t0;
   let limit: string | undefined;
 
   const visit = opts.visit;
-  const add = (state: Uint8Array, from: number, code: number, pre: number): void => {
+  const add = (state: Uint8Array, from: number, code: number, pre: number, last: number, d: number): void => {
     visit?.(state);
-    queue.push(count, state);
+    frontier.push(d, count, state);
     parent.set(count, from);
     via.set(count, code);
     preempt.set(count, pre);
+    lastActor.set(count, last);
+    depthOf.set(count, d);
     count++;
   };
 
@@ -116,94 +127,117 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
   if (por) for (let a = 0; a < nActors && !initBad; a++) initBad = runLocalChain(c, a, next);
   initBad ??= checkStep(c, null, next, -1);
   if (initBad) return finish({ finding: initBad, state: 0, code: -1, length: 0, preemptions: 0 }, 1, 0);
+  if (canon) { canon.canonical(next, rep); next.set(rep); }
   fingerprint(nextWords, fp);
   seen.getOrInsert(fp[0], fp[1], 0);
-  add(next, NO_PARENT, 0, 0);
+  add(next, NO_PARENT, 0, 0, 255, 0);
 
   // Enabled steps of the state being expanded: actor and branch.
   const enActor = new Int32Array(1024);
   const enBranch: (CompiledBranch | null)[] = new Array(1024).fill(null);
 
-  for (let s = 0; s < count; s++) {
-    if (s === levelEnd) {
-      if (candidates.length) break;
-      depth++;
-      levelEnd = count;
-    }
-    if ((s & 4095) === 0) {
-      const now = performance.now();
-      if (now - t0 > maxMs) { limit = `--max-seconds ${opts.maxSeconds}`; break; }
-      if (opts.onProgress && now - lastProgress >= progressMs) {
-        lastProgress = now;
-        opts.onProgress({ states: count, transitions, queue: count - s, depth, seconds: (now - t0) / 1000 });
-      }
-    }
-    queue.load(s, cur);
-
-    // Which steps are enabled?
-    let n = 0;
-    let stuckBug: Candidate | null = null;
-    for (let a = 0; a < nActors; a++) {
-      const groups = c.actors[a].groups[cur[c.actors[a].base]];
-      for (let g = 0; g < groups.length; g++) {
-        const br = enabledBranch(c, a, groups[g], cur);
-        if (br === null) continue;
-        if ('kind' in br) {
-          // A guard fired a kernel assertion: the step taken from here is the bug.
-          stuckBug ??= { finding: br, state: s, code: (a << 16) | groups[g][0].id, length: depth + 1, preemptions: preempt.get(s) };
-          continue;
+  // Expand in order of depth, where depth counts the steps that are not local
+  // (a local step touches only its actor's own state), so the first violation found
+  // is a shortest trace in that measure, whether local steps are chained or not.
+  search: for (let d = 0; frontier.pending > 0; d++) {
+    if (candidates.length && bestLength(candidates) <= d) break;
+    for (let s = frontier.pop(d, cur); s >= 0; s = frontier.pop(d, cur)) {
+      if (depthOf.get(s) !== d) continue; // reached again at a smaller depth later
+      depth = d;
+      if ((expanded++ & 4095) === 0) {
+        const now = performance.now();
+        if (now - t0 > maxMs) { limit = `--max-seconds ${opts.maxSeconds}`; break search; }
+        if (opts.onProgress && now - lastProgress >= progressMs) {
+          lastProgress = now;
+          opts.onProgress({ states: count, transitions, queue: frontier.pending, depth, seconds: (now - t0) / 1000 });
         }
-        enActor[n] = a;
-        enBranch[n] = br;
-        n++;
       }
-    }
-    if (stuckBug) candidates.push(stuckBug);
-    if (n === 0) {
-      const why = stuckBug ? null : checkStuck(c, cur);
-      if (why) candidates.push({ finding: why, state: s, code: -1, length: depth, preemptions: preempt.get(s) });
-      continue;
-    }
-    const last = s === 0 ? -1 : via.get(s) >>> 16;
-    let lastEnabled = false;
-    for (let i = 0; i < n; i++) if (enActor[i] === last) { lastEnabled = true; break; }
-    const basePre = preempt.get(s);
 
-    for (let i = 0; i < n; i++) {
-      const a = enActor[i];
-      const br = enBranch[i]!;
-      const code = (a << 16) | br.id;
-      const pre = Math.min(255, basePre + (lastEnabled && a !== last ? 1 : 0));
-      transitions++;
-      const bad = takeStep(c, a, br, cur, next, por);
-      if (bad) {
-        candidates.push({ finding: bad, state: s, code, length: depth + 1, preemptions: pre });
+      // Which steps are enabled?
+      let n = 0;
+      let stuckBug: Candidate | null = null;
+      for (let a = 0; a < nActors; a++) {
+        const groups = c.actors[a].groups[cur[c.actors[a].base]];
+        for (let g = 0; g < groups.length; g++) {
+          const br = enabledBranch(c, a, groups[g], cur);
+          if (br === null) continue;
+          if ('kind' in br) {
+            // A guard fired a kernel assertion: the step taken from here is the bug.
+            stuckBug ??= { finding: br, state: s, code: (a << 16) | groups[g][0].id, length: d + 1, preemptions: preempt.get(s) };
+            continue;
+          }
+          enActor[n] = a;
+          enBranch[n] = br;
+          n++;
+        }
+      }
+      if (stuckBug) candidates.push(stuckBug);
+      if (n === 0) {
+        const why = stuckBug ? null : checkStuck(c, cur);
+        if (why) candidates.push({ finding: why, state: s, code: -1, length: d, preemptions: preempt.get(s) });
         continue;
       }
-      fingerprint(nextWords, fp);
-      const old = seen.getOrInsert(fp[0], fp[1], count);
-      if (old < 0) {
-        add(next, s, code, pre);
-        if (count >= maxStates) { limit = `--max-states ${opts.maxStates}`; break; }
-      } else if (old >= levelEnd && pre < preempt.get(old)) {
-        // Same BFS depth, fewer preemptions: a better shortest-path parent.
-        parent.set(old, s);
-        via.set(old, code);
-        preempt.set(old, pre);
+      const last = s === 0 ? -1 : lastActor.get(s);
+      let lastEnabled = false;
+      for (let i = 0; i < n; i++) if (enActor[i] === last) { lastEnabled = true; break; }
+      const basePre = preempt.get(s);
+
+      for (let i = 0; i < n; i++) {
+        const a = enActor[i];
+        const br = enBranch[i]!;
+        const code = (a << 16) | br.id;
+        const pre = Math.min(255, basePre + (lastEnabled && a !== last ? 1 : 0));
+        transitions++;
+        const bad = takeStep(c, a, br, cur, next, por);
+        // Local steps cost nothing: with or without chaining, depth counts the
+        // steps where an interleaving can happen, so both find the same minimum.
+        const nd = d + (c.actors[a].local[br.from] ? 0 : 1);
+        if (bad) {
+          candidates.push({ finding: bad, state: s, code, length: nd, preemptions: pre });
+          continue;
+        }
+        let stored = next;
+        let storedWords = nextWords;
+        let actorThere = a;
+        if (canon) {
+          actorThere = canon.perms[canon.canonical(next, rep)][a];
+          stored = rep;
+          storedWords = repWords;
+        }
+        fingerprint(storedWords, fp);
+        const old = seen.getOrInsert(fp[0], fp[1], count);
+        if (old < 0) {
+          add(stored, s, code, pre, actorThere, nd);
+          if (count >= maxStates) { limit = `--max-states ${opts.maxStates}`; break search; }
+          continue;
+        }
+        const od = depthOf.get(old);
+        // Only a state beyond the depth being expanded can take a new parent: it
+        // has not been expanded, so no parent link can loop through it.
+        if (od > d && (nd < od || (nd === od && pre < preempt.get(old)))) {
+          // Not expanded yet (its depth is beyond d): a shorter path, or as short
+          // with fewer preemptions, becomes its parent.
+          parent.set(old, s);
+          via.set(old, code);
+          preempt.set(old, pre);
+          lastActor.set(old, actorThere);
+          if (nd < od) {
+            depthOf.set(old, nd);
+            frontier.push(nd, old, stored);
+          }
+        }
       }
     }
-    if (limit) break;
   }
 
   if (candidates.length) {
-    candidates.sort((x, y) => x.length - y.length || x.preemptions - y.preemptions);
-    return finish(candidates[0], count, transitions);
+    return finish(pickBest(c, candidates), count, transitions);
   }
   return finish(null, count, transitions);
 
   function finish(best: Candidate | null, states: number, trans: number): WalkResult {
     const seconds = (performance.now() - t0) / 1000;
-    const bytes = seen.bytes + queue.bytes + parent.bytes + via.bytes + preempt.bytes;
+    const bytes = seen.bytes + frontier.bytes + parent.bytes + via.bytes + preempt.bytes + depthOf.bytes + lastActor.bytes;
     const base = { states, transitions: trans, depth, seconds, bytesPerState: states ? bytes / states : 0 };
     if (best) {
       const steps: StepRef[] = [];
@@ -213,9 +247,51 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
       }
       steps.reverse();
       if (best.code >= 0) steps.push({ actor: best.code >>> 16, branch: best.code & 0xffff });
-      return { ...base, verdict: 'violation', violation: { ...best.finding, steps, preemptions: best.preemptions } };
+      const concrete = canon ? toConcrete(c, canon, steps, por) : steps;
+      return { ...base, verdict: 'violation', violation: { ...best.finding, steps: concrete, preemptions: best.preemptions } };
     }
     if (limit) return { ...base, verdict: 'incomplete', limit };
     return { ...base, verdict: 'pass' };
   }
+}
+
+/**
+ * Steps recorded between canonical representatives, renamed into the concrete run
+ * from the initial state: keep tau, the renaming from the current representative's
+ * frame to the concrete one, and compose it with each canonicalization undone.
+ */
+function toConcrete(c: Compiled, canon: Canonicalizer, steps: readonly StepRef[], por: boolean): StepRef[] {
+  const rep = new Uint8Array(c.stateSize);
+  const next = new Uint8Array(c.stateSize);
+  let tau = canon.inverse(canon.perms[canon.canonical(c.initial, rep)]);
+  const out: StepRef[] = [];
+  for (const st of steps) {
+    out.push({ actor: tau[st.actor], branch: st.branch });
+    takeStep(c, st.actor, c.actors[st.actor].branches[st.branch], rep, next, por);
+    const sigmaInv = canon.inverse(canon.perms[canon.canonical(next, rep)]);
+    tau = Int8Array.from(sigmaInv, (x) => tau[x]);
+  }
+  return out;
+}
+
+const bestLength = (cands: readonly Candidate[]): number => Math.min(...cands.map((x) => x.length));
+
+const KIND_ORDER = ['kernel-bug', 'invariant', 'deadlock', 'termination'];
+
+/**
+ * The violation to report: the shortest; among those, a fixed order of kinds and
+ * property names, so that the property reported depends only on which properties
+ * fail at the shortest length (the same with or without reductions); then the
+ * fewest preemptions; then the first found.
+ */
+function pickBest(c: Compiled, cands: readonly Candidate[]): Candidate {
+  const order = new Map(c.model.properties.map((p, i) => [p.name, i]));
+  const rank = (x: Candidate) => order.get(x.finding.property) ?? order.size;
+  return cands.reduce((best, x) => {
+    const d = x.length - best.length ||
+      KIND_ORDER.indexOf(x.finding.kind) - KIND_ORDER.indexOf(best.finding.kind) || rank(x) - rank(best) ||
+      (x.finding.property < best.finding.property ? -1 : x.finding.property > best.finding.property ? 1 : 0) ||
+      x.preemptions - best.preemptions;
+    return d < 0 ? x : best;
+  });
 }

@@ -3,7 +3,7 @@
  * names the kernel function and what the step does; the last column says what
  * changed in the world.
  */
-import type { Trace } from './trace.ts';
+import { traceLength, type Trace } from './trace.ts';
 
 const WIDTH = 44;
 
@@ -26,5 +26,5 @@ export function swimlanes(t: Trace, actors: readonly string[]): string {
 
 export function describeViolation(t: Trace): string {
   const v = t.violation;
-  return `${v.kind} ${v.property}: ${v.message} (${t.steps.length} steps, ${t.preemptions} preemption${t.preemptions === 1 ? '' : 's'})`;
+  return `${v.kind} ${v.property}: ${v.message} (${traceLength(t.steps)} steps, ${t.preemptions} preemption${t.preemptions === 1 ? '' : 's'})`;
 }

@@ -21,6 +21,8 @@ export interface NamedStep {
 }
 
 export interface TraceStep extends NamedStep {
+  /** A local step (only the actor's own state): it does not count in a trace's length. */
+  readonly local: boolean;
   readonly fn: string;
   readonly desc: string;
   /** What the step changed in the world, e.g. `p0 refcount 1→2`. */
@@ -42,6 +44,9 @@ export interface Trace {
 export class TraceError extends Error {
   override name = 'TraceError';
 }
+
+/** A trace's length: its steps where another actor could interleave (local steps do not count). */
+export const traceLength = (steps: readonly { local: boolean }[]): number => steps.filter((s) => !s.local).length;
 
 // --- describing states ---------------------------------------------------------
 
@@ -111,7 +116,7 @@ function run(c: Compiled, take: (m: Uint8Array, i: number) => { actor: number; b
     taken.forEach((t, k) => {
       const a = c.actors[t.actor];
       steps.push({
-        ...named(c, t.actor, t.br), fn: a.fnOf[t.br.from], desc: (k ? '(local) ' : '') + a.descOf[t.br.from],
+        ...named(c, t.actor, t.br), local: a.local[t.br.from] === 1, fn: a.fnOf[t.br.from], desc: (a.local[t.br.from] ? '(local) ' : '') + a.descOf[t.br.from],
         changes: k ? [] : describeChanges(c.model, m, post),
       });
     });
