@@ -48,8 +48,11 @@ export function resolveVariant(sys: System, variant: string | null): string | nu
 export interface CheckOptions {
   readonly maxStates?: number;
   readonly maxSeconds?: number;
+  readonly maxBytes?: number;
   readonly por?: boolean;
   readonly symmetry?: boolean;
+  readonly shard?: { readonly index: number; readonly count: number };
+  readonly expandedFingerprint?: (lo: number, hi: number) => void;
   readonly onProgress?: (p: Progress) => void;
 }
 

@@ -3,19 +3,22 @@
  * User errors print one line and exit 2; nothing here prints a stack trace for them.
  */
 import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { EXIT, InputError, SYSTEMS, TraceError, check, exitCodeOf, replay, resolveSystem, writeTrace } from '../index.ts';
 import { CompileError } from '../explore/compile.ts';
 import { DEADLOCK } from '../system.ts';
 import type { Progress } from '../explore/walker.ts';
 import { describeViolation, swimlanes } from '../trace/render.ts';
 import { traceLength } from '../trace/trace.ts';
+import { mergeShards, parseShardSpec, runShard, writeMergedTrace } from '../shard.ts';
 import { UsageError, intFlag, numFlag, parseArgs } from './args.ts';
 
 const USAGE = `usage:
   pagerace list [--json]
-  pagerace check <system> [--cpus N] [--pages N] [--variant NAME] [--max-states N] [--max-seconds S]
-                 [--no-symmetry] [--no-por] [--out DIR] [--json]
-  pagerace replay <trace.json> [--json]`;
+  pagerace check <system> [--cpus N] [--pages N] [--variant NAME] [--max-states N] [--max-seconds S] [--max-memory MB]
+                 [--shard I/N] [--no-symmetry] [--no-por] [--out DIR] [--json]
+  pagerace replay <trace.json> [--json]
+  pagerace merge <shard result files...> [--out DIR] [--json]`;
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -60,11 +63,11 @@ function progressPrinter(): (p: Progress) => void {
 
 function runCheck(argv: string[]): number {
   const p = parseArgs(argv, {
-    cpus: true, pages: true, variant: true, driver: true, 'max-states': true, 'max-seconds': true,
+    cpus: true, pages: true, variant: true, driver: true, 'max-states': true, 'max-seconds': true, 'max-memory': true,
     workers: true, shard: true, 'no-symmetry': false, 'no-por': false, out: true, json: false,
   });
   if (p.positional.length !== 1) throw new UsageError('check needs exactly one system name');
-  for (const f of ['driver', 'workers', 'shard']) {
+  for (const f of ['driver', 'workers']) {
     if (p.flags.has(f)) throw new UsageError(`--${f} is not available yet in this version of pagerace`);
   }
   const system = resolveSystem(p.positional[0]);
@@ -72,18 +75,30 @@ function runCheck(argv: string[]): number {
   for (const [k, v] of Object.entries(system.scope)) given[k] = intFlag(p, k, v.min, v.max);
   const variant = (p.flags.get('variant') as string | undefined) ?? null;
   const json = p.flags.has('json');
-  const outcome = check(system.name, given, variant, {
+  const dir = (p.flags.get('out') as string | undefined) ?? `out/${system.name}`;
+  const common = {
     maxStates: intFlag(p, 'max-states', 1, 2 ** 31),
     maxSeconds: numFlag(p, 'max-seconds', 0),
+    // The walker's own arrays; the default leaves a quarter of the machine for the rest.
+    maxBytes: (intFlag(p, 'max-memory', 16, 2 ** 24) ?? Math.floor((totalmem() * 0.75) / 2 ** 20)) * 2 ** 20,
     por: !p.flags.has('no-por'),
     symmetry: !p.flags.has('no-symmetry'),
     onProgress: json ? undefined : progressPrinter(),
-  });
+  };
+  if (p.flags.has('shard')) {
+    const shard = parseShardSpec(p.flags.get('shard') as string);
+    const { path, result } = runShard(system.name, given, variant, shard, dir, common);
+    if (!json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    const { violation: _v, ...rest } = result;
+    out(json ? JSON.stringify({ ...rest, ...(result.violation ? { violation: { kind: result.violation.kind, property: result.violation.property, steps: result.violation.length } } : {}), result: path })
+      : `shard ${shard.index + 1}/${shard.count}: ${result.verdict}, ${result.expanded} states expanded, ${result.transitions} transitions, ${result.seconds} s; result in ${path}; combine the shards with: pagerace merge ${dir}/${variant ?? 'fixed'}.shard-*-of-${shard.count}.json`);
+    return result.verdict === 'pass' ? EXIT.pass : result.verdict === 'incomplete' ? EXIT.incomplete : exitCodeOf(result.violation!.kind);
+  }
+  const outcome = check(system.name, given, variant, common);
   if (!json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   const { result, trace, compiled, scope } = outcome;
   let tracePath: string | null = null;
   if (trace) {
-    const dir = (p.flags.get('out') as string | undefined) ?? `out/${system.name}`;
     tracePath = writeTrace(dir, variant ?? 'fixed', compiled, trace);
   }
   const code = result.verdict === 'pass' ? EXIT.pass : result.verdict === 'incomplete' ? EXIT.incomplete : exitCodeOf(result.violation!.kind);
@@ -118,6 +133,25 @@ function runCheck(argv: string[]): number {
     out(swimlanes(trace, compiled.actors.map((a) => a.name)));
     out('');
     out(`trace written to ${tracePath}; replay it with: pagerace replay ${tracePath}`);
+  }
+  return code;
+}
+
+function runMerge(argv: string[]): number {
+  const p = parseArgs(argv, { out: true, json: false });
+  const m = mergeShards(p.positional);
+  const tracePath = writeMergedTrace((p.flags.get('out') as string | undefined) ?? `out/${m.system}`, m);
+  const code = m.verdict === 'pass' ? EXIT.pass : m.verdict === 'incomplete' ? EXIT.incomplete : exitCodeOf(m.violation!.kind);
+  const summary = {
+    system: m.system, config: m.config, variant: m.variant, shards: m.shards, verdict: m.verdict,
+    states: m.states, transitions: m.transitions, depth: m.depth,
+    ...(m.violation ? { violation: { property: m.violation.property, kind: m.violation.kind, message: m.violation.message, steps: m.violation.length, preemptions: m.violation.preemptions, trace: tracePath } } : {}),
+  };
+  if (p.flags.has('json')) out(JSON.stringify(summary));
+  else {
+    out(`${m.system} ${Object.entries(m.config).map(([k, v]) => `--${k} ${v}`).join(' ')}${m.variant ? ` --variant ${m.variant}` : ''}, ${m.shards} shards`);
+    out(`${m.verdict}: ${m.states} distinct states, ${m.transitions} transitions, depth ${m.depth}`);
+    if (m.violation) out(`${m.violation.kind} ${m.violation.property}: ${m.violation.message} (${m.violation.length} steps); trace in ${tracePath}`);
   }
   return code;
 }
@@ -158,6 +192,7 @@ export function main(argv: string[]): number {
       case 'list': return list(rest);
       case 'check': return runCheck(rest);
       case 'replay': return runReplay(rest);
+      case 'merge': return runMerge(rest);
       case undefined: case '--help': case '-h': case 'help':
         out(USAGE);
         return cmd === undefined ? EXIT.usage : 0;

@@ -2,7 +2,7 @@
  * The walker's memory: typed arrays only, no object per state.
  *
  * - FingerprintSet: open addressing over 64-bit fingerprints (two 32-bit halves),
- *   linear probing, load factor at most 1/2; maps a fingerprint to a state id.
+ *   linear probing, load factor at most 3/4; maps a fingerprint to a state id.
  * - ChunkedU32 / ChunkedU8: per-state columns (parent id, step code, preemptions)
  *   grown a chunk at a time, so growth never copies what is stored.
  * - DepthBuckets: the packed states not yet expanded, by depth, in chunks that
@@ -24,6 +24,21 @@ export class ChunkedU32 {
   }
   get bytes(): number {
     return this.chunks.length * CHUNK * 4;
+  }
+}
+
+export class ChunkedU16 {
+  private chunks: Uint16Array[] = [];
+  get(i: number): number {
+    return this.chunks[i >>> CHUNK_BITS][i & MASK];
+  }
+  set(i: number, v: number): void {
+    const c = i >>> CHUNK_BITS;
+    while (this.chunks.length <= c) this.chunks.push(new Uint16Array(CHUNK));
+    this.chunks[c][i & MASK] = v;
+  }
+  get bytes(): number {
+    return this.chunks.length * CHUNK * 2;
   }
 }
 
@@ -71,7 +86,7 @@ export class FingerprintSet {
     this.lo[i] = h1;
     this.hi[i] = h2;
     this.ids[i] = id;
-    if (++this.size * 2 > this.mask + 1) this.grow();
+    if (++this.size * 4 > (this.mask + 1) * 3) this.grow();
     return -1;
   }
 
@@ -139,6 +154,11 @@ export class DepthBuckets {
     this.pending++;
   }
 
+  /** How many entries wait at `depth` (stale ones included). */
+  countAt(depth: number): number {
+    return this.buckets.get(depth)?.length ?? 0;
+  }
+
   /** Pop the next state of `depth` into `into`; returns its id, or -1 when the depth is done. */
   pop(depth: number, into: Uint8Array): number {
     const b = this.buckets.get(depth);
@@ -192,6 +212,9 @@ class ByteFifo {
       this.ids.shift();
     }
     return id;
+  }
+  get length(): number {
+    return this.tail - this.head;
   }
   get bytes(): number {
     return this.chunks.length * this.perChunk * (this.stateSize + 4);

@@ -17,7 +17,7 @@
  */
 import type { Compiled, CompiledBranch } from './compile.ts';
 import { checkStep, checkStuck, enabledBranch, runLocalChain, takeStep, type Finding } from './check.ts';
-import { ChunkedU32, ChunkedU8, DepthBuckets, FingerprintSet, fingerprint } from './store.ts';
+import { ChunkedU16, ChunkedU32, ChunkedU8, DepthBuckets, FingerprintSet, fingerprint } from './store.ts';
 import { Canonicalizer } from './symmetry.ts';
 
 export interface Progress {
@@ -35,6 +35,18 @@ export interface WalkOptions {
   readonly progressMs?: number;
   /** Chain local steps into the step before them (default on; `--no-por` turns it off). */
   readonly por?: boolean;
+  /**
+   * Explore only a share of the space: `index` of `count` (0-based). Every shard
+   * explores the same prefix up to the first depth whose frontier holds at least
+   * 16 * count states, then keeps the frontier states whose fingerprint falls in its
+   * share. Each path to a deeper state crosses that depth once, so the shards
+   * together expand every reachable state.
+   */
+  readonly shard?: { readonly index: number; readonly count: number };
+  /** Called with the fingerprint of every state expanded (shards record them for `merge`). */
+  readonly expandedFingerprint?: (lo: number, hi: number) => void;
+  /** Stop (incomplete) when the walker's own arrays would pass this many bytes. */
+  readonly maxBytes?: number;
   /** Store one representative per orbit of interchangeable actors (default on when the model declares symmetry). */
   readonly symmetry?: boolean;
   /** Called with each new distinct state (tests compare the reachable set with an oracle). */
@@ -90,7 +102,7 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
   const parent = new ChunkedU32();
   const via = new ChunkedU32(); // actor << 16 | branch id, in the parent's frame
   const preempt = new ChunkedU8();
-  const depthOf = new ChunkedU32();
+  const depthOf = new ChunkedU16();
   /** The stepping actor's index in the frame of the state it led to (for preemptions). */
   const lastActor = new ChunkedU8();
 
@@ -105,6 +117,8 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
   const rep = new Uint8Array(S);
   const repWords = new Int32Array(rep.buffer);
   const maxMs = (opts.maxSeconds ?? Infinity) * 1000;
+  const maxBytes = opts.maxBytes ?? Infinity;
+  const memoryBytes = () => seen.bytes + frontier.bytes + parent.bytes + via.bytes + preempt.bytes + depthOf.bytes + lastActor.bytes;
   const progressMs = opts.progressMs ?? 1000;
   let lastProgress = t0;
   let limit: string | undefined;
@@ -139,14 +153,25 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
   // Expand in order of depth, where depth counts the steps that are not local
   // (a local step touches only its actor's own state), so the first violation found
   // is a shortest trace in that measure, whether local steps are chained or not.
+  const shard = opts.shard;
+  let splitDepth = shard ? -1 : Infinity;
+  const curWords = new Int32Array(cur.buffer);
+  const onExpand = opts.expandedFingerprint;
   search: for (let d = 0; frontier.pending > 0; d++) {
     if (candidates.length && bestLength(candidates) <= d) break;
+    if (shard && splitDepth < 0 && frontier.countAt(d) >= 16 * shard.count) splitDepth = d;
     for (let s = frontier.pop(d, cur); s >= 0; s = frontier.pop(d, cur)) {
       if (depthOf.get(s) !== d) continue; // reached again at a smaller depth later
+      if (d === splitDepth || onExpand) {
+        fingerprint(curWords, fp);
+        if (d === splitDepth && ((fp[0] >>> 0) % shard!.count) !== shard!.index) continue;
+        onExpand?.(fp[0], fp[1]);
+      }
       depth = d;
       if ((expanded++ & 4095) === 0) {
         const now = performance.now();
         if (now - t0 > maxMs) { limit = `--max-seconds ${opts.maxSeconds}`; break search; }
+        if (memoryBytes() > maxBytes) { limit = `--max-memory ${Math.round(maxBytes / 2 ** 20)}`; break search; }
         if (opts.onProgress && now - lastProgress >= progressMs) {
           lastProgress = now;
           opts.onProgress({ states: count, transitions, queue: frontier.pending, depth, seconds: (now - t0) / 1000 });
@@ -237,7 +262,7 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
 
   function finish(best: Candidate | null, states: number, trans: number): WalkResult {
     const seconds = (performance.now() - t0) / 1000;
-    const bytes = seen.bytes + frontier.bytes + parent.bytes + via.bytes + preempt.bytes + depthOf.bytes + lastActor.bytes;
+    const bytes = memoryBytes();
     const base = { states, transitions: trans, depth, seconds, bytesPerState: states ? bytes / states : 0 };
     if (best) {
       const steps: StepRef[] = [];
