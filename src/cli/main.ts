@@ -10,6 +10,7 @@ import { DEADLOCK } from '../system.ts';
 import type { Progress } from '../explore/walker.ts';
 import { describeViolation, swimlanes } from '../trace/render.ts';
 import { traceLength } from '../trace/trace.ts';
+import { BENCH_SCOPES, benchTable, runBench } from '../bench.ts';
 import { mergeShards, parseShardSpec, runShard, writeMergedTrace } from '../shard.ts';
 import { UsageError, intFlag, numFlag, parseArgs } from './args.ts';
 
@@ -18,7 +19,8 @@ const USAGE = `usage:
   pagerace check <system> [--cpus N] [--pages N] [--variant NAME] [--max-states N] [--max-seconds S] [--max-memory MB]
                  [--shard I/N] [--no-symmetry] [--no-por] [--out DIR] [--json]
   pagerace replay <trace.json> [--json]
-  pagerace merge <shard result files...> [--out DIR] [--json]`;
+  pagerace merge <shard result files...> [--out DIR] [--json]
+  pagerace bench [--json]`;
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -193,6 +195,12 @@ export function main(argv: string[]): number {
       case 'check': return runCheck(rest);
       case 'replay': return runReplay(rest);
       case 'merge': return runMerge(rest);
+      case 'bench': {
+        const p = parseArgs(rest, { json: false });
+        const rows = runBench(BENCH_SCOPES, p.flags.has('json') ? undefined : (s) => err(`bench: ${s}`));
+        out(p.flags.has('json') ? JSON.stringify(rows) : benchTable(rows));
+        return 0;
+      }
       case undefined: case '--help': case '-h': case 'help':
         out(USAGE);
         return cmd === undefined ? EXIT.usage : 0;
