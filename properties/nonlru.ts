@@ -44,6 +44,10 @@ function pageChanged(pre: Uint8Array, post: Uint8Array, pfn: number): boolean {
   return false;
 }
 
+/** The pages whose bytes lie in [from, to): the only ones a step can have changed. */
+const firstPage = (from: number) => Math.floor(from / PAGE_STRIDE);
+const endPage = (to: number, npages: number) => Math.min(npages, Math.ceil(to / PAGE_STRIDE));
+
 export function nonlruProperties(lay: NonlruLayout): Property[] {
   const cpuOwning = (list: number): number => {
     for (let c = 0; c < lay.cpus; c++) if (list === lay.migrateList(c) || list === lay.freeList(c)) return c;
@@ -56,8 +60,8 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
     scope: 'step',
     rule: 'A freed page is never touched again except by the allocator handing it out anew.',
     source: 'mm/page_alloc.c: a page in the buddy allocator belongs to the allocator; isolate_movable_page() only peeks at it through get_page_unless_zero().',
-    check(pre, post) {
-      for (let pfn = 0; pfn < lay.npages; pfn++) {
+    check(pre, post, _actor, from, to) {
+      for (let pfn = firstPage(from), end = endPage(to, lay.npages); pfn < end; pfn++) {
         if (pageByte(pre, pfn, F_TYPE) !== TYPE_BUDDY || !pageChanged(pre, post, pfn)) continue;
         const allocated = pageByte(post, pfn, F_TYPE) === TYPE_NONE && pageByte(post, pfn, F_REF) === 1 &&
           pageByte(post, pfn, F_LIST) === LIST_NONE && pageByte(post, pfn, F_FLAGS) === 0;
@@ -73,8 +77,8 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
     scope: 'step',
     rule: 'A page is freed only after the VM has cleared PG_isolated; free_pages_prepare() wipes PG_isolated (PG_reclaim) silently, so the kernel itself would not notice.',
     source: 'mm/migrate.c unmap_and_move(): "page was freed from under us" clears PG_isolated before put_page; free_pages_prepare() in mm/page_alloc.c.',
-    check(pre, post) {
-      for (let pfn = 0; pfn < lay.npages; pfn++) {
+    check(pre, post, _actor, from, to) {
+      for (let pfn = firstPage(from), end = endPage(to, lay.npages); pfn < end; pfn++) {
         const freed = pageByte(pre, pfn, F_TYPE) !== TYPE_BUDDY && pageByte(post, pfn, F_TYPE) === TYPE_BUDDY;
         if (freed && pageByte(pre, pfn, F_FLAGS) & PG_isolated) return `pfn ${pfn} was freed with PG_isolated set`;
       }
@@ -103,8 +107,8 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
     scope: 'step',
     rule: 'While the VM has a page isolated, page->lru is the VM\'s: only the isolating CPU links or unlinks it (the driver must not touch page.lru while PG_isolated).',
     source: 'Documentation/vm/page_migration (seed patch 02): "Once page is successfully isolated, VM uses page.lru fields so driver shouldn\'t expect to preserve values in that fields" and "if driver sees PG_isolated page ... it shouldn\'t touch page.lru field".',
-    check(pre, post, actor) {
-      for (let pfn = 0; pfn < lay.npages; pfn++) {
+    check(pre, post, actor, from, to) {
+      for (let pfn = firstPage(from), end = endPage(to, lay.npages); pfn < end; pfn++) {
         const a = pageByte(pre, pfn, F_LIST);
         const b = pageByte(post, pfn, F_LIST);
         if (a === b) continue;
@@ -140,8 +144,8 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
     scope: 'step',
     rule: 'PG_isolated is set and cleared only by the holder of the page lock.',
     source: 'The seed: "VM marks isolated page as PG_isolated under lock_page"; mm/migrate.c sets and clears it only between lock_page and unlock_page.',
-    check(pre, post, actor) {
-      for (let pfn = 0; pfn < lay.npages; pfn++) {
+    check(pre, post, actor, from, to) {
+      for (let pfn = firstPage(from), end = endPage(to, lay.npages); pfn < end; pfn++) {
         if (((pageByte(pre, pfn, F_FLAGS) ^ pageByte(post, pfn, F_FLAGS)) & PG_isolated) === 0) continue;
         if (pageByte(post, pfn, F_TYPE) === TYPE_BUDDY) continue; // freeing: freed-page-clean's business
         if (pageByte(pre, pfn, F_LOCKER) !== actor + 1) return `pfn ${pfn}: PG_isolated changed by an actor not holding the page lock`;
@@ -156,8 +160,8 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
     scope: 'step',
     rule: 'Only the holder of a lock releases it: the page lock (PG_locked) and the driver\'s spinlock.',
     source: 'include/linux/pagemap.h lock_page()/unlock_page(); a non-atomic write of page->flags (__SetPageFoo) that races with trylock_page() can drop someone else\'s PG_locked, which is why isolate_movable_page() tests __PageMovable before trylock_page().',
-    check(pre, post, actor) {
-      for (let pfn = 0; pfn < lay.npages; pfn++) {
+    check(pre, post, actor, from, to) {
+      for (let pfn = firstPage(from), end = endPage(to, lay.npages); pfn < end; pfn++) {
         const was = pageByte(pre, pfn, F_FLAGS) & PG_locked;
         const is = pageByte(post, pfn, F_FLAGS) & PG_locked;
         if (was && !is && pageByte(pre, pfn, F_LOCKER) !== actor + 1) return `pfn ${pfn}: the page lock was released by an actor that does not hold it`;

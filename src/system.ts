@@ -31,18 +31,26 @@ interface PropertyBase {
   readonly source: string;
 }
 
-/** Checked on every reachable state, before it is queued. Returns null or what is wrong. */
+/**
+ * Checked on every reachable state, before it is queued; a function of the world
+ * only, so a step that changes no world byte keeps it. Returns null or what is wrong.
+ */
 export interface StateInvariant extends PropertyBase {
   readonly kind: 'invariant';
   readonly scope: 'state';
   check(m: Uint8Array): string | null;
 }
 
-/** Checked on every step: the packed state before and after, and who stepped. */
+/**
+ * Checked on every step that changes the world: the packed state before and after,
+ * who stepped, and the byte range [from, to) of the world that holds every change
+ * (a property may look only there). A step that changes no world byte is not
+ * checked: it cannot break a rule about the world.
+ */
 export interface StepInvariant extends PropertyBase {
   readonly kind: 'invariant';
   readonly scope: 'step';
-  check(pre: Uint8Array, post: Uint8Array, actor: number): string | null;
+  check(pre: Uint8Array, post: Uint8Array, actor: number, from: number, to: number): string | null;
 }
 
 /** Checked on every state where all actors have finished. */

@@ -26,7 +26,7 @@ describe('nonlru variants', () => {
         expect(result.violation!.kind).toBe(v.expect.kind);
         expect(result.violation!.property).toBe(v.expect.property);
         expect(traceLength(trace!.steps)).toBe(committedLength(v.name));
-      });
+      }, 60_000);
 
       it('replays from its committed trace', () => {
         const r = replay(committed(v.name));
@@ -43,7 +43,7 @@ describe('nonlru variants', () => {
               .toEqual({ symmetry, por, property: v.expect.property, steps: length });
           }
         }
-      });
+      }, 120_000);
     });
   }
 });
@@ -54,7 +54,7 @@ describe('the fixed system', () => {
       const { result } = check('nonlru', scope, null);
       expect(result.verdict).toBe('pass');
       expect(result.states).toBeGreaterThan(100);
-    }, 120_000);
+    }, 600_000);
   }
 
   it('passes with every reduction on or off, each reduction storing fewer states', () => {

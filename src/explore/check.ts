@@ -98,13 +98,22 @@ export function takeStep(
 
 /** Invariants over a state, and step invariants over (pre, post). */
 export function checkStep(c: Compiled, pre: Uint8Array | null, post: Uint8Array, actor: number): Finding | null {
+  // Where did the world change? Nothing changed: nothing to check (the pre-state
+  // passed the state invariants when it was found).
+  let from = 0;
+  let to = c.worldSize;
+  if (pre !== null) {
+    while (from < to && pre[from] === post[from]) from++;
+    if (from === to) return null;
+    while (pre[to - 1] === post[to - 1]) to--;
+  }
   for (const p of c.stateInvariants) {
     const why = p.check(post);
     if (why !== null) return { kind: 'invariant', property: p.name, message: why };
   }
   if (pre !== null) {
     for (const p of c.stepInvariants) {
-      const why = p.check(pre, post, actor);
+      const why = p.check(pre, post, actor, from, to);
       if (why !== null) return { kind: 'invariant', property: p.name, message: why };
     }
   }

@@ -58,59 +58,58 @@ export class ChunkedU8 {
 }
 
 export class FingerprintSet {
-  private lo: Int32Array;
-  private hi: Int32Array;
-  private ids: Uint32Array;
+  /** Slots of three words: fingerprint low, high, state id; one cache line per probe. */
+  private slots: Int32Array;
   private mask: number;
   size = 0;
 
   constructor(capacityLog2 = 16) {
-    const cap = 1 << capacityLog2;
-    this.lo = new Int32Array(cap);
-    this.hi = new Int32Array(cap);
-    this.ids = new Uint32Array(cap);
-    this.mask = cap - 1;
+    this.slots = new Int32Array(3 << capacityLog2);
+    this.mask = (1 << capacityLog2) - 1;
   }
 
   /** Returns the id stored for the fingerprint, or inserts `id` and returns -1. */
   getOrInsert(h1: number, h2: number, id: number): number {
     if (h1 === 0 && h2 === 0) h1 = 1; // (0, 0) marks an empty slot
+    const t = this.slots;
     let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & this.mask;
     for (;;) {
-      const a = this.lo[i];
-      const b = this.hi[i];
-      if (a === 0 && b === 0) break;
-      if (a === h1 && b === h2) return this.ids[i];
+      const at = i * 3;
+      const a = t[at];
+      const b = t[at + 1];
+      if (a === 0 && b === 0) {
+        t[at] = h1;
+        t[at + 1] = h2;
+        t[at + 2] = id;
+        if (++this.size * 4 > (this.mask + 1) * 3) this.grow();
+        return -1;
+      }
+      if (a === h1 && b === h2) return t[at + 2] >>> 0;
       i = (i + 1) & this.mask;
     }
-    this.lo[i] = h1;
-    this.hi[i] = h2;
-    this.ids[i] = id;
-    if (++this.size * 4 > (this.mask + 1) * 3) this.grow();
-    return -1;
   }
 
   private grow(): void {
-    const { lo, hi, ids } = this;
+    const old = this.slots;
     const cap = (this.mask + 1) * 2;
-    this.lo = new Int32Array(cap);
-    this.hi = new Int32Array(cap);
-    this.ids = new Uint32Array(cap);
-    this.mask = cap - 1;
-    for (let j = 0; j < lo.length; j++) {
-      const a = lo[j];
-      const b = hi[j];
+    const t = new Int32Array(cap * 3);
+    const mask = cap - 1;
+    for (let j = 0; j < old.length; j += 3) {
+      const a = old[j];
+      const b = old[j + 1];
       if (a === 0 && b === 0) continue;
-      let i = (a ^ Math.imul(b, 0x9e3779b1)) & this.mask;
-      while (this.lo[i] !== 0 || this.hi[i] !== 0) i = (i + 1) & this.mask;
-      this.lo[i] = a;
-      this.hi[i] = b;
-      this.ids[i] = ids[j];
+      let i = (a ^ Math.imul(b, 0x9e3779b1)) & mask;
+      while (t[i * 3] !== 0 || t[i * 3 + 1] !== 0) i = (i + 1) & mask;
+      t[i * 3] = a;
+      t[i * 3 + 1] = b;
+      t[i * 3 + 2] = old[j + 2];
     }
+    this.slots = t;
+    this.mask = mask;
   }
 
   get bytes(): number {
-    return this.lo.byteLength + this.hi.byteLength + this.ids.byteLength;
+    return this.slots.byteLength;
   }
 }
 
