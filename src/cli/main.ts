@@ -2,8 +2,12 @@
  * pagerace's command line: list, check, replay (DESIGN.md, "CLI contract").
  * User errors print one line and exit 2; nothing here prints a stack trace for them.
  */
-import { readFileSync } from 'node:fs';
-import { EXIT, InputError, SYSTEMS, TraceError, check, exitCodeOf, replay, resolveSystem, writeTrace } from '../index.ts';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, extname } from 'node:path';
+import { CONTRACT_DOC, ContractError, firstDifference, generateContracts } from '../contracts.ts';
+import {
+  DriverError, EXIT, InputError, SYSTEMS, TraceError, check, driverOfTrace, exitCodeOf, loadDriver, replay, resolveSystem, writeTrace,
+} from '../index.ts';
 import { CompileError } from '../explore/compile.ts';
 import { DEADLOCK } from '../system.ts';
 import type { Progress } from '../explore/walker.ts';
@@ -12,9 +16,11 @@ import { UsageError, intFlag, numFlag, parseArgs } from './args.ts';
 
 const USAGE = `usage:
   pagerace list [--json]
-  pagerace check <system> [--cpus N] [--pages N] [--variant NAME] [--max-states N] [--max-seconds S]
-                 [--no-por] [--out DIR] [--json]
-  pagerace replay <trace.json> [--json]`;
+  pagerace check <system> [--cpus N] [--pages N] [--variant NAME] [--driver FILE] [--max-states N]
+                 [--max-seconds S] [--no-por] [--out DIR] [--json]
+  pagerace replay <trace.json> [--json]
+  pagerace contracts [--out FILE] [--check]   write docs/driver-contract.md; with --check, exit 1
+                                              when the file differs from what the code generates`;
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -57,21 +63,25 @@ function progressPrinter(): (p: Progress) => void {
   };
 }
 
-function runCheck(argv: string[]): number {
+async function runCheck(argv: string[]): Promise<number> {
   const p = parseArgs(argv, {
     cpus: true, pages: true, variant: true, driver: true, 'max-states': true, 'max-seconds': true,
     workers: true, shard: true, 'no-symmetry': false, 'no-por': false, out: true, json: false,
   });
   if (p.positional.length !== 1) throw new UsageError('check needs exactly one system name');
-  for (const f of ['driver', 'workers', 'shard']) {
+  for (const f of ['workers', 'shard']) {
     if (p.flags.has(f)) throw new UsageError(`--${f} is not available yet in this version of pagerace`);
   }
   const system = resolveSystem(p.positional[0]);
   const given: Record<string, number | undefined> = {};
   for (const [k, v] of Object.entries(system.scope)) given[k] = intFlag(p, k, v.min, v.max);
   const variant = (p.flags.get('variant') as string | undefined) ?? null;
+  const driverPath = p.flags.get('driver') as string | undefined;
+  if (driverPath !== undefined && !system.driverSlot) throw new InputError(`${system.name} takes no --driver`);
+  const driver = driverPath === undefined ? undefined : await loadDriver(driverPath);
   const json = p.flags.has('json');
   const outcome = check(system.name, given, variant, {
+    driver,
     maxStates: intFlag(p, 'max-states', 1, 2 ** 31),
     maxSeconds: numFlag(p, 'max-seconds', 0),
     por: !p.flags.has('no-por'),
@@ -82,13 +92,14 @@ function runCheck(argv: string[]): number {
   let tracePath: string | null = null;
   if (trace) {
     const dir = (p.flags.get('out') as string | undefined) ?? `out/${system.name}`;
-    tracePath = writeTrace(dir, variant ?? 'fixed', compiled, trace);
+    tracePath = writeTrace(dir, driverPath !== undefined ? basename(driverPath, extname(driverPath)) : variant ?? 'fixed', compiled, trace);
   }
   const code = result.verdict === 'pass' ? EXIT.pass : result.verdict === 'incomplete' ? EXIT.incomplete : exitCodeOf(result.violation!.kind);
   const summary = {
     system: system.name,
     config: scope,
     variant,
+    ...(driver ? { driver: driver.path } : {}),
     verdict: result.verdict,
     states: result.states,
     transitions: result.transitions,
@@ -107,7 +118,8 @@ function runCheck(argv: string[]): number {
     out(JSON.stringify(summary));
     return code;
   }
-  out(`${system.name} (kernel ${system.kernel}) ${Object.entries(scope).map(([k, v]) => `--${k} ${v}`).join(' ')}${variant ? ` --variant ${variant}` : ''}`);
+  out(`${system.name} (kernel ${system.kernel}) ${Object.entries(scope).map(([k, v]) => `--${k} ${v}`).join(' ')}${variant ? ` --variant ${variant}` : ''}` +
+    `${driver ? ` --driver ${driver.path} (${driver.driver.name})` : ''}`);
   out(`${result.verdict}: ${result.states} states, ${result.transitions} transitions, depth ${result.depth}, ` +
     `${summary.seconds} s, ${summary.statesPerSecond} states/s${result.limit ? ` (stopped by ${result.limit})` : ''}`);
   if (trace) {
@@ -120,7 +132,7 @@ function runCheck(argv: string[]): number {
   return code;
 }
 
-function runReplay(argv: string[]): number {
+async function runReplay(argv: string[]): Promise<number> {
   const p = parseArgs(argv, { json: false });
   if (p.positional.length !== 1) throw new UsageError('replay needs exactly one trace file');
   let text: string;
@@ -129,7 +141,7 @@ function runReplay(argv: string[]): number {
   } catch (e) {
     throw new InputError(`cannot read ${p.positional[0]}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const r = replay(text);
+  const r = replay(text, await driverOfTrace(text));
   const code = r.trace ? exitCodeOf(r.trace.violation.kind) : EXIT.pass;
   if (p.flags.has('json')) {
     out(JSON.stringify({
@@ -149,13 +161,43 @@ function runReplay(argv: string[]): number {
   return code;
 }
 
-export function main(argv: string[]): number {
+function runContracts(argv: string[]): number {
+  const p = parseArgs(argv, { out: true, check: false });
+  if (p.positional.length) throw new UsageError('contracts takes no arguments');
+  const file = (p.flags.get('out') as string | undefined) ?? CONTRACT_DOC;
+  const text = generateContracts();
+  if (p.flags.has('check')) {
+    let have: string | null = null;
+    try {
+      have = readFileSync(file, 'utf8');
+    } catch {
+      err(`pagerace: ${file} does not exist; generate it with: pagerace contracts${file === CONTRACT_DOC ? '' : ` --out ${file}`}`);
+      return 1;
+    }
+    const line = firstDifference(have, text);
+    if (line) {
+      err(`pagerace: ${file} is out of date (first difference at line ${line}); regenerate it with: pagerace contracts${file === CONTRACT_DOC ? '' : ` --out ${file}`}`);
+      return 1;
+    }
+    out(`${file} is up to date`);
+    return 0;
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+  out(`wrote ${file} (${text.split('\n').length - 1} lines)`);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
       case 'list': return list(rest);
-      case 'check': return runCheck(rest);
-      case 'replay': return runReplay(rest);
+      case 'check': return await runCheck(rest);
+      case 'replay': return await runReplay(rest);
+      case 'contracts': return runContracts(rest);
       case undefined: case '--help': case '-h': case 'help':
         out(USAGE);
         return cmd === undefined ? EXIT.usage : 0;
@@ -163,7 +205,7 @@ export function main(argv: string[]): number {
         throw new UsageError(`unknown command '${cmd}'`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof InputError || e instanceof TraceError || e instanceof CompileError) {
+    if (e instanceof UsageError || e instanceof InputError || e instanceof TraceError || e instanceof CompileError || e instanceof DriverError || e instanceof ContractError) {
       err(`pagerace: ${e.message}`);
       return EXIT.usage;
     }
