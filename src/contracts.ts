@@ -12,6 +12,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SYSTEMS } from '../models/index.ts';
 import { replay } from './index.ts';
 import { DEADLOCK, type ContractRule, type Property, type System, type Variant } from './system.ts';
@@ -21,7 +22,7 @@ import { sequenceDiagram, stateDiagram } from './trace/mermaid.ts';
 export const CONTRACT_DOC = 'docs/driver-contract.md';
 
 /** The repository root (this file is src/contracts.ts). */
-export const ROOT = new URL('..', import.meta.url).pathname;
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export class ContractError extends Error {
   override name = 'ContractError';

@@ -23,7 +23,8 @@
  * driver's k-th page (`alloc_page(m, k)`).
  *
  * This module also checks that a loaded module fits (DriverError, one line).
- * Layer: like models/, it may import src/kernel and properties; the walker never sees it.
+ * Layer: like models/, it may import src/kernel, properties and models/common; the
+ * walker never sees it.
  */
 import type { MovableOps, Outcome } from './kernel/migrate.ts';
 import type { Driver, DriverOps, DriverThread } from './system.ts';
@@ -41,6 +42,8 @@ export {
 export {
   ProgramBuilder, STEP, br, type ActionFn, type GuardFn, type Params, type Ref, type Branch, type StepNode,
 } from './kernel/program.ts';
+/** A step program as an XState machine, the way pagerace builds every actor's (for `thread: () => ({ machine, locals })`). */
+export { programMachine } from '../models/common/machine.ts';
 export {
   RC_SUCCESS, EAGAIN, EBUSY, ENOMEM, describeRc, type Outcome, type MovableOps,
   lockPage, unlockPage, putPage, pageUnlocked, refNonZero, refZero,

@@ -33,6 +33,7 @@ function list(argv: string[]): number {
       const model = s.build(Object.fromEntries(Object.entries(s.scope).map(([k, v]) => [k, v.default])), null);
       return {
         name: s.name, title: s.title, kernel: s.kernel, description: s.description, scope: s.scope,
+        ...(s.driverSlot ? { driverSlot: s.driverSlot } : {}),
         actors: [...new Set(model.actors.map((a) => a.kind))],
         variants: s.variants,
         properties: [...model.properties.map(({ name, kind, rule, source }) => ({ name, kind, rule, source })), { ...DEADLOCK, kind: 'deadlock' }],
@@ -45,6 +46,7 @@ function list(argv: string[]): number {
     out(`${s.name} (kernel ${s.kernel}): ${s.title}`);
     out(`  scope: ${Object.entries(s.scope).map(([k, v]) => `--${k} ${v.min}..${v.max} (default ${v.default}, ${v.description})`).join(', ')}`);
     out(`  actors: ${[...new Set(model.actors.map((a) => a.kind))].join(', ')}`);
+    if (s.driverSlot) out(`  --driver FILE replaces the '${s.driverSlot.actor}' actor (README, "Checking your own driver")`);
     out(`  properties: ${[...model.properties.map((p) => p.name), DEADLOCK.name].join(', ')}`);
     out(`  variants:`);
     for (const v of s.variants) out(`    ${v.name.padEnd(30)} expect ${v.expect.kind} ${v.expect.property}`);
