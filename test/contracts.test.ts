@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SYSTEMS } from '../models/index.ts';
 import { ContractError, generateContracts } from '../src/contracts.ts';
-import { mermaidText } from '../src/trace/mermaid.ts';
+import { mermaidText, stateDiagram } from '../src/trace/mermaid.ts';
 import type { System } from '../src/system.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -50,6 +50,20 @@ describe('pagerace contracts', () => {
     expect(() => generateContracts([withRule({ enforcedBy: ['VM_BUG_ON_PAGE(PageFrobbed(page))'] })])).toThrow(/never raises it/);
     expect(() => generateContracts([withRule({ brokenBy: ['no-such-variant'] })])).toThrow(/does not have/);
     expect(() => generateContracts([withRule({ enforcedBy: ['use-after-free'], brokenBy: ['no-isolated-check'] })])).toThrow(/does not list/);
+  });
+
+  it('draws every state and every transition of each machine', () => {
+    const model = SYSTEMS[0].build({ cpus: 1, pages: 1 }, null);
+    for (const a of model.actors) {
+      const states = (a.machine.root as unknown as { states: Record<string, { transitions: Map<string, { target?: unknown[] }[]>; type: string }> }).states;
+      const d = stateDiagram(a.machine).split('\n');
+      const edges = Object.values(states).reduce((n, st) => n + [...st.transitions.values()].reduce((k, ts) => k + ts.length, 0), 0);
+      const finals = Object.values(states).filter((st) => st.type === 'final').length;
+      expect(d.filter((l) => /^  state "/.test(l))).toHaveLength(Object.keys(states).length);
+      expect(d.filter((l) => /^  s\d+ --> s\d+/.test(l))).toHaveLength(edges);
+      expect(d.filter((l) => / --> \[\*\]$/.test(l))).toHaveLength(finals);
+      expect(d).toContain('  [*] --> s0');
+    }
   });
 
   it('escapes what Mermaid would read as syntax', () => {

@@ -63,8 +63,8 @@ const guardName = (g: unknown): string | null => {
 };
 
 /**
- * An XState machine as a stateDiagram-v2: states in definition order with the kernel
- * function as the label, `[*]` into the initial state and out of final ones, one
+ * An XState machine as a stateDiagram-v2: states in definition order, labelled with
+ * their name and the kernel function they belong to (meta.fn), `[*]` into the initial state and out of final ones, one
  * arrow per transition labelled `EVENT [guard]` (`[guard]` alone for the plain step
  * event, `else` for an unguarded fallback after guarded ones). Local steps are drawn
  * dashed via a class.
@@ -75,7 +75,9 @@ export function stateDiagram(machine: AnyStateMachine, stepEvent = 'step'): stri
   const id = new Map(keys.map((k, i) => [k, `s${i}`]));
   const lines = ['stateDiagram-v2'];
   for (const k of keys) {
-    lines.push(`  state "${mermaidText(k).replace(/"/g, "'")}" as ${id.get(k)}`);
+    const fn = root.states[k].meta?.fn;
+    const label = fn && fn !== '-' ? `${k}<br/><i>${mermaidText(fn)}</i>` : k;
+    lines.push(`  state "${mermaidText(k).replace(/"/g, "'")}${label === k ? '' : label.slice(k.length)}" as ${id.get(k)}`);
   }
   const initial = root.initial?.target?.[0]?.key;
   if (initial !== undefined) lines.push(`  [*] --> ${id.get(initial)}`);
