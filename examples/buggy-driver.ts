@@ -35,7 +35,8 @@ export const balloonIsolate: ActionFn = (m, L, P) => {
 
 /**
  * putback_page: spin_lock; list_add(&page->lru, &b->pages); spin_unlock.
- * BUG: the page is back on the list, but `isolated--` is missing.
+ * BUG: the page is back on the list, but `isolated--` is missing (the seed's
+ * balloon_page_putback(), patch 03, does `b_dev_info->isolated_pages--` here).
  */
 const balloonPutback: ActionFn = (m, L, P) => {
   list_add(m, m[L + P.page], P.list);

@@ -49,7 +49,7 @@ export const NONLRU_CONTRACT: readonly ContractRule[] = [
     text: 'If migration fails on isolated page, VM should return the isolated page to the driver so VM calls driver\'s putback_page with migration failed page. In this function, driver should put the isolated page back to the own data structure.',
     source: `${DOC}, 3. putback_page`,
     enforcedBy: ['pages-accounted', 'isolated-off-driver-list'],
-    brokenBy: [],
+    brokenBy: ['putback-forgets-isolated-count'],
   },
   {
     id: 'callbacks-under-page-lock',
