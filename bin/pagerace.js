@@ -4,5 +4,10 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// `pagerace list | head` closes stdout early: end quietly, as other command-line tools do.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -2,16 +2,45 @@
  * pagerace's library API: check a system at a scope, replay a trace file.
  * The CLI (src/cli/main.ts) is a thin layer over these.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SYSTEMS, findSystem } from '../models/index.ts';
 import { compile, type Compiled } from './explore/compile.ts';
 import { walk, type Progress, type WalkResult } from './explore/walker.ts';
 import { rebuild, replaySteps, toItf, parseTraceFile, TraceError, type Trace } from './trace/trace.ts';
-import type { Scope, System, ViolationKind } from './system.ts';
+import type { Driver, Scope, System, ViolationKind } from './system.ts';
+import { DriverError, driverFromModule } from './driver.ts';
 
-export { SYSTEMS, findSystem };
-export type { System };
+export { SYSTEMS, findSystem, DriverError };
+export type { System, Driver };
+
+/** A user's driver module, loaded: the driver and the path it was given as. */
+export interface LoadedDriver {
+  readonly path: string;
+  readonly driver: Driver<never>;
+}
+
+/**
+ * Load a driver module (a .ts file works when tsx is registered, as bin/pagerace.js
+ * does) and check that it exports a Driver. Problems are DriverErrors of one line.
+ */
+export async function loadDriver(path: string, cwd = process.cwd()): Promise<LoadedDriver> {
+  const file = isAbsolute(path) ? path : resolve(cwd, path);
+  if (!existsSync(file)) throw new DriverError(`cannot load driver ${path}: no such file`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(pathToFileURL(file).href);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const code = (e as NodeJS.ErrnoException | null)?.code;
+    if (code === 'ERR_REQUIRE_CYCLE_MODULE' || /Cannot require\(\) ES Module/.test(msg)) {
+      throw new DriverError(`cannot load driver ${path}: it was loaded as CommonJS; name it .mts or put it under a package.json with "type": "module"`);
+    }
+    throw new DriverError(`cannot load driver ${path}: ${msg.split('\n').find((l) => l.trim()) ?? 'import failed'}`);
+  }
+  return { path, driver: driverFromModule(mod, path) };
+}
 
 /** Exit codes, after TLC's (DESIGN.md). */
 export const EXIT = { pass: 0, usage: 2, incomplete: 3, 'kernel-bug': 10, deadlock: 11, invariant: 12, termination: 13 } as const;
@@ -54,6 +83,14 @@ export interface CheckOptions {
   readonly shard?: { readonly index: number; readonly count: number };
   readonly expandedFingerprint?: (lo: number, hi: number) => void;
   readonly onProgress?: (p: Progress) => void;
+  /** Check this driver instead of the system's own (the system must have a driverSlot). */
+  readonly driver?: LoadedDriver;
+}
+
+/** Build a system's model, with a user's driver when one is given. */
+export function buildModel(system: System, scope: Scope, variant: string | null, driver?: LoadedDriver) {
+  if (driver && !system.driverSlot) throw new InputError(`${system.name} takes no --driver (systems that do: ${SYSTEMS.filter((s) => s.driverSlot).map((s) => s.name).join(', ') || 'none'})`);
+  return system.build(scope, variant, driver?.driver);
 }
 
 export interface CheckOutcome {
@@ -69,11 +106,11 @@ export function check(systemName: string, given: Readonly<Record<string, number 
   const system = resolveSystem(systemName);
   const scope = resolveScope(system, given);
   resolveVariant(system, variant);
-  const compiled = compile(system.build(scope, variant));
+  const compiled = compile(buildModel(system, scope, variant, opts.driver));
   const por = opts.por ?? true;
   const result = walk(compiled, { ...opts, por });
   const trace = result.violation
-    ? rebuild(compiled, result.violation, { system: system.name, kernel: system.kernel, scope, variant }, por)
+    ? rebuild(compiled, result.violation, { system: system.name, kernel: system.kernel, scope, variant, ...(opts.driver ? { driver: opts.driver.path } : {}) }, por)
     : undefined;
   return { system, scope, variant, compiled, result, trace };
 }
@@ -95,19 +132,29 @@ export interface ReplayOutcome {
   readonly matches: boolean;
 }
 
-/** Re-execute a trace file against the core. */
-export function replay(text: string): ReplayOutcome {
+/**
+ * Re-execute a trace file against the core. A trace found with a user's driver names
+ * it in #meta.driver; pass the loaded driver (see driverOfTrace) to replay it.
+ */
+export function replay(text: string, driver?: LoadedDriver): ReplayOutcome {
   const file = parseTraceFile(text);
   const system = resolveSystem(file.system);
   const scope = resolveScope(system, file.scope);
   resolveVariant(system, file.variant);
-  const compiled = compile(system.build(scope, file.variant));
+  if (file.driver !== undefined && !driver) throw new InputError(`the trace was found with --driver ${file.driver}; load that driver to replay it`);
+  const compiled = compile(buildModel(system, scope, file.variant, driver));
   const r = replaySteps(compiled, file.steps);
   const trace: Trace | null = r.finding
-    ? { system: system.name, kernel: system.kernel, scope, variant: file.variant, violation: r.finding, preemptions: 0, steps: r.steps, states: r.states }
+    ? { system: system.name, kernel: system.kernel, scope, variant: file.variant, ...(driver ? { driver: driver.path } : {}), violation: r.finding, preemptions: 0, steps: r.steps, states: r.states }
     : null;
   const matches = !!r.finding && r.finding.kind === file.violation.kind && r.finding.property === file.violation.property && r.steps.length === file.steps.length;
   return { compiled, trace, expected: file.violation, matches };
+}
+
+/** The driver a trace file was found with (#meta.driver), loaded, or undefined. */
+export async function driverOfTrace(text: string, cwd = process.cwd()): Promise<LoadedDriver | undefined> {
+  const file = parseTraceFile(text);
+  return file.driver === undefined ? undefined : loadDriver(file.driver, cwd);
 }
 
 export { TraceError };

@@ -6,6 +6,8 @@
  * world plus the properties to check. The walker never looks past these types.
  */
 import type { AnyStateMachine } from 'xstate';
+import type { MovableOps } from './kernel/migrate.ts';
+import type { ProgramBuilder } from './kernel/program.ts';
 
 /** One concurrent actor: an XState machine built from a step program. */
 export interface ActorDef {
@@ -122,6 +124,69 @@ export interface ScopeParam {
 
 export type Scope = Readonly<Record<string, number>>;
 
+/**
+ * A rule of a system's contract with drivers, as the seed states it, and what checks
+ * it. `pagerace contracts` renders these into docs/driver-contract.md; it fails when
+ * a rule names a property or a variant the model does not have.
+ */
+export interface ContractRule {
+  /** Kebab-case, stable. */
+  readonly id: string;
+  /** The rule in the seed's own words (quoted text), possibly shortened with [...]. */
+  readonly text: string;
+  /** Where the words come from: document, patch, review message. */
+  readonly source: string;
+  /** Who must keep it: the driver, the VM on the driver's behalf, or both halves together. */
+  readonly party: 'driver' | 'vm' | 'both';
+  /**
+   * What enforces it: model property names, 'deadlock', or a kernel assertion as the
+   * kernel writes it (e.g. `VM_BUG_ON_PAGE(!PageLocked(page))`). Empty: not modelled.
+   */
+  readonly enforcedBy: readonly string[];
+  /** Variants that break it; each must expect one of `enforcedBy`. */
+  readonly brokenBy: readonly string[];
+  /** Why the model cannot check it, when enforcedBy is empty. */
+  readonly note?: string;
+}
+
+/**
+ * The driver's own thread, as a step program (the easy way: ProgramBuilder and the
+ * kernel core's functions) or as a ready XState machine built the way
+ * models/common/machine.ts builds one (every guard and action carrying its pure
+ * function as `.raw`, context { w, l, self }).
+ */
+export type DriverThread =
+  | { readonly program: ProgramBuilder; readonly initial: string }
+  | { readonly machine: AnyStateMachine; readonly locals: readonly string[]; readonly initialLocals?: readonly number[] };
+
+/** a_ops->isolate_page, ->migratepage, ->putback_page; the system supplies the mapping. */
+export type DriverOps = Omit<MovableOps, 'mapping'> & { readonly mapping?: number };
+
+/**
+ * A driver a user brings with `pagerace check <system> --driver FILE`: the module
+ * exports `driver` (or a default export) of this type. `Layout` is the system's
+ * description of where the driver's state lives in the packed world (for nonlru:
+ * NonlruLayout, its list, spinlock, isolated count and slot table), which the
+ * system's properties read.
+ */
+export interface Driver<Layout = unknown> {
+  /** Shown in traces and messages, e.g. `my-balloon`. */
+  readonly name: string;
+  readonly description?: string;
+  /** The callbacks, emitted into each CPU's program (they run in the CPU's context). */
+  ops(lay: Layout): DriverOps;
+  /** The driver's own thread: allocate, make movable, release, stop. */
+  thread(lay: Layout): DriverThread;
+}
+
+/** What a system that takes user drivers says about them. */
+export interface DriverSlot {
+  /** The actor a user's driver replaces, e.g. `driver`. */
+  readonly actor: string;
+  /** What the layout gives the driver and what the properties expect of it, in a sentence. */
+  readonly description: string;
+}
+
 export interface System {
   readonly name: string;
   readonly title: string;
@@ -131,5 +196,13 @@ export interface System {
   /** Scope parameters; each becomes a `--<name> N` flag. */
   readonly scope: Readonly<Record<string, ScopeParam>>;
   readonly variants: readonly Variant[];
-  build(scope: Scope, variant: string | null): Model;
+  /** The contract with drivers, rule by rule; absent: docs list the properties instead. */
+  readonly contract?: readonly ContractRule[];
+  /** Present when the system can check a user's driver (`--driver FILE`). */
+  readonly driverSlot?: DriverSlot;
+  /**
+   * `driver` replaces the system's own driver (only when `driverSlot` is set); the
+   * system checks its shape and throws DriverError (src/driver.ts) when it does not fit.
+   */
+  build(scope: Scope, variant: string | null, driver?: Driver<never>): Model;
 }

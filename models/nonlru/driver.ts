@@ -19,6 +19,7 @@ import { PageMovable, __ClearPageMovable, __SetPageMovable } from '../../src/ker
 import { EAGAIN, EBUSY, RC_SUCCESS, type MovableOps, lockPage, pageUnlocked, putPage, unlockPage } from '../../src/kernel/migrate.ts';
 import { type ActionFn, type GuardFn, ProgramBuilder, STEP, br } from '../../src/kernel/program.ts';
 import { NO_PAGE, type NonlruLayout } from '../../properties/nonlru.ts';
+import type { Driver } from '../../src/system.ts';
 
 // --- a_ops, run in the calling CPU's context -----------------------------------
 
@@ -211,4 +212,12 @@ const rereadSlot: ActionFn = (m, L, P) => {
   const p = m[P.slots + m[L + P.k]];
   m[L + P.p] = p;
   get_page(m, p);
+};
+
+/** The generic driver as a Driver, the one `pagerace check nonlru` uses without --driver. */
+export const genericDriver: Driver<NonlruLayout> = {
+  name: 'generic',
+  description: 'zsmalloc- and balloon-like: allocates, sets PG_private non-atomically, makes movable, releases at any time',
+  ops: driverOps,
+  thread: (lay) => ({ program: driverProgram(lay), initial: 'alloc' }),
 };

@@ -4,11 +4,14 @@
  * CPUs isolating and migrating a driver's pages while the driver allocates and
  * releases them.
  */
-import type { Model, Scope, System } from '../../src/system.ts';
+import type { ActorDef, Driver, Model, Scope, System } from '../../src/system.ts';
+import { DriverError, checkedOps, checkedThread } from '../../src/driver.ts';
+import type { NonlruLayout } from '../../properties/nonlru.ts';
 import { NO_PAGE, nonlruProperties } from '../../properties/nonlru.ts';
 import { programActor } from '../common/machine.ts';
 import { cpuProgram } from './cpu.ts';
 import { driverOps, driverProgram } from './driver.ts';
+import { NONLRU_CONTRACT } from './contract.ts';
 import { initialWorld, nonlruLayout, targetPfn, worldSize } from './layout.ts';
 import { nonlruSymmetry } from './symmetry.ts';
 import { NONLRU_VARIANTS } from './variants.ts';
@@ -26,21 +29,47 @@ export const nonlru: System = {
     pages: { min: 1, max: 4, default: 2, description: 'driver pages' },
   },
   variants: NONLRU_VARIANTS.map(({ patch: _patch, ...v }) => v),
-  build(scope: Scope, variant: string | null): Model {
+  contract: NONLRU_CONTRACT,
+  driverSlot: {
+    actor: 'driver',
+    description:
+      'The driver owns pfns [0, pages) (its k-th allocation is pfn k). It keeps its pages in lay.slots[k], on list ' +
+      'lay.driverList, counts the pages the VM holds isolated in lay.driverIsolated and guards all three with the ' +
+      'spinlock byte lay.driverLock. At the end every page it still owns must be on its list, movable with ' +
+      'lay.mapping, PG_private set, unlocked, not isolated, with its one reference; every other page free.',
+  },
+  build(scope: Scope, variant: string | null, userDriver?: Driver<never>): Model {
     const { cpus, pages } = scope;
     const lay = nonlruLayout(cpus, pages);
     const v = variant === null ? null : NONLRU_VARIANTS.find((x) => x.name === variant);
     if (v === undefined) throw new Error(`unknown variant '${variant}'`);
-    const ops = driverOps(lay);
-    const actors = [];
+    if (userDriver && v) throw new DriverError(`--variant puts a known bug back into the VM or the generic driver; check your driver (${userDriver.name}) without it`);
+    const actors: ActorDef[] = [];
+    const where = userDriver ? `driver '${userDriver.name}'` : '';
+    // A user's driver can fail anywhere in its code, and its names can clash with the
+    // kernel's: every such error is about the driver, in one line.
+    const guarded = <T>(f: () => T): T => {
+      if (!userDriver) return f();
+      try {
+        return f();
+      } catch (e) {
+        if (e instanceof DriverError) throw e;
+        throw new DriverError(`${where}: ${(e as Error).message.split('\n')[0]}`);
+      }
+    };
+    const ops = userDriver ? guarded(() => checkedOps(userDriver, lay, lay.mapping, where)) : driverOps(lay);
     for (let c = 0; c < cpus; c++) {
-      const b = cpuProgram(lay, c, ops);
+      const b = guarded(() => cpuProgram(lay, c, ops));
       v?.patch.cpu?.(b, c, lay);
-      actors.push(programActor(b, `cpu${c}`, 'cpu', 'scan', c));
+      actors.push(guarded(() => programActor(b, `cpu${c}`, 'cpu', 'scan', c)));
     }
-    const d = driverProgram(lay);
-    v?.patch.driver?.(d, lay);
-    actors.push(programActor(d, 'driver', 'driver', 'alloc', lay.driverActor));
+    if (userDriver) {
+      actors.push(guarded(() => userActor(checkedThread(userDriver, lay, where), lay)));
+    } else {
+      const d = driverProgram(lay);
+      v?.patch.driver?.(d, lay);
+      actors.push(programActor(d, 'driver', 'driver', 'alloc', lay.driverActor));
+    }
 
     const listNames = new Map<number, string>([[0, '-'], [1, 'free'], [2, 'lru'], [lay.driverList, 'driver']]);
     for (let c = 0; c < cpus; c++) {
@@ -51,7 +80,9 @@ export const nonlru: System = {
       actors,
       world: initialWorld(lay),
       properties: nonlruProperties(lay),
-      symmetry: nonlruSymmetry(lay, worldSize(lay)),
+      // A user's driver may keep pfns in locals and fields the renaming does not
+      // know of, so symmetry is declared for the generic driver only.
+      ...(userDriver ? {} : { symmetry: nonlruSymmetry(lay, worldSize(lay)) }),
       view: {
         pages: lay.npages,
         pageLabel: (pfn) => {
@@ -74,3 +105,15 @@ export const nonlru: System = {
   },
 };
 
+
+/** The actor for a user's driver thread: a program, or a machine built like programMachine's. */
+function userActor(t: ReturnType<typeof checkedThread>, lay: NonlruLayout): ActorDef {
+  if ('program' in t) return programActor(t.program, 'driver', 'driver', t.initial, lay.driverActor);
+  return {
+    name: 'driver',
+    kind: 'driver',
+    machine: t.machine,
+    locals: [...t.locals],
+    initialLocals: t.initialLocals ? [...t.initialLocals] : t.locals.map(() => 0),
+  };
+}

@@ -4,7 +4,7 @@
  */
 import { VM_BUG_ON_PAGE } from '../../src/kernel/bug.ts';
 import {
-  PAGE_MAPPING_MOVABLE, PageIsolated, PageLocked, list_del, mappingWord, setMappingWord,
+  PAGE_MAPPING_MOVABLE, PageIsolated, PageLocked, list_add, list_del, mappingWord, setMappingWord,
 } from '../../src/kernel/page.ts';
 import { PageMovable } from '../../src/kernel/movable.ts';
 import {
@@ -48,6 +48,9 @@ const forgetPageTouchingLru: ActionFn = (m, L, P) => {
   if (PageIsolated(m, p)) m[P.isolated]--;
   list_del(m, p);
 };
+
+/** The driver's putback_page without `isolated--`: back on the list, still counted isolated. */
+const putbackForgetsCount: ActionFn = (m, L, P) => list_add(m, m[L + P.page], P.list);
 
 const slotOf = (b: ProgramBuilder, name: string): number => {
   const at = b.locals.indexOf(name);
@@ -122,6 +125,14 @@ export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     source: 'Seed patch 03, balloon_page_delete(): "No touch page.lru field once @page has been isolated because VM is using the field. if (!PageIsolated(page)) list_del(&page->lru);"',
     expect: { kind: 'invariant', property: 'isolated-lru-untouched' },
     patch: { driver: (b) => b.replaceAction('forget page', forgetPageTouchingLru) },
+  },
+  {
+    name: 'putback-forgets-isolated-count',
+    description: 'The driver\'s putback_page puts the page back on its list but does not take it out of its isolated count, so the page stays counted as isolated after the VM gave it back.',
+    source: 'Seed patch 03, balloon_page_putback(): "list_add(&page->lru, &b_dev_info->pages); b_dev_info->isolated_pages--;" under pages_lock; Documentation/vm/page_migration: "driver should put the isolated page back to the own data structure". A driver-side mistake of the kind the contract warns against, not a kernel commit.',
+    expect: { kind: 'termination', property: 'pages-accounted' },
+    // putback_page runs in the CPU's context, so it is the CPUs' programs that call it.
+    patch: { cpu: (b) => b.replaceAction('driver putback_page', putbackForgetsCount) },
   },
   {
     name: 'putback-without-lock',

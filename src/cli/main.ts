@@ -2,9 +2,13 @@
  * pagerace's command line: list, check, replay (DESIGN.md, "CLI contract").
  * User errors print one line and exit 2; nothing here prints a stack trace for them.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { EXIT, InputError, SYSTEMS, TraceError, check, exitCodeOf, replay, resolveSystem, writeTrace } from '../index.ts';
+import { basename, dirname, extname } from 'node:path';
+import { CONTRACT_DOC, ContractError, firstDifference, generateContracts } from '../contracts.ts';
+import {
+  DriverError, EXIT, InputError, SYSTEMS, TraceError, check, driverOfTrace, exitCodeOf, loadDriver, replay, resolveSystem, writeTrace,
+} from '../index.ts';
 import { CompileError } from '../explore/compile.ts';
 import { DEADLOCK } from '../system.ts';
 import type { Progress } from '../explore/walker.ts';
@@ -16,10 +20,12 @@ import { UsageError, intFlag, numFlag, parseArgs } from './args.ts';
 
 const USAGE = `usage:
   pagerace list [--json]
-  pagerace check <system> [--cpus N] [--pages N] [--variant NAME] [--max-states N] [--max-seconds S] [--max-memory MB]
-                 [--shard I/N] [--no-symmetry] [--no-por] [--out DIR] [--json]
+  pagerace check <system> [--cpus N] [--pages N] [--variant NAME] [--driver FILE] [--max-states N]
+                 [--max-seconds S] [--max-memory MB] [--shard I/N] [--no-symmetry] [--no-por] [--out DIR] [--json]
   pagerace replay <trace.json> [--json]
   pagerace merge <shard result files...> [--out DIR] [--json]
+  pagerace contracts [--out FILE] [--check]   write docs/driver-contract.md; with --check, exit 1
+                                              when the file differs from what the code generates
   pagerace bench [--json]`;
 
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -33,6 +39,7 @@ function list(argv: string[]): number {
       const model = s.build(Object.fromEntries(Object.entries(s.scope).map(([k, v]) => [k, v.default])), null);
       return {
         name: s.name, title: s.title, kernel: s.kernel, description: s.description, scope: s.scope,
+        ...(s.driverSlot ? { driverSlot: s.driverSlot } : {}),
         actors: [...new Set(model.actors.map((a) => a.kind))],
         variants: s.variants,
         properties: [...model.properties.map(({ name, kind, rule, source }) => ({ name, kind, rule, source })), { ...DEADLOCK, kind: 'deadlock' }],
@@ -45,6 +52,7 @@ function list(argv: string[]): number {
     out(`${s.name} (kernel ${s.kernel}): ${s.title}`);
     out(`  scope: ${Object.entries(s.scope).map(([k, v]) => `--${k} ${v.min}..${v.max} (default ${v.default}, ${v.description})`).join(', ')}`);
     out(`  actors: ${[...new Set(model.actors.map((a) => a.kind))].join(', ')}`);
+    if (s.driverSlot) out(`  --driver FILE replaces the '${s.driverSlot.actor}' actor (README, "Checking your own driver")`);
     out(`  properties: ${[...model.properties.map((p) => p.name), DEADLOCK.name].join(', ')}`);
     out(`  variants:`);
     for (const v of s.variants) out(`    ${v.name.padEnd(30)} expect ${v.expect.kind} ${v.expect.property}`);
@@ -63,22 +71,26 @@ function progressPrinter(): (p: Progress) => void {
   };
 }
 
-function runCheck(argv: string[]): number {
+async function runCheck(argv: string[]): Promise<number> {
   const p = parseArgs(argv, {
     cpus: true, pages: true, variant: true, driver: true, 'max-states': true, 'max-seconds': true, 'max-memory': true,
     workers: true, shard: true, 'no-symmetry': false, 'no-por': false, out: true, json: false,
   });
   if (p.positional.length !== 1) throw new UsageError('check needs exactly one system name');
-  for (const f of ['driver', 'workers']) {
+  for (const f of ['workers']) {
     if (p.flags.has(f)) throw new UsageError(`--${f} is not available yet in this version of pagerace`);
   }
   const system = resolveSystem(p.positional[0]);
   const given: Record<string, number | undefined> = {};
   for (const [k, v] of Object.entries(system.scope)) given[k] = intFlag(p, k, v.min, v.max);
   const variant = (p.flags.get('variant') as string | undefined) ?? null;
+  const driverPath = p.flags.get('driver') as string | undefined;
+  if (driverPath !== undefined && !system.driverSlot) throw new InputError(`${system.name} takes no --driver`);
+  const driver = driverPath === undefined ? undefined : await loadDriver(driverPath);
   const json = p.flags.has('json');
   const dir = (p.flags.get('out') as string | undefined) ?? `out/${system.name}`;
   const common = {
+    driver,
     maxStates: intFlag(p, 'max-states', 1, 2 ** 31),
     maxSeconds: numFlag(p, 'max-seconds', 0),
     // The walker's own arrays; the default leaves a quarter of the machine for the rest.
@@ -101,13 +113,14 @@ function runCheck(argv: string[]): number {
   const { result, trace, compiled, scope } = outcome;
   let tracePath: string | null = null;
   if (trace) {
-    tracePath = writeTrace(dir, variant ?? 'fixed', compiled, trace);
+    tracePath = writeTrace(dir, driverPath !== undefined ? basename(driverPath, extname(driverPath)) : variant ?? 'fixed', compiled, trace);
   }
   const code = result.verdict === 'pass' ? EXIT.pass : result.verdict === 'incomplete' ? EXIT.incomplete : exitCodeOf(result.violation!.kind);
   const summary = {
     system: system.name,
     config: scope,
     variant,
+    ...(driver ? { driver: driver.path } : {}),
     verdict: result.verdict,
     states: result.states,
     transitions: result.transitions,
@@ -126,7 +139,8 @@ function runCheck(argv: string[]): number {
     out(JSON.stringify(summary));
     return code;
   }
-  out(`${system.name} (kernel ${system.kernel}) ${Object.entries(scope).map(([k, v]) => `--${k} ${v}`).join(' ')}${variant ? ` --variant ${variant}` : ''}`);
+  out(`${system.name} (kernel ${system.kernel}) ${Object.entries(scope).map(([k, v]) => `--${k} ${v}`).join(' ')}${variant ? ` --variant ${variant}` : ''}` +
+    `${driver ? ` --driver ${driver.path} (${driver.driver.name})` : ''}`);
   out(`${result.verdict}: ${result.states} states, ${result.transitions} transitions, depth ${result.depth}, ` +
     `${summary.seconds} s, ${summary.statesPerSecond} states/s${result.limit ? ` (stopped by ${result.limit})` : ''}`);
   if (trace) {
@@ -158,7 +172,7 @@ function runMerge(argv: string[]): number {
   return code;
 }
 
-function runReplay(argv: string[]): number {
+async function runReplay(argv: string[]): Promise<number> {
   const p = parseArgs(argv, { json: false });
   if (p.positional.length !== 1) throw new UsageError('replay needs exactly one trace file');
   let text: string;
@@ -167,7 +181,7 @@ function runReplay(argv: string[]): number {
   } catch (e) {
     throw new InputError(`cannot read ${p.positional[0]}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const r = replay(text);
+  const r = replay(text, await driverOfTrace(text));
   const code = r.trace ? exitCodeOf(r.trace.violation.kind) : EXIT.pass;
   if (p.flags.has('json')) {
     out(JSON.stringify({
@@ -187,14 +201,44 @@ function runReplay(argv: string[]): number {
   return code;
 }
 
-export function main(argv: string[]): number {
+function runContracts(argv: string[]): number {
+  const p = parseArgs(argv, { out: true, check: false });
+  if (p.positional.length) throw new UsageError('contracts takes no arguments');
+  const file = (p.flags.get('out') as string | undefined) ?? CONTRACT_DOC;
+  const text = generateContracts();
+  if (p.flags.has('check')) {
+    let have: string | null = null;
+    try {
+      have = readFileSync(file, 'utf8');
+    } catch {
+      err(`pagerace: ${file} does not exist; generate it with: pagerace contracts${file === CONTRACT_DOC ? '' : ` --out ${file}`}`);
+      return 1;
+    }
+    const line = firstDifference(have, text);
+    if (line) {
+      err(`pagerace: ${file} is out of date (first difference at line ${line}); regenerate it with: pagerace contracts${file === CONTRACT_DOC ? '' : ` --out ${file}`}`);
+      return 1;
+    }
+    out(`${file} is up to date`);
+    return 0;
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+  out(`wrote ${file} (${text.split('\n').length - 1} lines)`);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
       case 'list': return list(rest);
-      case 'check': return runCheck(rest);
-      case 'replay': return runReplay(rest);
+      case 'check': return await runCheck(rest);
+      case 'replay': return await runReplay(rest);
       case 'merge': return runMerge(rest);
+      case 'contracts': return runContracts(rest);
       case 'bench': {
         const p = parseArgs(rest, { json: false });
         const rows = runBench(BENCH_SCOPES, p.flags.has('json') ? undefined : (s) => err(`bench: ${s}`));
@@ -208,7 +252,7 @@ export function main(argv: string[]): number {
         throw new UsageError(`unknown command '${cmd}'`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof InputError || e instanceof TraceError || e instanceof CompileError) {
+    if (e instanceof UsageError || e instanceof InputError || e instanceof TraceError || e instanceof CompileError || e instanceof DriverError || e instanceof ContractError) {
       err(`pagerace: ${e.message}`);
       return EXIT.usage;
     }

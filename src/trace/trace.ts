@@ -34,6 +34,8 @@ export interface Trace {
   readonly kernel: string;
   readonly scope: Scope;
   readonly variant: string | null;
+  /** The user's driver module the trace was found with (`--driver FILE`), as given. */
+  readonly driver?: string;
   readonly violation: Finding;
   readonly preemptions: number;
   readonly steps: readonly TraceStep[];
@@ -136,7 +138,7 @@ function checkStuckIfStuck(c: Compiled, m: Uint8Array): Finding | null {
 
 /** Expand a walker finding into a full, replayed trace. */
 export function rebuild(
-  c: Compiled, v: FoundViolation, meta: { system: string; kernel: string; scope: Scope; variant: string | null }, por: boolean,
+  c: Compiled, v: FoundViolation, meta: { system: string; kernel: string; scope: Scope; variant: string | null; driver?: string }, por: boolean,
 ): Trace {
   const r = run(c, (_m, i) => {
     if (i >= v.steps.length) return null;
@@ -200,6 +202,7 @@ export function toItf(c: Compiled, t: Trace): string {
       kernel: t.kernel,
       scope: t.scope,
       variant: t.variant,
+      ...(t.driver !== undefined ? { driver: t.driver } : {}),
       violation: t.violation,
       preemptions: t.preemptions,
       steps: t.steps.map(({ actor, event, from, to }) => ({ actor, event, from, to })),
@@ -214,6 +217,7 @@ export interface TraceFile {
   readonly system: string;
   readonly scope: Scope;
   readonly variant: string | null;
+  readonly driver?: string;
   readonly violation: Finding;
   readonly steps: readonly NamedStep[];
 }
@@ -228,7 +232,8 @@ export function parseTraceFile(text: string): TraceFile {
   }
   const meta = (doc as { '#meta'?: Record<string, unknown> } | null)?.['#meta'];
   if (!meta || typeof meta !== 'object') throw new TraceError('no #meta object: not a pagerace ITF trace');
-  const { system, scope, variant, violation, steps } = meta as Record<string, unknown>;
+  const { system, scope, variant, driver, violation, steps } = meta as Record<string, unknown>;
+  if (driver !== undefined && typeof driver !== 'string') throw new TraceError('#meta.driver must be a string (the driver module\'s path)');
   if (typeof system !== 'string') throw new TraceError('#meta.system must be a string');
   if (!scope || typeof scope !== 'object' || Object.values(scope).some((v) => !Number.isInteger(v))) throw new TraceError('#meta.scope must map names to integers');
   if (variant !== null && typeof variant !== 'string') throw new TraceError('#meta.variant must be a string or null');
@@ -243,6 +248,7 @@ export function parseTraceFile(text: string): TraceFile {
   });
   return {
     system, scope: scope as Scope, variant: variant as string | null,
+    ...(driver !== undefined ? { driver: driver as string } : {}),
     violation: { kind: vio.kind as Finding['kind'], property: vio.property, message: String(vio.message ?? '') },
     steps: steps as NamedStep[],
   };
