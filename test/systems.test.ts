@@ -11,6 +11,7 @@ const committed = (sys: string, name: string) =>
 
 const SCOPES: Record<string, Record<string, number>> = {
   balloon: { cpus: 2, pages: 2 },
+  zsmalloc: { cpus: 2, zspages: 1, objects: 2 },
 };
 
 for (const [name, scope] of Object.entries(SCOPES)) {
