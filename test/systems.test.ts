@@ -1,6 +1,7 @@
 // The balloon and zsmalloc systems: every known bug is found by exploration at
 // exactly the committed minimal length, every committed counterexample replays to the
 // same violation, and the fixed systems pass.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { findSystem } from '../models/index.ts';
@@ -55,3 +56,25 @@ for (const [name, scope] of Object.entries(SCOPES)) {
     }, 60_000);
   });
 }
+
+describe('scope flags of the new systems on the command line', () => {
+  const BIN = new URL('../bin/pagerace.js', import.meta.url).pathname;
+  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+
+  it('takes --zspages and --objects for zsmalloc', () => {
+    const r = run('check', 'zsmalloc', '--cpus', '1', '--zspages', '1', '--objects', '1', '--json');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).config).toEqual({ cpus: 1, zspages: 1, objects: 1 });
+  });
+
+  it.each([
+    [['check', 'zsmalloc', '--pages', '2'], /--pages is not a scope parameter of zsmalloc/],
+    [['check', 'balloon', '--objects', '2'], /--objects is not a scope parameter of balloon/],
+    [['check', 'zsmalloc', '--zspages', '3'], /--zspages must be between 1 and 2/],
+  ])('%j is a one-line usage error with exit 2', (args, message) => {
+    const r = run(...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+});
