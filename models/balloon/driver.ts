@@ -113,6 +113,11 @@ const moreToDequeue: GuardFn = (m, L, P) => m[L + P.got] + 1 < m[L + P.want];
 const gotLessThanWant: GuardFn = (m, L, P) => m[L + P.got] < m[L + P.want];
 const moreToRelease: GuardFn = (m, L, P) => m[L + P.i] < m[L + P.got];
 const releaseOne: ActionFn = (m, L, P) => { put_page(m, m[L + P.pfns + m[L + P.i]]); m[L + P.i]++; };
+/**
+ * vb->num_pages -= num_pfns (one page at a time in leak_balloon(), all at once here:
+ * it is read only under the mutex, which this thread holds throughout, and by the
+ * unlocked towards_target() of this same thread); mutex_unlock(&vb->balloon_lock).
+ */
 const endLeak: ActionFn = (m, L, P) => {
   m[P.numPages] -= m[L + P.got];
   m[P.mutex] = 0;

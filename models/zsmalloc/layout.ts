@@ -33,7 +33,9 @@ export function zsLayout(cpus: number, zspages: number, objects: number): ZsLayo
     migrateList: (c) => LIST_SYSTEM + 1 + 2 * c,
     freeList: (c) => LIST_SYSTEM + 2 + 2 * c,
     driverLock: g,
-    driverIsolated: zspage0,
+    // nonlru's isolated counter: zsmalloc counts per zspage (zspage->isolated); only
+    // nonlru's own end-state property reads this field, and zsmalloc has its own.
+    driverIsolated: zspage0 + 1,
     slots: -1,
     driverActor: cpus,
     running: g + 2,

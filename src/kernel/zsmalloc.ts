@@ -353,6 +353,14 @@ const F_FREEING = 1;
  * (every subpage, or none and kick_deferred_free()), remove_zspage. The read lock is
  * dropped inside. When the pages are locked, __free_zspage() follows in the next steps.
  * `checkIsolated` is the `if (likely(!isolated))` test.
+ *
+ * One step: the zspage's counts, lists and handles are only touched under
+ * class->lock (the read lock and the pin only keep migration out). The two
+ * trylock_page() calls of trylock_zspage() are atomic operations on page locks,
+ * which no one takes under class->lock; taking both at one instant loses nothing,
+ * since a page this thread has trylocked stays locked, so the sequence succeeds
+ * exactly when, at the second trylock, both pages are free of other holders, and
+ * fails (unlocking what it took) otherwise.
  */
 export function zsFreeLocked(checkIsolated: boolean): ActionFn {
   return (m, L, P, A) => {
