@@ -1,8 +1,10 @@
 /** Every system pagerace knows, by name. */
 import type { System } from '../src/system.ts';
 import { nonlru } from './nonlru/index.ts';
+import { balloon } from './balloon/index.ts';
+import { zsmalloc } from './zsmalloc/index.ts';
 
-export const SYSTEMS: readonly System[] = [nonlru];
+export const SYSTEMS: readonly System[] = [nonlru, balloon, zsmalloc];
 
 export function findSystem(name: string): System | undefined {
   return SYSTEMS.find((s) => s.name === name);

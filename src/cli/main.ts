@@ -20,8 +20,9 @@ import { UsageError, intFlag, numFlag, parseArgs } from './args.ts';
 
 const USAGE = `usage:
   pagerace list [--json]
-  pagerace check <system> [--cpus N] [--pages N] [--variant NAME] [--driver FILE] [--max-states N]
-                 [--max-seconds S] [--max-memory MB] [--shard I/N] [--no-symmetry] [--no-por] [--out DIR] [--json]
+  pagerace check <system> [--cpus N] [--pages N | --zspages N --objects N] [--variant NAME] [--driver FILE]
+                 [--max-states N] [--max-seconds S] [--max-memory MB] [--shard I/N] [--no-symmetry] [--no-por]
+                 [--out DIR] [--json]
   pagerace replay <trace.json> [--json]
   pagerace merge <shard result files...> [--out DIR] [--json]
   pagerace contracts [--out FILE] [--check]   write docs/driver-contract.md; with --check, exit 1
@@ -72,8 +73,10 @@ function progressPrinter(): (p: Progress) => void {
 }
 
 async function runCheck(argv: string[]): Promise<number> {
+  // Every system's scope parameters are flags (--cpus, --pages, --zspages, ...).
+  const scopeFlags = Object.fromEntries(SYSTEMS.flatMap((s) => Object.keys(s.scope)).map((k) => [k, true]));
   const p = parseArgs(argv, {
-    cpus: true, pages: true, variant: true, driver: true, 'max-states': true, 'max-seconds': true, 'max-memory': true,
+    ...scopeFlags, variant: true, driver: true, 'max-states': true, 'max-seconds': true, 'max-memory': true,
     workers: true, shard: true, 'no-symmetry': false, 'no-por': false, out: true, json: false,
   });
   if (p.positional.length !== 1) throw new UsageError('check needs exactly one system name');
@@ -81,6 +84,9 @@ async function runCheck(argv: string[]): Promise<number> {
     if (p.flags.has(f)) throw new UsageError(`--${f} is not available yet in this version of pagerace`);
   }
   const system = resolveSystem(p.positional[0]);
+  for (const k of Object.keys(scopeFlags)) {
+    if (p.flags.has(k) && !(k in system.scope)) throw new UsageError(`--${k} is not a scope parameter of ${system.name}`);
+  }
   const given: Record<string, number | undefined> = {};
   for (const [k, v] of Object.entries(system.scope)) given[k] = intFlag(p, k, v.min, v.max);
   const variant = (p.flags.get('variant') as string | undefined) ?? null;

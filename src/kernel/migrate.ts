@@ -240,7 +240,10 @@ export function lockedPutback(
       b.a('__ClearPageIsolated', clearPageIsolated, p), b.a('unlock_page', unlockPage, p)],
     target: x('put'),
   }));
-  (on[STEP] ??= []).push(br(x('put'), [b.a('__ClearPageIsolated', clearPageIsolated, p), b.a('unlock_page', unlockPage, p)]));
+  // else __ClearPageIsolated(page): only for a page the driver released. Guarded, so
+  // that a movable page whose driver's lock is taken waits for putback_page instead.
+  (on[STEP] ??= []).push(br(x('put'), [b.a('__ClearPageIsolated', clearPageIsolated, p), b.a('unlock_page', unlockPage, p)],
+    b.g('!PageMovable(page)', notPageMovableLocked, p)));
   b.step(x('body'), fn, 'PageMovable(page) ? putback_movable_page(page) : __ClearPageIsolated(page); unlock_page(page)', on);
   b.steps(x('put'), fn, 'put_page(page)', [br(next, [b.a('put_page', putPage, p), ...after])]);
 }

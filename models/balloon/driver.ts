@@ -1,0 +1,208 @@
+/**
+ * The virtio balloon driver, drivers/virtio/virtio_balloon.c at kernel v4.8 (after
+ * the seed's patch 03): fill_balloon() (inflate), leak_balloon() (deflate) and
+ * virtballoon_migratepage(), the balloon's migratepage callback.
+ *
+ * vb->balloon_lock is a mutex held across a whole fill or leak; migration only
+ * tries it (mutex_trylock) and answers -EAGAIN when it is taken. vb->num_pages is
+ * only read and written under it (and read unlocked by towards_target()).
+ */
+import { F_FLAGS, F_LIST, PAGE_STRIDE, PG_isolated, PG_locked, get_page, put_page } from '../../src/kernel/page.ts';
+import {
+  type BalloonDevInfo, DQ_NONE, balloonPageDequeue, balloonPageEnqueue, balloon_page_delete, balloon_page_insert,
+  pagesLockFree,
+} from '../../src/kernel/balloon.ts';
+import { EAGAIN, RC_SUCCESS, type Outcome } from '../../src/kernel/migrate.ts';
+import { type ActionFn, type GuardFn, ProgramBuilder, STEP, br } from '../../src/kernel/program.ts';
+import type { BalloonLayout } from '../../properties/balloon.ts';
+
+const mutexFree: GuardFn = (m, _L, P) => m[P.mutex] === 0;
+const mutexHeld: GuardFn = (m, _L, P) => m[P.mutex] !== 0;
+const mutexLock: ActionFn = (m, _L, P, A) => { m[P.mutex] = A + 1; };
+const mutexUnlock: ActionFn = (m, _L, P) => { m[P.mutex] = 0; };
+
+/** The action name variants patch: virtballoon_migratepage's body. */
+export const VIRTBALLOON_MIGRATEPAGE = 'virtballoon_migratepage';
+
+/**
+ * virtballoon_migratepage() after mutex_trylock(&vb->balloon_lock) succeeded:
+ *   get_page(newpage);                      balloon reference
+ *   spin_lock(pages_lock); balloon_page_insert(vb_dev_info, newpage);
+ *   vb_dev_info->isolated_pages--; spin_unlock(pages_lock);
+ *   tell_host(inflate newpage); balloon_page_delete(page); tell_host(deflate page);
+ *   mutex_unlock(&vb->balloon_lock);
+ *   put_page(page);                         balloon reference
+ * It runs inside the VM's move_to_new_page step, under both page locks, with the
+ * mutex (whose other holders hold it across whole passes) and pages_lock.
+ * `del` is balloon_page_delete (variants pass a buggy one).
+ */
+export function virtballoonMigrate(del: (m: Uint8Array, pfn: number) => void, takeRef = true): ActionFn {
+  return (m, L, P) => {
+    const page = m[L + P.page];
+    const newpage = m[L + P.newpage];
+    if (takeRef) get_page(m, newpage);
+    balloon_page_insert(m, P as unknown as BalloonDevInfo, newpage);
+    m[P.isolatedPages]--;
+    del(m, page);
+    put_page(m, page);
+  };
+}
+const virtballoonMigrateV48 = virtballoonMigrate(balloon_page_delete);
+
+/** The balloon's migratepage outcomes: 0 when the mutex is free, -EAGAIN when it is held. */
+export function virtballoonMigratepage(lay: BalloonLayout, dev: BalloonDevInfo) {
+  return (b: ProgramBuilder, a: { page: number; newpage: number }): readonly Outcome[] => [
+    {
+      event: 'MIGRATE_OK',
+      guard: b.and(b.g('mutex_trylock(&vb->balloon_lock)', mutexFree, { mutex: lay.balloonLock }), b.g('pages_lock free', pagesLockFree, { lock: dev.pagesLock })),
+      actions: [b.a(VIRTBALLOON_MIGRATEPAGE, virtballoonMigrateV48, { ...a, mapping: dev.mapping, list: dev.list, isolatedPages: dev.isolatedPages })],
+      value: RC_SUCCESS,
+    },
+    // "we just give up the balloon_lock this turn, as it is easier to retry the page migration later"
+    { event: 'MIGRATE_EAGAIN', guard: b.g('balloon_lock held', mutexHeld, { mutex: lay.balloonLock }), actions: [], value: EAGAIN },
+  ];
+}
+
+// --- fill_balloon(): the inflate thread ------------------------------------------
+
+const setPageK: ActionFn = (m, L, P) => { m[L + P.page] = m[L + P.k]; };
+const moreToFill: GuardFn = (m, L, P) => m[L + P.k] + 1 < P.pages;
+const nextK: ActionFn = (m, L, P) => { m[L + P.k]++; m[L + P.page] = m[L + P.k]; };
+const addPages: ActionFn = (m, _L, P) => { m[P.numPages] += P.pages; };
+
+/**
+ * The host asks for `pages` pages: fill_balloon(vb, pages) under vb->balloon_lock,
+ * one balloon_page_enqueue() per page (the model's allocator hands out pfn k).
+ */
+export function inflateProgram(lay: BalloonLayout, dev: BalloonDevInfo): ProgramBuilder {
+  const b = new ProgramBuilder('inflate');
+  const k = b.local('k');
+  const page = b.local('page');
+  const mx = { mutex: lay.balloonLock };
+  b.steps('fill', 'fill_balloon', 'mutex_lock(&vb->balloon_lock)', [
+    br('fill/enq', [b.a('mutex_lock', mutexLock, mx), b.a('page = pfn k', setPageK, { k, page })], b.g('balloon_lock free', mutexFree, mx)),
+  ]);
+  balloonPageEnqueue(b, 'fill/enq', dev, page, 'fill/next');
+  b.localStep('fill/next', 'fill_balloon', 'vb->num_pfns += 1: another page?', [
+    br('fill/enq', [b.a('k++', nextK, { k, page })], b.g('k + 1 < pages', moreToFill, { k, pages: lay.pages })),
+    br('fill/unlock'),
+  ]);
+  // vb->num_pages is only read under the mutex (and by the leak's unlocked
+  // towards_target() check, which waits for the mutex anyway), so adding the whole
+  // batch at mutex_unlock is the same as adding one page at a time.
+  b.steps('fill/unlock', 'fill_balloon', 'vb->num_pages += num_pfns; tell_host(inflate_vq); mutex_unlock(&vb->balloon_lock)', [
+    br('done', [b.a('vb->num_pages += pages', addPages, { numPages: lay.numPages, pages: lay.pages }), b.a('mutex_unlock', mutexUnlock, mx)]),
+  ]);
+  b.final('done');
+  return b;
+}
+
+// --- leak_balloon(): the deflate thread ------------------------------------------
+
+const numPagesZero: GuardFn = (m, _L, P) => m[P.numPages] === 0;
+const startLeak: ActionFn = (m, L, P, A) => {
+  m[P.mutex] = A + 1;
+  m[L + P.want] = m[P.numPages];
+  m[L + P.got] = 0;
+  m[L + P.snap] = 0;
+  m[L + P.snap + 1] = 0;
+  m[L + P.snap + 2] = 0;
+};
+const recordPage: ActionFn = (m, L, P) => { m[L + P.pfns + m[L + P.got]] = m[L + P.page]; m[L + P.got]++; };
+const moreToDequeue: GuardFn = (m, L, P) => m[L + P.got] + 1 < m[L + P.want];
+const gotLessThanWant: GuardFn = (m, L, P) => m[L + P.got] < m[L + P.want];
+const moreToRelease: GuardFn = (m, L, P) => m[L + P.i] < m[L + P.got];
+const releaseOne: ActionFn = (m, L, P) => { put_page(m, m[L + P.pfns + m[L + P.i]]); m[L + P.i]++; };
+/**
+ * vb->num_pages -= num_pfns (one page at a time in leak_balloon(), all at once here:
+ * it is read only under the mutex, which this thread holds throughout, and by the
+ * unlocked towards_target() of this same thread); mutex_unlock(&vb->balloon_lock).
+ */
+const endLeak: ActionFn = (m, L, P) => {
+  m[P.numPages] -= m[L + P.got];
+  m[P.mutex] = 0;
+  m[L + P.i] = 0;
+};
+
+/**
+ * Ghost for the deflate work's retry. When leak_balloon() frees fewer pages than the
+ * host asked for, update_balloon_size_func() queues itself again at once and retries
+ * for as long as it takes; a retry can only do better once some page's lock,
+ * isolation or list membership has changed. The model lets the deflate thread wait
+ * for such a change instead of spinning: it records the three masks when
+ * balloon_page_dequeue() comes back empty, and moves on when they differ. A balloon
+ * that cannot hand pages back although nobody holds them then shows as a deadlock.
+ */
+function masks(m: Uint8Array, npages: number, list: number): [number, number, number] {
+  let onList = 0;
+  let locked = 0;
+  let isolated = 0;
+  for (let pfn = 0; pfn < npages; pfn++) {
+    if (m[pfn * PAGE_STRIDE + F_LIST] === list) onList |= 1 << pfn;
+    if (m[pfn * PAGE_STRIDE + F_FLAGS] & PG_locked) locked |= 1 << pfn;
+    if (m[pfn * PAGE_STRIDE + F_FLAGS] & PG_isolated) isolated |= 1 << pfn;
+  }
+  return [onList, locked, isolated];
+}
+const snapshotIfEmpty: ActionFn = (m, L, P) => {
+  if (m[L + P.res] !== DQ_NONE) return;
+  const [a, b, c] = masks(m, P.npages, P.list);
+  m[L + P.snap] = a;
+  m[L + P.snap + 1] = b;
+  m[L + P.snap + 2] = c;
+};
+const balloonChanged: GuardFn = (m, L, P) => {
+  const [a, b, c] = masks(m, P.npages, P.list);
+  return a !== m[L + P.snap] || b !== m[L + P.snap + 1] || c !== m[L + P.snap + 2];
+};
+
+/**
+ * The host takes every page back: while vb->num_pages > 0, leak_balloon(vb,
+ * num_pages) under vb->balloon_lock: balloon_page_dequeue() until it has them all or
+ * it comes back empty, tell_host(deflate_vq), release_pages_balloon() (put_page of
+ * the balloon reference, which frees the page), mutex_unlock.
+ */
+export function deflateProgram(lay: BalloonLayout, dev: BalloonDevInfo): ProgramBuilder {
+  const b = new ProgramBuilder('deflate');
+  const want = b.local('want');
+  const got = b.local('got');
+  const i = b.local('i');
+  const cursor = b.local('cursor');
+  const res = b.local('res');
+  const page = b.local('page');
+  const pfns = b.local('pfns[0]');
+  for (let k = 1; k < lay.pages; k++) b.local(`pfns[${k}]`);
+  const snap = b.local('snapshot.list');
+  b.local('snapshot.locked');
+  b.local('snapshot.isolated');
+  const mx = { mutex: lay.balloonLock };
+  b.step('leak', 'update_balloon_size_func', 'towards_target(vb) < 0? mutex_lock(&vb->balloon_lock)', {
+    [STEP]: [
+      br('done', [], b.g('vb->num_pages == 0', numPagesZero, { numPages: lay.numPages })),
+      br('leak/deq', [b.a('mutex_lock; num = vb->num_pages', startLeak, { ...mx, numPages: lay.numPages, want, got, snap })], b.g('balloon_lock free', mutexFree, mx)),
+    ],
+  });
+  const ghost = b.a('snapshot when empty (ghost)', snapshotIfEmpty, { res, snap, npages: lay.npages, list: dev.list });
+  balloonPageDequeue(b, 'leak/deq', dev, { cursor, res, page }, 'leak/got', 'leak/tell', [ghost]);
+  b.localStep('leak/got', 'leak_balloon', 'set_page_pfns(vb, vb->pfns + vb->num_pfns, page); another?', [
+    br('leak/deq', [b.a('pfns[got++] = page', recordPage, { pfns, got, page })], b.g('got + 1 < num', moreToDequeue, { got, want })),
+    br('leak/tell', [b.a('pfns[got++] = page', recordPage, { pfns, got, page })]),
+  ]);
+  b.localStep('leak/tell', 'release_pages_balloon', 'tell_host(deflate_vq); for each page: put_page(page)', [
+    br('leak/put', [], b.g('i < got', moreToRelease, { i, got })),
+    br('leak/unlock'),
+  ]);
+  b.steps('leak/put', 'release_pages_balloon', 'put_page(page) /* balloon reference */', [
+    br('leak/tell', [b.a('put_page(pfns[i++])', releaseOne, { pfns, i })]),
+  ]);
+  const end = b.a('vb->num_pages -= got; mutex_unlock', endLeak, { ...mx, numPages: lay.numPages, got, i });
+  b.steps('leak/unlock', 'leak_balloon', 'vb->num_pages -= num_pfns; mutex_unlock(&vb->balloon_lock); update_balloon_size()', [
+    br('leak/wait', [end], b.g('got < num', gotLessThanWant, { got, want })),
+    br('done', [end]),
+  ]);
+  b.steps('leak/wait', 'update_balloon_size_func', 'queue_work again: retry once the balloon has changed', [
+    br('leak', [], b.g('balloon changed since the empty dequeue', balloonChanged, { snap, npages: lay.npages, list: dev.list })),
+  ]);
+  b.final('done');
+  return b;
+}
