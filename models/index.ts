@@ -1,8 +1,9 @@
 /** Every system pagerace knows, by name. */
 import type { System } from '../src/system.ts';
 import { nonlru } from './nonlru/index.ts';
+import { contig } from './contig/index.ts';
 
-export const SYSTEMS: readonly System[] = [nonlru];
+export const SYSTEMS: readonly System[] = [nonlru, contig];
 
 export function findSystem(name: string): System | undefined {
   return SYSTEMS.find((s) => s.name === name);

@@ -58,8 +58,10 @@ function progressPrinter(): (p: Progress) => void {
 }
 
 function runCheck(argv: string[]): number {
+  // Every system's scope parameters are flags (--cpus, --pages, --contigs, ...).
+  const scopeFlags = Object.fromEntries(SYSTEMS.flatMap((s) => Object.keys(s.scope)).map((k) => [k, true]));
   const p = parseArgs(argv, {
-    cpus: true, pages: true, variant: true, driver: true, 'max-states': true, 'max-seconds': true,
+    ...scopeFlags, cpus: true, pages: true, variant: true, driver: true, 'max-states': true, 'max-seconds': true,
     workers: true, shard: true, 'no-symmetry': false, 'no-por': false, out: true, json: false,
   });
   if (p.positional.length !== 1) throw new UsageError('check needs exactly one system name');
