@@ -2,8 +2,9 @@
 import type { System } from '../src/system.ts';
 import { nonlru } from './nonlru/index.ts';
 import { contig } from './contig/index.ts';
+import { reporting } from './reporting/index.ts';
 
-export const SYSTEMS: readonly System[] = [nonlru, contig];
+export const SYSTEMS: readonly System[] = [nonlru, contig, reporting];
 
 export function findSystem(name: string): System | undefined {
   return SYSTEMS.find((s) => s.name === name);

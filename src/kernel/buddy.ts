@@ -83,6 +83,11 @@ export const pageblockAt = (m: Uint8Array, z: number, pfn: number): number => pb
 const linksBase = (m: Uint8Array, z: number): number => pbBase(m, z) + (m[z + Z_NPAGES] >> m[z + Z_PB_ORDER]);
 const nextAt = (m: Uint8Array, z: number, node: number): number => linksBase(m, z) + 2 * node;
 
+/** The first byte after the zone (where a system's own fields may start). */
+export function zoneEnd(m: Uint8Array, z: number): number {
+  const nodes = m[z + Z_NPAGES] + m[z + Z_MAX_ORDER] * m[z + Z_NMT] + m[z + Z_EXTRA];
+  return linksBase(m, z) + 2 * nodes;
+}
 export const npagesOf = (m: Uint8Array, z: number): number => m[z + Z_NPAGES];
 export const maxOrderOf = (m: Uint8Array, z: number): number => m[z + Z_MAX_ORDER];
 export const pageblockOrderOf = (m: Uint8Array, z: number): number => m[z + Z_PB_ORDER];
