@@ -87,4 +87,12 @@ describe('findings on v5.19 as modelled', () => {
     const r = replay(committed('findings/nr-free-drift'));
     expect(r.matches).toBe(true);
   });
+
+  it('with order-1 allocations, a CPU is handed pages of an isolated pageblock: expand() in the window between set_migratetype_isolate() and split_free_page()', () => {
+    const { result } = check('contig', { cpus: 2, contigs: 2, range: 0, orders: 1 }, null);
+    expect(result.verdict).toBe('violation');
+    expect(result.violation!.property).toBe('isolated-never-handed-out');
+    const r = replay(committed('findings/isolated-handed-out'));
+    expect(r.matches).toBe(true);
+  });
 });

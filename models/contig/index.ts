@@ -31,8 +31,12 @@ const RANGES: readonly (readonly [number, number])[][] = [
   [[2, 6], [4, 8]],
   [[5, 6], [4, 8]],
 ];
-/** The orders a CPU may allocate: a single page, or a max-order page that spans two pageblocks. */
-const CPU_ORDERS = [0, 2];
+/**
+ * The orders a CPU may allocate: --orders 0 gives a single page or a max-order page
+ * that spans two pageblocks; --orders 1 adds order 1 (one pageblock), which reaches
+ * the v5.19 window described in the README ("findings").
+ */
+const CPU_ORDERS = [[0, 2], [0, 1, 2]];
 
 export function contigLayout(cpus: number, contigs: number, range: number): ContigLayout {
   const g = CONTIG_GEOMETRY;
@@ -73,17 +77,18 @@ export const contig: System = {
     cpus: { min: 0, max: 2, default: 2, description: 'CPUs allocating and freeing movable pages' },
     contigs: { min: 1, max: 2, default: 2, description: 'alloc_contig_range() callers: contig0, then contig1 on [4, 8)' },
     range: { min: 0, max: 1, default: 0, description: 'contig0\'s range: 0 = [2, 6) across both max-order pages, 1 = [5, 6) in one pageblock' },
+    orders: { min: 0, max: 1, default: 0, description: 'orders a CPU may allocate: 0 = {0, 2}, 1 = {0, 1, 2}' },
     exact: { min: 0, max: 1, default: 0, description: '1 also checks NR_FREE_PAGES exactly (nr-free-pages-exact), which v5.19 breaks' },
   },
   variants: CONTIG_VARIANTS.map(({ patch: _p, scope: _s, ...v }) => v),
   build(scope: Scope, variant: string | null): Model {
-    const { cpus, contigs, range, exact } = scope;
+    const { cpus, contigs, range, exact, orders } = scope;
     const lay = contigLayout(cpus, contigs, range);
     const v = variant === null ? null : CONTIG_VARIANTS.find((x) => x.name === variant);
     if (v === undefined) throw new Error(`unknown variant '${variant}'`);
     const g = CONTIG_GEOMETRY;
     const actors = [];
-    for (let c = 0; c < cpus; c++) actors.push(programActor(cpuProgram(lay.z, lay.slots, CPU_ORDERS), `cpu${c}`, 'cpu', 'alloc', c));
+    for (let c = 0; c < cpus; c++) actors.push(programActor(cpuProgram(lay.z, lay.slots, CPU_ORDERS[orders]), `cpu${c}`, 'cpu', 'alloc', c));
     for (let k = 0; k < contigs; k++) {
       const b = new ProgramBuilder('contig');
       const [start, end] = lay.range(k);
