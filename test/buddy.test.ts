@@ -16,6 +16,7 @@ import {
   split_free_page, zoneSize, type ZoneGeometry, __mod_zone_freepage_state,
 } from '../src/kernel/buddy.ts';
 import { F_REF, PAGE_STRIDE } from '../src/kernel/page.ts';
+import { set_migratetype_isolate, unset_migratetype_isolate } from '../src/kernel/isolation.ts';
 
 const SEED = Number(process.env.PAGERACE_FC_SEED ?? 20260522);
 const RUNS = Number(process.env.PAGERACE_FC_RUNS ?? 150);
@@ -46,13 +47,17 @@ function unmergedPair(m: Uint8Array, z: number, g: ZoneGeometry): string | null 
     if (buddy < 0) continue;
     const a = freeListMigratetype(m, z, pfn);
     const b = freeListMigratetype(m, z, buddy);
+    // Free pages moved between lists by move_freepages_block() are not merged
+    // ("move_freepages_block() doesn't care of merge", unset_migratetype_isolate()),
+    // so two isolated buddies may sit side by side until the isolation is undone.
+    if (a === MIGRATE_ISOLATE || b === MIGRATE_ISOLATE) continue;
     const allowed = order < g.pageblockOrder || a === b || (migratetype_is_mergeable(a) && migratetype_is_mergeable(b));
     if (allowed) return `free pages ${pfn} and ${buddy} of order ${order} were not merged`;
   }
   return null;
 }
 
-interface Real { m: Uint8Array; z: number; g: ZoneGeometry; held: { pfn: number; order: number }[] }
+interface Real { m: Uint8Array; z: number; g: ZoneGeometry; held: { pfn: number; order: number }[]; saved: Map<number, number> }
 interface Ref { free: Set<number> }
 
 function checkAll(r: Real, ref: Ref): void {
@@ -102,13 +107,47 @@ class FreeCmd implements fc.Command<Ref, Real> {
   toString = () => `free(#${this.pick})`;
 }
 
+/** set_migratetype_isolate() or unset_migratetype_isolate() of a pageblock, as pageblock isolation does. */
+class IsolateCmd implements fc.Command<Ref, Real> {
+  constructor(readonly block: number, readonly on: boolean) {}
+  check = () => true;
+  run(ref: Ref, r: Real): void {
+    const pfn = (this.block % (r.g.npages >> r.g.pageblockOrder)) << r.g.pageblockOrder;
+    const nr = 1 << r.g.pageblockOrder;
+    const crosses = (start: number, order: number, b: number) => start < b && start + (1 << order) > b;
+    if (this.on) {
+      // As isolate_single_pageblock() does it, sequentially: refuse (-EBUSY) when an
+      // in-use page straddles the block's edges (the kernel would migrate it), else
+      // isolate and split the free pages that straddle them.
+      if (r.held.some((h) => crosses(h.pfn, h.order, pfn) || crosses(h.pfn, h.order, pfn + nr))) return;
+      const was = get_pageblock_migratetype(r.m, r.z, pfn);
+      if (!set_migratetype_isolate(r.m, r.z, pfn)) return;
+      r.saved.set(pfn, was);
+      for (const b of [pfn, pfn + nr]) {
+        for (let p = b & ~((1 << (r.g.maxOrder - 1)) - 1); p < b; p++) {
+          if (PageBuddy(r.m, p) && crosses(p, buddy_order(r.m, p), b)) {
+            expect(split_free_page(r.m, r.z, p, buddy_order(r.m, p), b - p)).toBe(true);
+            break;
+          }
+        }
+      }
+    } else if (r.saved.has(pfn)) {
+      unset_migratetype_isolate(r.m, r.z, pfn, r.saved.get(pfn)!);
+      r.saved.delete(pfn);
+    }
+    checkAll(r, ref);
+  }
+  toString = () => `${this.on ? 'isolate' : 'unisolate'}(block ${this.block})`;
+}
+
 const commands = (g: ZoneGeometry) => [
+  fc.tuple(fc.nat(7), fc.boolean()).map(([b, on]) => new IsolateCmd(b, on) as fc.Command<Ref, Real>),
   fc.tuple(fc.integer({ min: 0, max: g.maxOrder - 1 }), fc.constantFrom(MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, MIGRATE_CMA))
     .map(([o, mt]) => new AllocCmd(o, mt) as fc.Command<Ref, Real>),
   fc.nat(16).map((k) => new FreeCmd(k) as fc.Command<Ref, Real>),
 ];
 
-describe('buddy core (v5.19): model-based against a set of free pfns', () => {
+describe('buddy core (v5.19): model-based against a set of free pfns, with pageblock isolation', () => {
   GEOMETRIES.forEach((g, gi) => {
     it(`keeps the free lists exact and merging maximal: ${g.npages} pages, MAX_ORDER ${g.maxOrder}, pageblock_order ${g.pageblockOrder}`, () => {
       const nblocks = g.npages >> g.pageblockOrder;
@@ -118,11 +157,13 @@ describe('buddy core (v5.19): model-based against a set of free pfns', () => {
           fc.commands(commands(g), { maxCommands: 40 }),
           (mts, cmds) => {
             const { m, z } = freshZone(g, mts);
-            const real: Real = { m, z, g, held: [] };
+            const real: Real = { m, z, g, held: [], saved: new Map() };
             const ref: Ref = { free: new Set(Array.from({ length: g.npages }, (_, i) => i)) };
             checkAll(real, ref);
             fc.modelRun(() => ({ model: ref, real }), cmds);
-            // Free everything: with one migratetype everywhere the zone is whole again.
+            // Undo every isolation and free everything: the zone is whole again.
+            for (const [pfn, mt] of real.saved) unset_migratetype_isolate(m, z, pfn, mt);
+            real.saved.clear();
             for (const h of real.held.splice(0)) __free_pages(m, z, h.pfn, h.order);
             expect(checkFreeLists(m, z)).toBeNull();
             expect(freePfns(m, z).size).toBe(g.npages);
