@@ -13,7 +13,7 @@ import { UsageError, intFlag, numFlag, parseArgs } from './args.ts';
 const USAGE = `usage:
   pagerace list [--json]
   pagerace check <system> [--cpus N] [--pages N] [--variant NAME] [--max-states N] [--max-seconds S]
-                 [--no-por] [--out DIR] [--json]
+                 [--no-por] [--out DIR] [--json]   (each system's scope parameters are flags: see list)
   pagerace replay <trace.json> [--json]`;
 
 const out = (s: string) => process.stdout.write(s + '\n');
