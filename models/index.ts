@@ -3,8 +3,10 @@ import type { System } from '../src/system.ts';
 import { nonlru } from './nonlru/index.ts';
 import { balloon } from './balloon/index.ts';
 import { zsmalloc } from './zsmalloc/index.ts';
+import { contig } from './contig/index.ts';
+import { reporting } from './reporting/index.ts';
 
-export const SYSTEMS: readonly System[] = [nonlru, balloon, zsmalloc];
+export const SYSTEMS: readonly System[] = [nonlru, balloon, zsmalloc, contig, reporting];
 
 export function findSystem(name: string): System | undefined {
   return SYSTEMS.find((s) => s.name === name);

@@ -79,6 +79,11 @@ export interface WorldView {
   listName(list: number): string;
   /** Named scalar fields of the world beyond struct page: [name, byte offset, render]. */
   readonly globals: readonly { name: string; at: number; render?: (v: number) => string }[];
+  /**
+   * Optional fields computed from the whole world (a free list's order, the
+   * pageblock migratetypes), shown in traces when their text changes.
+   */
+  readonly derived?: readonly { name: string; render: (m: Uint8Array) => string }[];
 }
 
 /**

@@ -20,9 +20,9 @@ import { UsageError, intFlag, numFlag, parseArgs } from './args.ts';
 
 const USAGE = `usage:
   pagerace list [--json]
-  pagerace check <system> [--cpus N] [--pages N | --zspages N --objects N] [--variant NAME] [--driver FILE]
+  pagerace check <system> [--cpus N] [--pages N] [--variant NAME] [--driver FILE]
                  [--max-states N] [--max-seconds S] [--max-memory MB] [--shard I/N] [--no-symmetry] [--no-por]
-                 [--out DIR] [--json]
+                 [--out DIR] [--json]   (each system's scope parameters are flags: see pagerace list)
   pagerace replay <trace.json> [--json]
   pagerace merge <shard result files...> [--out DIR] [--json]
   pagerace contracts [--out FILE] [--check]   write docs/driver-contract.md; with --check, exit 1
@@ -73,7 +73,7 @@ function progressPrinter(): (p: Progress) => void {
 }
 
 async function runCheck(argv: string[]): Promise<number> {
-  // Every system's scope parameters are flags (--cpus, --pages, --zspages, ...).
+  // Every system's scope parameters are flags (--cpus, --pages, --zspages, --contigs, ...).
   const scopeFlags = Object.fromEntries(SYSTEMS.flatMap((s) => Object.keys(s.scope)).map((k) => [k, true]));
   const p = parseArgs(argv, {
     ...scopeFlags, variant: true, driver: true, 'max-states': true, 'max-seconds': true, 'max-memory': true,

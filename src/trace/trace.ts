@@ -81,6 +81,11 @@ export function describeChanges(model: Model, pre: Uint8Array, post: Uint8Array)
       out.push(`${g.name} ${r(pre[g.at])}→${r(post[g.at])}`);
     }
   }
+  for (const d of model.view.derived ?? []) {
+    const a = d.render(pre);
+    const b = d.render(post);
+    if (a !== b) out.push(`${d.name} ${a}→${b}`);
+  }
   return out;
 }
 
@@ -183,6 +188,7 @@ function itfState(c: Compiled, m: Uint8Array, index: number): Record<string, unk
   for (let pfn = 0; pfn < model.view.pages; pfn++) pages[model.view.pageLabel(pfn)] = pageFields(model, m, pfn);
   const globals: Record<string, unknown> = {};
   for (const g of model.view.globals) globals[g.name] = g.render ? g.render(m[g.at]) : m[g.at];
+  for (const d of model.view.derived ?? []) globals[d.name] = d.render(m);
   const actors: Record<string, unknown> = {};
   for (const a of c.actors) {
     const locals: Record<string, number> = {};

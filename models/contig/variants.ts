@@ -1,0 +1,72 @@
+/**
+ * Known bugs of pageblock-granularity alloc_contig_range(), each put back into the
+ * otherwise correct programs. A variant changes code only.
+ */
+import { type ProgramBuilder, br } from '../../src/kernel/program.ts';
+import { ISOLATION_FAILED, isolateStepBranches, takeRangeSeed, type ContigCtx } from '../../src/kernel/contig.ts';
+import type { Scope, Variant } from '../../src/system.ts';
+
+export interface ContigVariant extends Variant {
+  /** Patch contig actor k's program. */
+  readonly patch: (b: ProgramBuilder, k: number, ctx: ContigCtx) => void;
+  /** The scope at which the tests find it (and its committed trace was made). */
+  readonly scope: Scope;
+}
+
+const AT = 'acr';
+
+export const CONTIG_VARIANTS: readonly ContigVariant[] = [
+  {
+    name: 'no-split-straddling',
+    description: 'isolate_single_pageblock() only sets the migratetype: a free page straddling the range boundary is not split into its pageblocks\' free lists (and an in-use one is not migrated), as before the patch. The free page stays whole on the list of its head\'s pageblock, so its pages in the other pageblock are counted and taken with the wrong one.',
+    source: 'Seed 002 changelog: "Special handling is needed for free pages and in-use pages across the boundaries of the range ... Because these partially isolated pages causes free page accounting issues. The free pages will be split and freed into separate migratetype lists"; isolate_single_pageblock() comment: "When either pageblock is isolated, if it is a free page, the page is not split into separate migratetype lists, which is supposed to".',
+    expect: { kind: 'termination', property: 'quiet-alloc-succeeds' },
+    scope: { cpus: 0, contigs: 1, range: 0, exact: 0 },
+    patch(b) {
+      for (const site of ['isb-start', 'isb-end']) {
+        const scan = `${AT}/${site}/scan`;
+        const ok = b.nodes[scan].on.step[0].target; // 'pfn >= boundary_pfn' leads out
+        b.replace(scan, { step: [br(ok)] }, 'no scan of the boundary: straddling pages are left as they are');
+      }
+    },
+  },
+  {
+    name: 'single-block-isolated-twice',
+    description: 'start_isolate_page_range() without skip_isolation: when the range is one pageblock, its first and last pageblocks are the same, the second isolate_single_pageblock() finds it already isolated (by the first) and fails, so every such allocation fails.',
+    source: 'v5.19 start_isolate_page_range(): "if (isolate_start == isolate_end - pageblock_nr_pages) skip_isolation = true;" and isolate_single_pageblock()\'s skip_isolation parameter, added when isolate_single_pageblock() switched to set_migratetype_isolate() (88ee134320b8).',
+    expect: { kind: 'termination', property: 'quiet-alloc-succeeds' },
+    scope: { cpus: 0, contigs: 1, range: 1, exact: 0 },
+    patch(b, _k, ctx) {
+      const at = `${AT}/isb-end`;
+      const node = b.nodes[at];
+      const scan = node.on.step[node.on.step.length - 1].target;
+      const pb = ctx.pageblockNr;
+      const allocEnd = (ctx.end + pb - 1) & ~(pb - 1);
+      const block = allocEnd - pb;
+      const [desc, branches] = isolateStepBranches(b, ctx, block, block & ~(ctx.maxOrderNr - 1), false, scan, `${at}/undo-start`);
+      b.replace(at, { step: branches }, desc);
+    },
+  },
+  {
+    name: 'seed-goto-done',
+    description: 'alloc_contig_range() as the seed has it: when start_isolate_page_range() fails (a pageblock of the range is already isolated by a concurrent alloc_contig_range() on an overlapping range) it jumps to done: and undo_isolate_page_range() un-isolates the whole range, the other caller\'s pageblocks included.',
+    source: 'Seed 002, alloc_contig_range(): "- ret = start_isolate_page_range(start, end, migratetype, 0); - if (ret) return ret; + ... if (ret) goto done;" with "done: undo_isolate_page_range(alloc_start, alloc_end, migratetype)"; start_isolate_page_range()\'s comment: "one thread will notice pageblocks in the overlapping range already set to isolate ... This prevents two threads from simultaneously working on overlapping ranges."',
+    expect: { kind: 'kernel-bug', property: 'VM_BUG_ON_PAGE(!is_migrate_isolate(saved_mt))' },
+    scope: { cpus: 0, contigs: 2, range: 1, exact: 0 },
+    patch(b) {
+      const at = ISOLATION_FAILED(AT);
+      b.replace(at, { step: [br(`${AT}/undo`)] }, 'goto done: undo_isolate_page_range(alloc_start, alloc_end, migratetype)');
+    },
+  },
+  {
+    name: 'seed-alloc-range',
+    description: 'alloc_contig_range() ends as in the seed: test and take [alloc_start, alloc_end) and free only [alloc_start, start) and [end, alloc_end), ignoring the outer_end that isolate_freepages_range() returns. When the free page taken at the end runs past alloc_end (the next pageblock is isolated by an overlapping alloc_contig_range(), so the split halves merge again), its pages past alloc_end are never given back.',
+    source: 'Seed 002, alloc_contig_range(): "- free_contig_range(end, outer_end - end); + free_contig_range(end, alloc_end - end);"; v5.19 as merged keeps outer_start/outer_end and frees [end, outer_end).',
+    expect: { kind: 'termination', property: 'range-whole-or-nothing' },
+    scope: { cpus: 1, contigs: 2, range: 0, exact: 0 },
+    patch(b, _k, ctx) {
+      takeRangeSeed(b, AT, ctx, `${AT}/undo`);
+      b.replace(`${AT}/take`, { step: [br(`${AT}/seed-test`)] }, 'after migration: take [alloc_start, alloc_end) (the seed)');
+    },
+  },
+];

@@ -1,0 +1,429 @@
+/**
+ * alloc_contig_range() as a step program: mm/page_alloc.c alloc_contig_range() and
+ * mm/page_isolation.c start_isolate_page_range() / isolate_single_pageblock() /
+ * undo_isolate_page_range(), kernel v5.19, from the seed "mm: make
+ * alloc_contig_range work at pageblock granularity" (Zi Yan, v5, 2022, seed 002):
+ *
+ *   alloc_start = ALIGN_DOWN(start, pageblock_nr_pages); alloc_end = ALIGN(end, ...)
+ *   start_isolate_page_range(): isolate_single_pageblock() at both ends of the range,
+ *     then set_migratetype_isolate() for the pageblocks between; if that fails,
+ *     "goto done" (the seed's change: the old code returned at once).
+ *   __alloc_contig_migrate_range(start, end): migrate in-use pages out of the range
+ *     (its -EBUSY is not fatal: test_pages_isolated() decides).
+ *   test_pages_isolated(alloc_start, alloc_end), isolate_freepages_range(alloc_start,
+ *     alloc_end), free the head [alloc_start, start) and the tail [end, alloc_end).
+ *   done: undo_isolate_page_range(alloc_start, alloc_end, migratetype).
+ *
+ * isolate_single_pageblock() is the merged one: set_migratetype_isolate() instead of
+ * a bare set_pageblock_migratetype(), and skip_isolation when the range is a single
+ * pageblock, so that it is not isolated twice; with 88ee134320b8, split_free_page()
+ * rechecks the page under zone->lock ("free page changed before split, check it
+ * again") and the search for the freed page after a migration gives up at MAX_ORDER.
+ * The temporary isolation of the migrated page's own pageblock that 88ee134320b8
+ * also adds is left out: without it the freed page can be taken by someone else
+ * before it is split, and the search gives up, which is a failure, not a bug.
+ *
+ * Every zone->lock critical section is one step. The lockless scans of
+ * isolate_single_pageblock() peek at one page per step.
+ */
+import { VM_BUG_ON_PAGE } from './bug.ts';
+import {
+  MIGRATE_ISOLATE, PageBuddy, buddy_order, get_pageblock_migratetype, is_migrate_isolate_page, split_free_page,
+} from './buddy.ts';
+import {
+  cpuCompoundHead, cpuOwnedHead, free_owned_pages, isolate_freepages_block, migrate_cpu_page,
+  set_migratetype_isolate, test_pages_isolated, unset_migratetype_isolate,
+} from './isolation.ts';
+import { __free_pages } from './buddy.ts';
+import { F_OWNER } from './buddy.ts';
+import { PAGE_STRIDE } from './page.ts';
+import { EBUSY } from './migrate.ts';
+import { type ActionFn, type Branch, type GuardFn, type ProgramBuilder, br } from './program.ts';
+
+/** Where alloc_contig_range() works and what it may touch. */
+export interface ContigCtx {
+  /** Byte offset of the zone. */
+  readonly z: number;
+  readonly npages: number;
+  readonly maxOrder: number;
+  readonly pageblockNr: number;
+  readonly maxOrderNr: number;
+  /** [start, end): the pages wanted. */
+  readonly start: number;
+  readonly end: number;
+  /** The migratetype the range is restored to (MIGRATE_MOVABLE for alloc_contig_pages). */
+  readonly migratetype: number;
+  /** CPU actors are 0 .. ncpus-1; slot[c] (world byte slots + c) is the page CPU c holds. */
+  readonly ncpus: number;
+  readonly slots: number;
+  /** Ghost world byte: 0 while running, 1 when it returned 0, 2 when it failed. */
+  readonly result: number;
+  readonly slot: {
+    readonly pfn: number; readonly order: number; readonly head: number; readonly saved: number; readonly ret: number;
+    readonly outerStart: number; readonly tail: number;
+  };
+}
+
+export const RESULT_RUNNING = 0;
+export const RESULT_OK = 1;
+export const RESULT_FAILED = 2;
+
+// --- guards and actions (P holds local slots and constants) --------------------
+
+const isolatedBlock: GuardFn = (m, _L, P) => is_migrate_isolate_page(m, P.z, P.block);
+const setEbusy: ActionFn = (m, L, P) => { m[L + P.ret] = EBUSY; };
+const setPfn: ActionFn = (m, L, P) => { m[L + P.pfn] = P.value; };
+/** set_migratetype_isolate(isolate_pageblock): saved_mt, then the zone->lock section. */
+const isolateBlock: ActionFn = (m, L, P) => {
+  m[L + P.saved] = get_pageblock_migratetype(m, P.z, P.block);
+  const ok = set_migratetype_isolate(m, P.z, P.block);
+  VM_BUG_ON_PAGE(!ok, 'set_migratetype_isolate failed on a block seen unisolated', 'isolate_single_pageblock', P.block);
+  m[L + P.pfn] = P.scanStart;
+};
+/** skip_isolation: saved_mt = get_pageblock_migratetype(); VM_BUG_ON(!is_migrate_isolate(saved_mt)). */
+const skipIsolation: ActionFn = (m, L, P) => {
+  const mt = get_pageblock_migratetype(m, P.z, P.block);
+  VM_BUG_ON_PAGE(mt !== MIGRATE_ISOLATE, '!is_migrate_isolate(saved_mt)', 'isolate_single_pageblock', P.block);
+  m[L + P.saved] = mt;
+  m[L + P.pfn] = P.scanStart;
+};
+
+const scanDone: GuardFn = (m, L, P) => m[L + P.pfn] >= P.boundary;
+const buddyCrossing: GuardFn = (m, L, P) => {
+  const pfn = m[L + P.pfn];
+  return PageBuddy(m, pfn) && pfn + (1 << buddy_order(m, pfn)) > P.boundary;
+};
+const rememberOrder: ActionFn = (m, L, P) => { m[L + P.order] = buddy_order(m, m[L + P.pfn]); };
+const isBuddy: GuardFn = (m, L, P) => PageBuddy(m, m[L + P.pfn]);
+const skipBuddy: ActionFn = (m, L, P) => { m[L + P.pfn] += 1 << buddy_order(m, m[L + P.pfn]); };
+/** PageCompound(page) of an in-use page: the head's order > 0. */
+const compoundAt = (m: Uint8Array, L: number, P: Readonly<Record<string, number>>): number => {
+  const head = cpuCompoundHead(m, m[L + P.pfn], P.ncpus, P.maxOrder);
+  return head >= 0 && cpuOwnedHead(m, head, P.ncpus) > 0 ? head : -1;
+};
+const compoundCrossing: GuardFn = (m, L, P) => {
+  const head = compoundAt(m, L, P);
+  return head >= 0 && head + (1 << cpuOwnedHead(m, head, P.ncpus)) > P.boundary;
+};
+const rememberHead: ActionFn = (m, L, P) => { m[L + P.head] = compoundAt(m, L, P); };
+const isCompound: GuardFn = (m, L, P) => compoundAt(m, L, P) >= 0;
+const skipCompound: ActionFn = (m, L, P) => {
+  const head = compoundAt(m, L, P);
+  m[L + P.pfn] = head + (1 << cpuOwnedHead(m, head, P.ncpus));
+};
+const pfnInc: ActionFn = (m, L, P) => { m[L + P.pfn]++; };
+/** split_free_page(page, order, boundary_pfn - pfn) under zone->lock; on success pfn += 1 << order. */
+const splitAtBoundary: ActionFn = (m, L, P) => {
+  const pfn = m[L + P.pfn];
+  const order = m[L + P.order];
+  if (split_free_page(m, P.z, pfn, order, P.boundary - pfn)) m[L + P.pfn] = pfn + (1 << order);
+};
+/**
+ * __alloc_contig_migrate_range(&cc, head_pfn, head_pfn + nr_pages): a page that is no
+ * longer in use needs nothing (ret 0); no target is -ENOMEM (ret != 0).
+ */
+const migrateHead: ActionFn = (m, L, P) => {
+  const head = m[L + P.head];
+  if (cpuOwnedHead(m, head, P.ncpus) < 0) { m[L + P.ret] = 0; return; }
+  m[L + P.ret] = migrate_cpu_page(m, P.z, head, P.ncpus, P.slots) ? 0 : EBUSY;
+};
+const retNonZero: GuardFn = (m, L, P) => m[L + P.ret] !== 0;
+/** order = 0; outer_pfn = pfn; while (!PageBuddy(outer_pfn)) { if (++order >= MAX_ORDER) fail; outer_pfn &= ~0UL << order; } */
+const findFreed = (m: Uint8Array, L: number, P: Readonly<Record<string, number>>): number => {
+  let order = 0;
+  let outer = m[L + P.pfn];
+  while (!PageBuddy(m, outer)) {
+    if (++order >= P.maxOrder) return -1;
+    outer &= ~0 << order;
+  }
+  return outer;
+};
+const freedNotFound: GuardFn = (m, L, P) => findFreed(m, L, P) < 0;
+const gotoFreed: ActionFn = (m, L, P) => { m[L + P.pfn] = findFreed(m, L, P); };
+/** failed: unset_migratetype_isolate(isolate_pageblock, saved_mt) unless skip_isolation. */
+const restoreBlock: ActionFn = (m, L, P) => {
+  unset_migratetype_isolate(m, P.z, P.block, m[L + P.saved]);
+  m[L + P.ret] = EBUSY;
+};
+const unsetBlock: ActionFn = (m, _L, P) => unset_migratetype_isolate(m, P.z, P.block, P.mt);
+const setBlock: ActionFn = (m, _L, P) => { set_migratetype_isolate(m, P.z, P.block); };
+const undoBlocks: ActionFn = (m, L, P) => {
+  for (let pfn = P.from; pfn < P.to; pfn += P.pbnr) unset_migratetype_isolate(m, P.z, pfn, P.mt);
+  unset_migratetype_isolate(m, P.z, P.last, P.mt);
+  m[L + P.ret] = EBUSY;
+};
+
+const migScanDone: GuardFn = (m, L, P) => m[L + P.pfn] >= P.end;
+const migHead: GuardFn = (m, L, P) => cpuOwnedHead(m, m[L + P.pfn], P.ncpus) >= 0;
+const migratePfn: ActionFn = (m, L, P) => {
+  const pfn = m[L + P.pfn];
+  const order = cpuOwnedHead(m, pfn, P.ncpus);
+  migrate_cpu_page(m, P.z, pfn, P.ncpus, P.slots);
+  m[L + P.pfn] = pfn + (1 << order);
+};
+const notIsolated: GuardFn = (m, _L, P) => !test_pages_isolated(m, P.z, P.from, P.to);
+const grabDone: GuardFn = (m, L, P) => m[L + P.pfn] >= P.to;
+/** One pageblock of isolate_freepages_range(); ret = EBUSY when the strict scan fails. */
+const grabBlock: ActionFn = (m, L, P, A) => {
+  const pfn = m[L + P.pfn];
+  const blockEnd = Math.min((pfn | (P.pbnr - 1)) + 1, P.to);
+  const r = isolate_freepages_block(m, P.z, pfn, blockEnd, A);
+  if (r < 0) m[L + P.ret] = EBUSY;
+  else m[L + P.pfn] = r;
+};
+const releaseAll: ActionFn = (m, _L, P, A) => free_owned_pages(m, P.z, 0, P.npages, A);
+/** free_contig_range(pfn, 1): __free_page() of one page taken with the range. */
+const freeOne: ActionFn = (m, _L, P, A) => {
+  VM_BUG_ON_PAGE(m[P.page * PAGE_STRIDE + F_OWNER] !== A + 1, 'freeing a page the caller does not hold', 'free_contig_range', P.page);
+  __free_pages(m, P.z, P.page, 0);
+};
+const setResult: ActionFn = (m, L, P) => { m[P.result] = m[L + P.ret] === 0 ? RESULT_OK : RESULT_FAILED; };
+const clearRet: ActionFn = (m, L, P) => { m[L + P.ret] = 0; };
+
+/**
+ * isolate_single_pageblock(boundary_pfn, flags, gfp, isolate_before, skip_isolation)
+ * at label `at`: returns to `ok` or, with ret = -EBUSY, to `fail`.
+ */
+export function isolateSinglePageblock(
+  b: ProgramBuilder, at: string, ctx: ContigCtx, boundary: number, before: boolean, skip: boolean, ok: string, fail: string,
+): void {
+  const fn = 'isolate_single_pageblock';
+  const x = (t: string) => `${at}/${t}`;
+  const block = before ? boundary - ctx.pageblockNr : boundary;
+  const scanStart = block & ~(ctx.maxOrderNr - 1);
+  const s = ctx.slot;
+  const P = { z: ctx.z, block, scanStart, boundary, ncpus: ctx.ncpus, maxOrder: ctx.maxOrder, slots: ctx.slots, ...s };
+  b.steps(at, fn, ...isolateStepBranches(b, ctx, block, scanStart, skip, x('scan'), fail));
+  b.steps(x('scan'), fn, 'page = pfn_to_page(pfn): PageBuddy(page) across boundary_pfn? PageCompound(page) across it?', [
+    br(ok, [], b.g('pfn >= boundary_pfn', scanDone, P)),
+    br(x('split'), [b.a('order = buddy_order(page)', rememberOrder, P)], b.g('PageBuddy(page) && pfn + (1 << order) > boundary_pfn', buddyCrossing, P)),
+    br(x('scan'), [b.a('pfn += 1 << buddy_order(page)', skipBuddy, P)], b.g('PageBuddy(page)', isBuddy, P)),
+    br(x('migrate'), [b.a('head = compound_head(page)', rememberHead, P)], b.g('PageCompound(page) && head_pfn + nr_pages > boundary_pfn', compoundCrossing, P)),
+    br(x('scan'), [b.a('pfn = head_pfn + nr_pages', skipCompound, P)], b.g('PageCompound(page)', isCompound, P)),
+    br(x('scan'), [b.a('pfn++', pfnInc, P)]),
+  ]);
+  b.steps(x('split'), 'split_free_page', 'spin_lock(&zone->lock); recheck; split the free page at boundary_pfn into its pageblocks\' free lists; spin_unlock', [
+    br(x('scan'), [b.a('split_free_page(page, order, boundary_pfn - pfn)', splitAtBoundary, P)]),
+  ]);
+  b.steps(x('migrate'), '__alloc_contig_migrate_range', 'migrate the in-use page [head_pfn, head_pfn + nr_pages) to a page outside isolated pageblocks', [
+    br(x('migrated'), [b.a('__alloc_contig_migrate_range(head)', migrateHead, P)]),
+  ]);
+  b.localStep(x('migrated'), fn, 'if (ret) goto failed', [
+    br(x('failed'), [], b.g('ret != 0', retNonZero, P)),
+    br(x('find')),
+  ]);
+  b.steps(x('find'), fn, 'find the head of the freed page: while (!PageBuddy(outer_pfn)) { if (++order >= MAX_ORDER) goto failed; ... }', [
+    br(x('failed'), [], b.g('no free page found', freedNotFound, P)),
+    br(x('scan'), [b.a('pfn = outer_pfn', gotoFreed, P)]),
+  ]);
+  if (skip) b.localStep(x('failed'), fn, 'failed: return -EBUSY (skip_isolation: nothing to restore)', [br(fail, [b.a('ret = -EBUSY', setEbusy, P)])]);
+  else b.steps(x('failed'), fn, 'failed: unset_migratetype_isolate(isolate_pageblock, saved_mt); return -EBUSY', [br(fail, [b.a('unset_migratetype_isolate(saved_mt)', restoreBlock, P)])]);
+}
+
+/**
+ * The first step of isolate_single_pageblock(): with skip_isolation the block is
+ * already isolated by the other end; otherwise set_migratetype_isolate(), which
+ * fails on a block someone else isolated.
+ */
+export function isolateStepBranches(
+  b: ProgramBuilder, ctx: ContigCtx, block: number, scanStart: number, skip: boolean, scan: string, fail: string,
+): [string, Branch[]] {
+  const P = { z: ctx.z, block, scanStart, ...ctx.slot };
+  if (skip) {
+    return ['skip_isolation: saved_mt = get_pageblock_migratetype(page); VM_BUG_ON(!is_migrate_isolate(saved_mt))', [
+      br(scan, [b.a('skip_isolation', skipIsolation, P)]),
+    ]];
+  }
+  return ['spin_lock(&zone->lock); set_migratetype_isolate(isolate_pageblock): -EBUSY if already isolated, else MIGRATE_ISOLATE and move_freepages_block(); spin_unlock', [
+    br(fail, [b.a('ret = -EBUSY', setEbusy, P)], b.g('is_migrate_isolate_page(page)', isolatedBlock, P)),
+    br(scan, [b.a('set_migratetype_isolate', isolateBlock, P)]),
+  ]];
+}
+
+/**
+ * Where alloc_contig_range() goes when start_isolate_page_range() fails. The seed
+ * changed `if (ret) return ret;` into `if (ret) goto done;`, so that the failed call
+ * runs undo_isolate_page_range() over its whole range, and unset_migratetype_isolate()
+ * un-isolates any isolated pageblock there, including those that a concurrent
+ * alloc_contig_range() on an overlapping range isolated (the very case
+ * start_isolate_page_range()'s comment says makes the second caller fail). pagerace
+ * found that this breaks the other caller (variant `seed-goto-done`), so the model's
+ * fixed code returns at once, as before the seed: start_isolate_page_range() has
+ * already undone what it isolated itself.
+ */
+export const ISOLATION_FAILED = (at: string): string => `${at}/isolation-failed`;
+
+/** alloc_contig_range(start, end, migratetype) at label `at`, ending at `done`. */
+export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, done: string): void {
+  const x = (t: string) => `${at}/${t}`;
+  const pb = ctx.pageblockNr;
+  const allocStart = ctx.start & ~(pb - 1);
+  const allocEnd = (ctx.end + pb - 1) & ~(pb - 1);
+  const s = ctx.slot;
+  const C = { z: ctx.z, npages: ctx.npages, ncpus: ctx.ncpus, slots: ctx.slots, pbnr: pb, ...s };
+  const single = allocStart === allocEnd - pb;
+
+  // start_isolate_page_range(); when it fails, alloc_contig_range() returns its error
+  // (see ISOLATION_FAILED below for the seed's "goto done").
+  isolateSinglePageblock(b, x('isb-start'), ctx, allocStart, false, false, x('isb-end'), ISOLATION_FAILED(at));
+  isolateSinglePageblock(b, x('isb-end'), ctx, allocEnd, true, single, x('mid0'), x('isb-end/undo-start'));
+  b.steps(x('isb-end/undo-start'), 'start_isolate_page_range', 'spin_lock; unset_migratetype_isolate(isolate_start); spin_unlock; return ret', [
+    br(ISOLATION_FAILED(at), [b.a('unset_migratetype_isolate(block)', unsetBlock, { ...C, block: allocStart, mt: ctx.migratetype })]),
+  ]);
+  b.steps(ISOLATION_FAILED(at), 'alloc_contig_range', 'if (ret) return ret: start_isolate_page_range() has undone its own isolation', [
+    br(done, [b.a('return ret', setResult, { ...C, result: ctx.result })]),
+  ]);
+  const middle: number[] = [];
+  for (let pfn = allocStart + pb; pfn < allocEnd - pb; pfn += pb) middle.push(pfn);
+  middle.forEach((pfn, k) => {
+    b.steps(x(`mid${k}`), 'start_isolate_page_range', `set_migratetype_isolate(pfn ${pfn})`, [
+      br(x('mid-undo'), [b.a('undo_isolate_page_range + unset end', undoBlocks, { ...C, from: allocStart, to: pfn, last: allocEnd - pb, mt: ctx.migratetype })],
+        b.g('is_migrate_isolate_page(page)', isolatedBlock, { ...C, block: pfn })),
+      br(x(`mid${k + 1}`), [b.a('set_migratetype_isolate(block)', setBlock, { ...C, block: pfn })]),
+    ]);
+  });
+  b.localStep(x(`mid${middle.length}`), 'alloc_contig_range', 'drain_all_pages(cc.zone) (no pcp lists in the model); pfn = start', [
+    br(x('migrate'), [b.a('pfn = value', setPfn, { ...C, value: ctx.start })]),
+  ]);
+  b.localStep(x('mid-undo'), 'start_isolate_page_range', 'return -EBUSY', [br(ISOLATION_FAILED(at))]);
+
+  // __alloc_contig_migrate_range(&cc, start, end): its failures are left to test_pages_isolated().
+  b.steps(x('migrate'), '__alloc_contig_migrate_range', 'isolate_migratepages_range(): page = pfn_to_page(pfn) in use?', [
+    br(x('take'), [], b.g('pfn >= end', migScanDone, { ...C, end: ctx.end })),
+    br(x('migrate/page'), [], b.g('page in use (movable)', migHead, C)),
+    br(x('migrate'), [b.a('pfn++', pfnInc, C)]),
+  ]);
+  b.steps(x('migrate/page'), '__alloc_contig_migrate_range', 'migrate_pages(): move the page to a new one outside the isolated pageblocks', [
+    br(x('migrate'), [b.a('migrate_pages(page)', migratePfn, C)]),
+  ]);
+
+  b.localStep(x('take'), 'alloc_contig_range', 'after migration: take the range (v5.19: from outer_start)', [br(x('test'))]);
+  takeRangeV519(b, at, ctx, x('undo'));
+
+  // done: undo_isolate_page_range(alloc_start, alloc_end, migratetype), one zone->lock section per pageblock.
+  const blocks: number[] = [];
+  for (let pfn = allocStart; pfn < allocEnd; pfn += pb) blocks.push(pfn);
+  blocks.forEach((block, k) => {
+    const next = k + 1 < blocks.length ? x(`undo${k + 1}`) : done;
+    const acts = [b.a('unset_migratetype_isolate(block)', unsetBlock, { ...C, block, mt: ctx.migratetype })];
+    if (k + 1 === blocks.length) acts.push(b.a('return ret', setResult, { ...C, result: ctx.result }));
+    b.steps(k === 0 ? x('undo') : x(`undo${k}`), 'undo_isolate_page_range', `spin_lock; unset_migratetype_isolate(pfn ${block}, migratetype); spin_unlock`, [br(next, acts)]);
+  });
+}
+
+/** The head of the free page holding `start`, as v5.19 alloc_contig_range() finds outer_start. */
+function outerStart(m: Uint8Array, start: number, maxOrder: number): number {
+  let order = 0;
+  let outer = start;
+  while (!PageBuddy(m, outer)) {
+    if (++order >= maxOrder) return start;
+    outer &= ~0 << order;
+  }
+  if (outer !== start && outer + (1 << buddy_order(m, outer)) <= start) return start;
+  return outer;
+}
+const notIsolatedFromOuter: GuardFn = (m, _L, P) => !test_pages_isolated(m, P.z, outerStart(m, P.start, P.maxOrder), P.end);
+const setOuterStart: ActionFn = (m, L, P) => {
+  const o = outerStart(m, P.start, P.maxOrder);
+  m[L + P.outerStart] = o;
+  m[L + P.pfn] = o;
+};
+const grabBlockTo: ActionFn = (m, L, P, A) => {
+  const pfn = m[L + P.pfn];
+  const blockEnd = Math.min((pfn | (P.pbnr - 1)) + 1, P.to);
+  const r = isolate_freepages_block(m, P.z, pfn, blockEnd, A);
+  if (r < 0) m[L + P.ret] = EBUSY;
+  else m[L + P.pfn] = r;
+};
+const outerBelowStart: GuardFn = (m, L, P) => m[L + P.outerStart] < P.start;
+const freeOuterStart: ActionFn = (m, L, P, A) => {
+  const pfn = m[L + P.outerStart];
+  VM_BUG_ON_PAGE(m[pfn * PAGE_STRIDE + F_OWNER] !== A + 1, 'freeing a page the caller does not hold', 'free_contig_range', pfn);
+  __free_pages(m, P.z, pfn, 0);
+  m[L + P.outerStart] = pfn + 1;
+};
+const tailLeft: GuardFn = (m, L, P) => m[L + P.tail] < m[L + P.pfn];
+const freeTail: ActionFn = (m, L, P, A) => {
+  const pfn = m[L + P.tail];
+  VM_BUG_ON_PAGE(m[pfn * PAGE_STRIDE + F_OWNER] !== A + 1, 'freeing a page the caller does not hold', 'free_contig_range', pfn);
+  __free_pages(m, P.z, pfn, 0);
+  m[L + P.tail] = pfn + 1;
+};
+const setTail: ActionFn = (m, L, P) => { m[L + P.tail] = P.value; };
+
+/**
+ * v5.19 alloc_contig_range() after the migration: outer_start is the head of the
+ * free page holding `start` (found without zone->lock: "the pages are isolated thus
+ * they won't get removed from buddy"); test_pages_isolated(outer_start, end);
+ * outer_end = isolate_freepages_range(&cc, outer_start, end); then free the head
+ * [outer_start, start) and the tail [end, outer_end), one page per step.
+ */
+export function takeRangeV519(b: ProgramBuilder, at: string, ctx: ContigCtx, undo: string): void {
+  const x = (t: string) => `${at}/${t}`;
+  const s = ctx.slot;
+  const C = { z: ctx.z, pbnr: ctx.pageblockNr, maxOrder: ctx.maxOrder, start: ctx.start, end: ctx.end, ...s };
+  b.steps(x('test'), 'test_pages_isolated', 'outer_start = head of the free page holding start; every pageblock of [outer_start, end) MIGRATE_ISOLATE; spin_lock; every page free; spin_unlock', [
+    br(undo, [b.a('ret = -EBUSY', setEbusy, C)], b.g('!test_pages_isolated(outer_start, end)', notIsolatedFromOuter, C)),
+    br(x('grab'), [b.a('outer_start = ...; pfn = outer_start', setOuterStart, C)]),
+  ]);
+  const G = { ...C, to: ctx.end };
+  b.steps(x('grab'), 'isolate_freepages_range', 'spin_lock; isolate_freepages_block(pfn, block end, strict): take the free pages off their lists, split_map(); spin_unlock', [
+    br(x('free-head'), [b.a('tail = end', setTail, { ...C, value: ctx.end })], b.g('pfn >= end (all taken)', grabDone, G)),
+    br(x('grab/check'), [b.a('isolate_freepages_block(to end)', grabBlockTo, G)]),
+  ]);
+  b.localStep(x('grab/check'), 'isolate_freepages_range', 'if (!isolated) break', [
+    br(x('grab/release'), [], b.g('ret != 0', retNonZero, C)),
+    br(x('grab')),
+  ]);
+  b.steps(x('grab/release'), 'isolate_freepages_range', 'release_freepages(&freelist): __free_page() each page taken; return 0', [
+    br(undo, [b.a('release_freepages', releaseAll, { ...C, npages: ctx.npages })]),
+  ]);
+  b.steps(x('free-head'), 'free_contig_range', '__free_page(outer_start++): [outer_start, start) is not wanted', [
+    br(x('free-head'), [b.a('__free_page(outer_start)', freeOuterStart, C)], b.g('outer_start < start', outerBelowStart, C)),
+    br(x('free-tail')),
+  ]);
+  b.steps(x('free-tail'), 'free_contig_range', '__free_page(pfn): [end, outer_end) is not wanted', [
+    br(x('free-tail'), [b.a('__free_page(tail)', freeTail, C)], b.g('tail < outer_end', tailLeft, C)),
+    br(undo, [b.a('ret = 0', clearRet, C)]),
+  ]);
+}
+
+/**
+ * The seed's own tail of alloc_contig_range() (v5 of the patch), put back by the
+ * variant `seed-alloc-range`: test_pages_isolated(alloc_start, alloc_end),
+ * isolate_freepages_range(&cc, alloc_start, alloc_end), and free [alloc_start, start)
+ * and [end, alloc_end), whatever isolate_freepages_range() returned as outer_end.
+ */
+export function takeRangeSeed(b: ProgramBuilder, at: string, ctx: ContigCtx, undo: string): void {
+  const x = (t: string) => `${at}/seed-${t}`;
+  const pb = ctx.pageblockNr;
+  const allocStart = ctx.start & ~(pb - 1);
+  const allocEnd = (ctx.end + pb - 1) & ~(pb - 1);
+  const s = ctx.slot;
+  const C = { z: ctx.z, npages: ctx.npages, pbnr: pb, ...s };
+  b.steps(x('test'), 'test_pages_isolated', 'every pageblock MIGRATE_ISOLATE; spin_lock; every page of [alloc_start, alloc_end) free; spin_unlock', [
+    br(undo, [b.a('ret = -EBUSY', setEbusy, C)], b.g('!test_pages_isolated(alloc_start, alloc_end)', notIsolated, { ...C, from: allocStart, to: allocEnd })),
+    br(x('grab'), [b.a('pfn = value', setPfn, { ...C, value: allocStart })]),
+  ]);
+  const G = { ...C, to: allocEnd };
+  b.steps(x('grab'), 'isolate_freepages_range', 'spin_lock; isolate_freepages_block(pfn, block end, strict); spin_unlock', [
+    br(x('free0'), [], b.g('pfn >= alloc_end', grabDone, G)),
+    br(x('grab/check'), [b.a('isolate_freepages_block', grabBlock, G)]),
+  ]);
+  b.localStep(x('grab/check'), 'isolate_freepages_range', 'if (!isolated) break', [
+    br(x('grab/release'), [], b.g('ret != 0', retNonZero, C)),
+    br(x('grab')),
+  ]);
+  b.steps(x('grab/release'), 'isolate_freepages_range', 'release_freepages(&freelist); return 0', [
+    br(undo, [b.a('release_freepages', releaseAll, C)]),
+  ]);
+  const extra: number[] = [];
+  for (let pfn = allocStart; pfn < ctx.start; pfn++) extra.push(pfn);
+  for (let pfn = ctx.end; pfn < allocEnd; pfn++) extra.push(pfn);
+  extra.forEach((page, k) => {
+    b.steps(x(`free${k}`), 'free_contig_range', `__free_page(pfn ${page}): outside [start, end)`, [
+      br(x(`free${k + 1}`), [b.a('__free_page(pfn)', freeOne, { ...C, page })]),
+    ]);
+  });
+  b.localStep(x(`free${extra.length}`), 'alloc_contig_range', 'ret = 0', [br(undo, [b.a('ret = 0', clearRet, C)])]);
+}

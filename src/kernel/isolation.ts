@@ -1,0 +1,174 @@
+/**
+ * Pageblock isolation and contiguous allocation: mm/page_isolation.c and the
+ * alloc_contig_range() half of mm/page_alloc.c / mm/compaction.c, kernel v5.19 (the
+ * seed "mm: make alloc_contig_range work at pageblock granularity", Zi Yan 2022,
+ * seed 002, with isolate_single_pageblock() as merged, including the fix
+ * 88ee134320b8 "mm: fix a potential infinite loop in start_isolate_page_range()").
+ *
+ * The functions here are the bodies of zone->lock critical sections (each is one
+ * atomic step of a program) and the lockless peeks between them. The step program
+ * that strings them together is in src/kernel/contig.ts.
+ */
+import { BUG_ON, VM_BUG_ON_PAGE } from './bug.ts';
+import {
+  MIGRATE_ISOLATE, MIGRATE_MOVABLE, PageBuddy, Z_NR_ISOLATE, __free_one_page, __free_pages, __isolate_free_page,
+  __mod_zone_freepage_state, buddy_order, find_buddy_page_pfn, get_pageblock_migratetype, is_migrate_isolate_page,
+  maxOrderOf, move_freepages_block, pageblockNrPages, pageblockOrderOf, prep_new_page, rmqueue,
+  set_pageblock_migratetype, F_OWNER, FPI_TO_TAIL,
+} from './buddy.ts';
+import { F_PRIVATE, F_REF, PAGE_STRIDE } from './page.ts';
+
+/**
+ * set_migratetype_isolate() (mm/page_isolation.c, v5.19), zone->lock held: fails
+ * (-EBUSY, false here) when the pageblock is already isolated ("someone else must
+ * have done so"); otherwise the block becomes MIGRATE_ISOLATE, its free pages move
+ * to the isolate lists and leave NR_FREE_PAGES. has_unmovable_pages() finds nothing
+ * in these systems: every in-use page is movable.
+ */
+export function set_migratetype_isolate(m: Uint8Array, z: number, pfn: number): boolean {
+  if (is_migrate_isolate_page(m, z, pfn)) return false;
+  const mt = get_pageblock_migratetype(m, z, pfn);
+  set_pageblock_migratetype(m, z, pfn, MIGRATE_ISOLATE);
+  m[z + Z_NR_ISOLATE]++;
+  const moved = move_freepages_block(m, z, pfn, MIGRATE_ISOLATE);
+  __mod_zone_freepage_state(m, z, -moved, mt);
+  return true;
+}
+
+/**
+ * unset_migratetype_isolate() (mm/page_isolation.c, v5.19), zone->lock held. A free
+ * page of order >= pageblock_order heading the block could not merge with its buddy
+ * while isolated; if the buddy's block is not isolated the page is taken off and
+ * freed again so that it merges (__isolate_free_page + __putback_isolated_page, at
+ * the tail). Otherwise the free pages move back with move_freepages_block().
+ */
+export function unset_migratetype_isolate(m: Uint8Array, z: number, pfn: number, migratetype: number): void {
+  if (!is_migrate_isolate_page(m, z, pfn)) return;
+  let isolatedPage = false;
+  let order = 0;
+  if (PageBuddy(m, pfn)) {
+    order = buddy_order(m, pfn);
+    if (order >= pageblockOrderOf(m, z) && order < maxOrderOf(m, z) - 1) {
+      const buddy = find_buddy_page_pfn(m, z, pfn, order);
+      if (buddy >= 0 && !is_migrate_isolate_page(m, z, buddy)) {
+        __isolate_free_page(m, z, pfn, order);
+        isolatedPage = true;
+      }
+    }
+  }
+  if (!isolatedPage) {
+    const moved = move_freepages_block(m, z, pfn, migratetype);
+    __mod_zone_freepage_state(m, z, moved, migratetype);
+  }
+  set_pageblock_migratetype(m, z, pfn, migratetype);
+  if (isolatedPage) __free_one_page(m, z, pfn, order, migratetype, FPI_TO_TAIL);
+  BUG_ON(m[z + Z_NR_ISOLATE] === 0, 'nr_isolate_pageblock underflow', 'unset_migratetype_isolate', pfn);
+  m[z + Z_NR_ISOLATE]--;
+}
+
+/**
+ * test_pages_isolated(start, end) (mm/page_isolation.c, v5.19): every pageblock of
+ * the range is isolated, and, under zone->lock, __test_page_isolated_in_pageblock()
+ * walks the range by free pages only. The unlocked migratetype check reads what is
+ * written under zone->lock, so the model runs the whole call in one step.
+ */
+export function test_pages_isolated(m: Uint8Array, z: number, start: number, end: number): boolean {
+  const nr = pageblockNrPages(m, z);
+  for (let pfn = start; pfn < end; pfn += nr) if (!is_migrate_isolate_page(m, z, pfn)) return false;
+  let pfn = start;
+  while (pfn < end) {
+    if (PageBuddy(m, pfn)) pfn += 1 << buddy_order(m, pfn);
+    else break;
+  }
+  return pfn >= end;
+}
+
+/**
+ * One pageblock of isolate_freepages_range() in strict mode (mm/compaction.c,
+ * isolate_freepages_block(), v5.19, under zone->lock taken by compact_lock_irqsave):
+ * take every free page from `pfn` up to the block's end off its list and split it
+ * into order-0 pages owned by `owner` (split_map()). A free page may run past the
+ * block: the scan goes on after it. Returns the pfn after the last page taken, or
+ * -1 when a page that is not free stops the strict scan (nothing is taken then
+ * from this block; the caller releases what earlier blocks gave).
+ */
+export function isolate_freepages_block(m: Uint8Array, z: number, pfn: number, blockEnd: number, owner: number): number {
+  const taken: [number, number][] = [];
+  while (pfn < blockEnd) {
+    if (!PageBuddy(m, pfn)) {
+      // strict: give back what this block took so far, then fail.
+      for (const [p, o] of taken) unsplitBack(m, z, p, o);
+      return -1;
+    }
+    const order = buddy_order(m, pfn);
+    __isolate_free_page(m, z, pfn, order);
+    for (let i = 0; i < 1 << order; i++) prep_new_page(m, pfn + i, 0, owner);
+    taken.push([pfn, order]);
+    pfn += 1 << order;
+  }
+  return pfn;
+}
+
+/** Give back an order-`order` block taken by isolate_freepages_block(), page by page. */
+function unsplitBack(m: Uint8Array, z: number, pfn: number, order: number): void {
+  for (let i = 0; i < 1 << order; i++) __free_pages(m, z, pfn + i, 0);
+}
+
+/**
+ * release_freepages() / free_contig_range() of pages the actor owns as order-0
+ * pages: __free_page() each (one zone->lock section per page in the kernel; the
+ * model frees them in one step, see the program).
+ */
+export function free_owned_pages(m: Uint8Array, z: number, from: number, to: number, owner: number): void {
+  for (let pfn = from; pfn < to; pfn++) {
+    if (m[pfn * PAGE_STRIDE + F_OWNER] === owner + 1) __free_pages(m, z, pfn, 0);
+  }
+}
+
+/** The in-use page whose head is `pfn`, owned by a CPU (actor < ncpus): its order, or -1. */
+export function cpuOwnedHead(m: Uint8Array, pfn: number, ncpus: number): number {
+  const o = pfn * PAGE_STRIDE;
+  const owner = m[o + F_OWNER] - 1;
+  if (owner < 0 || owner >= ncpus || m[o + F_REF] !== 1) return -1;
+  return m[o + F_PRIVATE];
+}
+
+/**
+ * compound_head(): the head of the CPU-owned in-use page that holds `pfn` (pfn itself
+ * for a head or an order-0 page), or -1 when no CPU owns pfn.
+ */
+export function cpuCompoundHead(m: Uint8Array, pfn: number, ncpus: number, maxOrder: number): number {
+  const owner = m[pfn * PAGE_STRIDE + F_OWNER];
+  if (owner === 0 || owner > ncpus) return -1;
+  for (let o = 0; o < maxOrder; o++) {
+    const head = pfn & ~((1 << o) - 1);
+    const order = cpuOwnedHead(m, head, ncpus);
+    if (order >= 0 && m[head * PAGE_STRIDE + F_OWNER] === owner && head + (1 << order) > pfn) return head;
+  }
+  return -1;
+}
+
+/**
+ * Migrate one in-use movable page (mm/migrate.c migrate_pages() with
+ * alloc_migration_target(), as __alloc_contig_migrate_range() drives it, v5.19): a
+ * target of the same order comes from the MIGRATE_MOVABLE free lists (never from an
+ * isolated pageblock), the owner's reference moves to it (its slot in the table at
+ * `slots` is rewritten, as remove_migration_ptes() rewrites the owner's mappings),
+ * and the old page is freed to the lists of its pageblock. Returns false when no
+ * target can be allocated (-ENOMEM) or the page is no longer the owner's.
+ *
+ * The model runs the migration of one page as one step: the owner can only free the
+ * page, and a free that lands in the middle of a real migration (which holds its own
+ * reference) ends the same way as a free before or after the whole of it.
+ */
+export function migrate_cpu_page(m: Uint8Array, z: number, pfn: number, ncpus: number, slots: number): boolean {
+  const order = cpuOwnedHead(m, pfn, ncpus);
+  if (order < 0) return false;
+  const owner = m[pfn * PAGE_STRIDE + F_OWNER] - 1;
+  VM_BUG_ON_PAGE(m[slots + owner] !== pfn, 'owner does not hold the page', 'migrate_cpu_page', pfn);
+  const target = rmqueue(m, z, order, MIGRATE_MOVABLE, owner);
+  if (target < 0) return false;
+  m[slots + owner] = target;
+  __free_pages(m, z, pfn, order);
+  return true;
+}

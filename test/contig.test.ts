@@ -1,0 +1,99 @@
+// contig: every known bug is found at exactly its committed minimal length and
+// replays from its committed trace; the fixed system passes; an allocation on a
+// quiet zone can succeed (a `sometimes` property, checked by visiting states).
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { contig, contigLayout } from '../models/contig/index.ts';
+import { CONTIG_VARIANTS } from '../models/contig/variants.ts';
+import { RESULT_OK } from '../src/kernel/contig.ts';
+import { compile } from '../src/explore/compile.ts';
+import { walk } from '../src/explore/walker.ts';
+import { traceLength } from '../src/trace/trace.ts';
+import { check, exitCodeOf, replay, resolveScope } from '../src/index.ts';
+
+const committed = (name: string) => readFileSync(new URL(`../counterexamples/contig/${name}.json`, import.meta.url), 'utf8');
+
+describe('contig variants', () => {
+  it('has the variants issue 5 names', () => {
+    const names = contig.variants.map((v) => v.name);
+    expect(names).toContain('no-split-straddling');
+    expect(names).toContain('single-block-isolated-twice');
+  });
+
+  for (const v of CONTIG_VARIANTS) {
+    describe(v.name, () => {
+      it(`is found by exploration at ${JSON.stringify(v.scope)}: ${v.expect.kind} ${v.expect.property}`, () => {
+        const { result, trace } = check('contig', v.scope, v.name);
+        expect(result.verdict).toBe('violation');
+        expect(result.violation!.kind).toBe(v.expect.kind);
+        expect(result.violation!.property).toBe(v.expect.property);
+        // Lengths count the steps that are not local, as replay classifies them.
+        expect(traceLength(trace!.steps)).toBe(traceLength(replay(committed(v.name)).trace!.steps));
+      });
+
+      it('replays from its committed trace', () => {
+        const r = replay(committed(v.name));
+        expect(r.matches).toBe(true);
+        expect(exitCodeOf(r.trace!.violation.kind)).toBe(exitCodeOf(v.expect.kind));
+      });
+
+      it('is found with and without local-step chaining', () => {
+        const on = check('contig', v.scope, v.name, { por: true }).result;
+        const off = check('contig', v.scope, v.name, { por: false }).result;
+        expect(off.verdict).toBe('violation');
+        expect(off.violation?.property).toBe(on.violation?.property);
+      });
+    });
+  }
+});
+
+describe('the fixed contig system', () => {
+  const scopes = [
+    { cpus: 0, contigs: 1, range: 0 }, { cpus: 0, contigs: 1, range: 1 },
+    { cpus: 2, contigs: 1, range: 0 }, { cpus: 0, contigs: 2, range: 1 },
+    { cpus: 2, contigs: 2, range: 0 }, { cpus: 2, contigs: 2, range: 1 },
+  ];
+  for (const scope of scopes) {
+    it(`passes at ${JSON.stringify(scope)}`, () => {
+      const { result } = check('contig', scope, null);
+      expect(result.verdict).toBe('pass');
+    }, 60_000);
+  }
+
+  it('passes without local-step chaining too', () => {
+    const off = check('contig', { cpus: 1, contigs: 2, range: 0 }, null, { por: false }).result;
+    expect(off.verdict).toBe('pass');
+  });
+
+  // sometimes: a success is reachable, so the properties above are not vacuous.
+  for (const scope of [{ cpus: 0, contigs: 1, range: 0 }, { cpus: 0, contigs: 1, range: 1 }, { cpus: 2, contigs: 2, range: 0 }]) {
+    it(`sometimes: alloc_contig_range() can succeed at ${JSON.stringify(scope)}`, () => {
+      const full = resolveScope(contig, scope);
+      const lay = contigLayout(full.cpus, full.contigs, full.range);
+      const c = compile(contig.build(full, null));
+      let ok = [false, false];
+      walk(c, { visit: (m) => { for (let k = 0; k < full.contigs; k++) if (m[lay.result(k)] === RESULT_OK) ok[k] = true; } });
+      expect(ok[0]).toBe(true);
+      if (full.contigs === 2) expect(ok[1]).toBe(true);
+      ok = [false, false];
+    });
+  }
+});
+
+describe('findings on v5.19 as modelled', () => {
+  it('NR_FREE_PAGES drifts: expand() puts pages of an isolated pageblock on a Movable list, and unset_migratetype_isolate() counts them again', () => {
+    const { result } = check('contig', { cpus: 2, contigs: 2, range: 0, exact: 1 }, null);
+    expect(result.verdict).toBe('violation');
+    expect(result.violation!.property).toBe('nr-free-pages-exact');
+    const r = replay(committed('findings/nr-free-drift'));
+    expect(r.matches).toBe(true);
+  });
+
+  it('with order-1 allocations, a CPU is handed pages of an isolated pageblock: expand() in the window between set_migratetype_isolate() and split_free_page()', () => {
+    const { result } = check('contig', { cpus: 2, contigs: 2, range: 0, orders: 1 }, null);
+    expect(result.verdict).toBe('violation');
+    expect(result.violation!.property).toBe('isolated-never-handed-out');
+    const r = replay(committed('findings/isolated-handed-out'));
+    expect(r.matches).toBe(true);
+  });
+});
