@@ -97,8 +97,12 @@ export interface Symmetry {
   readonly groups: readonly (readonly number[])[];
   /** Write into `dst[0, worldSize)` the world of `src` with every actor a renamed perm[a]. */
   permuteWorld(src: Uint8Array, dst: Uint8Array, perm: Int8Array): void;
-  /** The value of local `local` of an actor of `kind` after renaming (e.g. a pfn in a CPU's own block). */
-  permuteLocal(kind: string, local: string, value: number, perm: Int8Array): number;
+  /**
+   * How local `local` of an actor of `kind` is renamed (e.g. a pfn in a CPU's own
+   * block), or null when its value does not depend on actor identities. Asked once
+   * per local when the walker starts.
+   */
+  localRenaming(kind: string, local: string): ((value: number, perm: Int8Array) => number) | null;
 }
 
 export interface Model {

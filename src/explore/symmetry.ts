@@ -22,7 +22,9 @@ export class Canonicalizer {
   /** perms[i][a] = the index actor a is renamed to; perms[0] is the identity. */
   readonly perms: Int8Array[];
   private readonly scratch: Uint8Array;
-  private readonly localNames: (readonly string[])[];
+  /** Per actor: for each local, its renaming or null (copied as is). */
+  private readonly renamings: (((value: number, perm: Int8Array) => number) | null)[][];
+  private readonly actorsEnd: number;
 
   constructor(private readonly c: Compiled, private readonly sym: Symmetry) {
     const n = c.actors.length;
@@ -48,7 +50,9 @@ export class Canonicalizer {
     }
     this.perms = perms;
     this.scratch = new Uint8Array(c.stateSize);
-    this.localNames = c.actors.map((a) => a.locals);
+    this.renamings = c.actors.map((a) => a.locals.map((name) => sym.localRenaming(a.kind, name)));
+    const last = c.actors[c.actors.length - 1];
+    this.actorsEnd = last ? last.base + 1 + last.locals.length : c.worldSize;
   }
 
   /** dst = src with every actor a renamed perm[a]. */
@@ -56,15 +60,17 @@ export class Canonicalizer {
     const c = this.c;
     this.sym.permuteWorld(src, dst, perm);
     for (let a = 0; a < c.actors.length; a++) {
-      const from = c.actors[a];
-      const to = c.actors[perm[a]];
-      dst[to.base] = src[from.base];
-      const names = this.localNames[a];
-      for (let i = 0; i < names.length; i++) {
-        dst[to.base + 1 + i] = this.sym.permuteLocal(from.kind, names[i], src[from.base + 1 + i], perm);
+      const from = c.actors[a].base;
+      const to = c.actors[perm[a]].base;
+      dst[to] = src[from];
+      const ren = this.renamings[a];
+      for (let i = 0; i < ren.length; i++) {
+        const r = ren[i];
+        const v = src[from + 1 + i];
+        dst[to + 1 + i] = r === null ? v : r(v, perm);
       }
     }
-    for (let i = c.actors.length ? c.actors[c.actors.length - 1].base + 1 + this.localNames[c.actors.length - 1].length : c.worldSize; i < c.stateSize; i++) dst[i] = 0;
+    for (let i = this.actorsEnd; i < c.stateSize; i++) dst[i] = 0;
   }
 
   /** Write the representative of `src` into `dst`; returns the index of the permutation used. */
