@@ -2,13 +2,17 @@
 // states, same number of edges, at small scopes and with no reduction.
 import { describe, expect, it } from 'vitest';
 import { getAdjacencyMap } from '@xstate/graph';
+import { contig } from '../models/contig/index.ts';
 import { nonlru } from '../models/nonlru/index.ts';
+import { reporting } from '../models/reporting/index.ts';
+import { resolveScope } from '../src/index.ts';
+import type { System } from '../src/system.ts';
 import { compile } from '../src/explore/compile.ts';
 import { walk } from '../src/explore/walker.ts';
 import { packSnapshot, systemLogic, type SystemSnapshot } from '../src/explore/xstate-logic.ts';
 
-function walkerStates(scope: { cpus: number; pages: number }) {
-  const c = compile(nonlru.build(scope, null));
+function walkerStates(sys: System, scope: Record<string, number>) {
+  const c = compile(sys.build(resolveScope(sys, scope), null));
   const seen = new Set<string>();
   const r = walk(c, {
     por: false,
@@ -22,8 +26,8 @@ function walkerStates(scope: { cpus: number; pages: number }) {
   return { c, r, seen };
 }
 
-function graphStates(scope: { cpus: number; pages: number }, stateNames: string[][]) {
-  const model = nonlru.build(scope, null);
+function graphStates(sys: System, scope: Record<string, number>, stateNames: string[][]) {
+  const model = sys.build(resolveScope(sys, scope), null);
   const { logic, eventsAt } = systemLogic(model);
   const adj = getAdjacencyMap(logic as never, {
     events: eventsAt as never,
@@ -38,14 +42,19 @@ function graphStates(scope: { cpus: number; pages: number }, stateNames: string[
 }
 
 describe('walker vs @xstate/graph', () => {
-  for (const scope of [{ cpus: 1, pages: 1 }, { cpus: 2, pages: 1 }]) {
-    it(`reach the same states and edges for nonlru ${JSON.stringify(scope)}`, () => {
-      const { c, r, seen } = walkerStates(scope);
+  const cases: [System, Record<string, number>][] = [
+    [nonlru, { cpus: 1, pages: 1 }], [nonlru, { cpus: 2, pages: 1 }],
+    [contig, { cpus: 0, contigs: 1, range: 0 }], [contig, { cpus: 1, contigs: 1, range: 1 }],
+    [contig, { cpus: 1, contigs: 2, range: 1 }], [reporting, { cpus: 1, rounds: 1 }], [reporting, { cpus: 2, rounds: 1 }],
+  ];
+  for (const [sys, scope] of cases) {
+    it(`reach the same states and edges for ${sys.name} ${JSON.stringify(scope)}`, () => {
+      const { c, r, seen } = walkerStates(sys, scope);
       expect(r.verdict).toBe('pass');
-      const g = graphStates(scope, c.actors.map((a) => [...a.states]));
+      const g = graphStates(sys, scope, c.actors.map((a) => [...a.states]));
       expect(g.states.size).toBe(seen.size);
       for (const s of g.states) expect(seen.has(s)).toBe(true);
       expect(g.edges).toBe(r.transitions);
-    }, 120_000);
+    }, 300_000);
   }
 });

@@ -8,9 +8,10 @@ import type { Model, Scope, System } from '../../src/system.ts';
 import { balloonAops, LIST_POISON } from '../../src/kernel/balloon.ts';
 import { balloonProperties } from '../../properties/balloon.ts';
 import { programActor } from '../common/machine.ts';
+import { migrationPageLabel } from '../common/migration-world.ts';
 import { cpuProgram } from '../nonlru/cpu.ts';
 import { deflateProgram, inflateProgram, virtballoonMigratepage } from './driver.ts';
-import { balloonDev, balloonLayout, initialWorld, targetPfn } from './layout.ts';
+import { balloonDev, balloonLayout, initialWorld } from './layout.ts';
 import { BALLOON_VARIANTS } from './variants.ts';
 
 export const balloon: System = {
@@ -58,11 +59,7 @@ export const balloon: System = {
       properties: balloonProperties(lay),
       view: {
         pages: lay.npages,
-        pageLabel: (pfn) => {
-          if (pfn < pages) return `p${pfn}`;
-          const c = Math.floor((pfn - pages) / pages);
-          return `t${c}.${pfn - targetPfn(lay, c, 0)}`;
-        },
+        pageLabel: (pfn) => migrationPageLabel(lay, pfn),
         listName: (l) => listNames.get(l) ?? `list${l}`,
         globals: [
           { name: 'pages_lock', at: lay.pagesLock, render: holder },

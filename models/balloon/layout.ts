@@ -7,6 +7,7 @@
  *                              buddy allocator by the free scanner (cc->freepages)
  *   then: b_dev_info->pages_lock, ->isolated_pages, vb->balloon_lock, vb->num_pages
  */
+import { initMigrationPages } from '../common/migration-world.ts';
 import { F_LIST, F_REF, F_TYPE, LIST_FREE, LIST_SYSTEM, PAGE_STRIDE, TYPE_BUDDY } from '../../src/kernel/page.ts';
 import type { BalloonDevInfo } from '../../src/kernel/balloon.ts';
 import type { BalloonLayout } from '../../properties/balloon.ts';
@@ -48,20 +49,10 @@ export const balloonDev = (lay: BalloonLayout): BalloonDevInfo => ({
   npages: lay.npages,
 });
 
-export const targetPfn = (lay: BalloonLayout, cpu: number, j: number): number => lay.pages + cpu * lay.pages + j;
+export { targetPfn } from '../common/migration-world.ts';
 
 export function initialWorld(lay: BalloonLayout): Uint8Array {
   const m = new Uint8Array(lay.worldSize);
-  for (let pfn = 0; pfn < lay.pages; pfn++) {
-    m[pfn * PAGE_STRIDE + F_TYPE] = TYPE_BUDDY;
-    m[pfn * PAGE_STRIDE + F_LIST] = LIST_FREE;
-  }
-  for (let c = 0; c < lay.cpus; c++) {
-    for (let j = 0; j < lay.pages; j++) {
-      const pfn = targetPfn(lay, c, j);
-      m[pfn * PAGE_STRIDE + F_REF] = 1; // isolate_freepages_block() + map_pages(): allocated, refcount 1
-      m[pfn * PAGE_STRIDE + F_LIST] = lay.freeList(c);
-    }
-  }
+  initMigrationPages(m, lay);
   return m;
 }

@@ -9,10 +9,11 @@ import { DriverError, checkedOps, checkedThread } from '../../src/driver.ts';
 import type { NonlruLayout } from '../../properties/nonlru.ts';
 import { NO_PAGE, nonlruProperties } from '../../properties/nonlru.ts';
 import { programActor } from '../common/machine.ts';
+import { migrationPageLabel } from '../common/migration-world.ts';
 import { cpuProgram } from './cpu.ts';
 import { driverOps, driverProgram } from './driver.ts';
 import { NONLRU_CONTRACT } from './contract.ts';
-import { initialWorld, nonlruLayout, targetPfn, worldSize } from './layout.ts';
+import { initialWorld, nonlruLayout, worldSize } from './layout.ts';
 import { nonlruSymmetry } from './symmetry.ts';
 import { NONLRU_VARIANTS } from './variants.ts';
 
@@ -85,11 +86,7 @@ export const nonlru: System = {
       ...(userDriver ? {} : { symmetry: nonlruSymmetry(lay, worldSize(lay)) }),
       view: {
         pages: lay.npages,
-        pageLabel: (pfn) => {
-          if (pfn < pages) return `p${pfn}`;
-          const c = Math.floor((pfn - pages) / pages);
-          return `t${c}.${pfn - targetPfn(lay, c, 0)}`;
-        },
+        pageLabel: (pfn) => migrationPageLabel(lay, pfn),
         listName: (l) => listNames.get(l) ?? `list${l}`,
         globals: [
           { name: 'driver.lock', at: lay.driverLock, render: (v) => (v ? `held by actor ${v - 1}` : 'free') },

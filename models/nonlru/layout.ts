@@ -6,6 +6,7 @@
  *   pfn P + c*P + j, j < P     CPU c's migration targets, already isolated from the
  *                              buddy allocator by the free scanner (cc->freepages)
  */
+import { initMigrationPages } from '../common/migration-world.ts';
 import {
   F_LIST, F_REF, F_TYPE, LIST_FREE, LIST_SYSTEM, PAGE_STRIDE, TYPE_BUDDY,
 } from '../../src/kernel/page.ts';
@@ -34,21 +35,11 @@ export function nonlruLayout(cpus: number, pages: number): NonlruLayout {
 
 export const worldSize = (lay: NonlruLayout): number => lay.slots + lay.pages;
 
-export const targetPfn = (lay: NonlruLayout, cpu: number, j: number): number => lay.pages + cpu * lay.pages + j;
+export { targetPfn } from '../common/migration-world.ts';
 
 export function initialWorld(lay: NonlruLayout): Uint8Array {
   const m = new Uint8Array(worldSize(lay));
-  for (let pfn = 0; pfn < lay.pages; pfn++) {
-    m[pfn * PAGE_STRIDE + F_TYPE] = TYPE_BUDDY;
-    m[pfn * PAGE_STRIDE + F_LIST] = LIST_FREE;
-  }
-  for (let c = 0; c < lay.cpus; c++) {
-    for (let j = 0; j < lay.pages; j++) {
-      const pfn = targetPfn(lay, c, j);
-      m[pfn * PAGE_STRIDE + F_REF] = 1; // isolate_freepages_block() + map_pages(): allocated, refcount 1
-      m[pfn * PAGE_STRIDE + F_LIST] = lay.freeList(c);
-    }
-  }
+  initMigrationPages(m, lay);
   for (let k = 0; k < lay.pages; k++) m[lay.slots + k] = NO_PAGE;
   return m;
 }

@@ -8,8 +8,9 @@ import type { Model, Scope, System } from '../../src/system.ts';
 import { NO_PFN, ZS_INUSE, ZS_ISOLATED, ZS_ONLIST, ZS_READERS, ZSPAGE_BYTES, HANDLE_BYTES, H_LOC, H_PIN, zsmallocAops } from '../../src/kernel/zsmalloc.ts';
 import { zsmallocProperties } from '../../properties/zsmalloc.ts';
 import { programActor } from '../common/machine.ts';
+import { migrationPageLabel } from '../common/migration-world.ts';
 import { cpuProgram } from '../nonlru/cpu.ts';
-import { initialWorld, targetPfn, zsLayout } from './layout.ts';
+import { initialWorld, zsLayout } from './layout.ts';
 import { cpuLeaves, userProgram, workerProgram } from './user.ts';
 import { ZSMALLOC_VARIANTS } from './variants.ts';
 
@@ -73,11 +74,8 @@ export const zsmalloc: System = {
       properties: zsmallocProperties(lay),
       view: {
         pages: lay.npages,
-        pageLabel: (pfn) => {
-          if (pfn < lay.pages) return `z${Math.floor(pfn / 2)}.${pfn % 2}`;
-          const c = Math.floor((pfn - lay.pages) / lay.pages);
-          return `t${c}.${pfn - targetPfn(lay, c, 0)}`;
-        },
+        // zspage z's pages are z<z>.<i>; targets as in every migration system.
+        pageLabel: (pfn) => (pfn < lay.pages ? `z${Math.floor(pfn / 2)}.${pfn % 2}` : migrationPageLabel(lay, pfn)),
         listName: (l) => listNames.get(l) ?? `list${l}`,
         globals,
       },

@@ -8,6 +8,7 @@
  *   then: class->lock, pool->free_work queued, the running ghost,
  *         Z zspages (ZSPAGE_BYTES each), O handles (HANDLE_BYTES each)
  */
+import { initMigrationPages } from '../common/migration-world.ts';
 import { F_LIST, F_REF, F_TYPE, LIST_FREE, LIST_SYSTEM, PAGE_STRIDE, TYPE_BUDDY } from '../../src/kernel/page.ts';
 import { HANDLE_BYTES, H_LOC, NO_PFN, ZS_PAGE0, ZS_PAGES, ZSPAGE_BYTES } from '../../src/kernel/zsmalloc.ts';
 import type { ZsLayout } from '../../properties/zsmalloc.ts';
@@ -44,21 +45,11 @@ export function zsLayout(cpus: number, zspages: number, objects: number): ZsLayo
   };
 }
 
-export const targetPfn = (lay: ZsLayout, cpu: number, j: number): number => lay.pages + cpu * lay.pages + j;
+export { targetPfn } from '../common/migration-world.ts';
 
 export function initialWorld(lay: ZsLayout): Uint8Array {
   const m = new Uint8Array(lay.worldSize);
-  for (let pfn = 0; pfn < lay.pages; pfn++) {
-    m[pfn * PAGE_STRIDE + F_TYPE] = TYPE_BUDDY;
-    m[pfn * PAGE_STRIDE + F_LIST] = LIST_FREE;
-  }
-  for (let c = 0; c < lay.cpus; c++) {
-    for (let j = 0; j < lay.pages; j++) {
-      const pfn = targetPfn(lay, c, j);
-      m[pfn * PAGE_STRIDE + F_REF] = 1;
-      m[pfn * PAGE_STRIDE + F_LIST] = lay.freeList(c);
-    }
-  }
+  initMigrationPages(m, lay);
   for (let z = 0; z < lay.zspages; z++) {
     for (let i = 0; i < ZS_PAGES; i++) m[lay.pool.zspage0 + z * ZSPAGE_BYTES + ZS_PAGE0 + i] = NO_PFN;
   }
