@@ -203,7 +203,10 @@ class ByteFifo {
   pop(into: Uint8Array): number {
     if (this.head === this.tail) return -1;
     const at = this.head % this.perChunk;
-    into.set(this.chunks[0].subarray(at * this.stateSize, (at + 1) * this.stateSize));
+    // A plain copy: a subarray view per pop costs an allocation in the hot loop.
+    const chunk = this.chunks[0];
+    const S = this.stateSize;
+    for (let i = 0, j = at * S; i < S; i++, j++) into[i] = chunk[j];
     const id = this.ids[0][at];
     this.head++;
     if (this.head % this.perChunk === 0) {
