@@ -8,7 +8,7 @@
  *   then: b_dev_info->pages_lock, ->isolated_pages, vb->balloon_lock, vb->num_pages
  */
 import { initMigrationPages } from '../common/migration-world.ts';
-import { F_LIST, F_REF, F_TYPE, LIST_FREE, LIST_SYSTEM, PAGE_STRIDE, TYPE_BUDDY } from '../../src/kernel/page.ts';
+import { LIST_SYSTEM, PAGE_STRIDE } from '../../src/kernel/page.ts';
 import type { BalloonDevInfo } from '../../src/kernel/balloon.ts';
 import type { BalloonLayout } from '../../properties/balloon.ts';
 

@@ -8,8 +8,7 @@
  */
 import { initMigrationPages } from '../common/migration-world.ts';
 import {
-  F_LIST, F_REF, F_TYPE, LIST_FREE, LIST_SYSTEM, PAGE_STRIDE, TYPE_BUDDY,
-} from '../../src/kernel/page.ts';
+  LIST_SYSTEM, PAGE_STRIDE, } from '../../src/kernel/page.ts';
 import { NO_PAGE, type NonlruLayout } from '../../properties/nonlru.ts';
 
 /** The driver's address_space id (anything non-zero). */

@@ -9,7 +9,7 @@
  *         Z zspages (ZSPAGE_BYTES each), O handles (HANDLE_BYTES each)
  */
 import { initMigrationPages } from '../common/migration-world.ts';
-import { F_LIST, F_REF, F_TYPE, LIST_FREE, LIST_SYSTEM, PAGE_STRIDE, TYPE_BUDDY } from '../../src/kernel/page.ts';
+import { LIST_SYSTEM, PAGE_STRIDE } from '../../src/kernel/page.ts';
 import { HANDLE_BYTES, H_LOC, NO_PFN, ZS_PAGE0, ZS_PAGES, ZSPAGE_BYTES } from '../../src/kernel/zsmalloc.ts';
 import type { ZsLayout } from '../../properties/zsmalloc.ts';
 

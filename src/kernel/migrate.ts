@@ -12,7 +12,7 @@
  */
 import { VM_BUG_ON_PAGE, WARN_ON } from './bug.ts';
 import {
-  PAGE_STRIDE, F_LIST, LIST_LRU, LIST_NONE, PG_lru, PagePrivate, PageIsolated, PageLRU, PageMappingFlags,
+  PAGE_STRIDE, F_LIST, LIST_LRU, PG_lru, PagePrivate, PageIsolated, PageLRU, PageMappingFlags,
   PageLocked, __PageMovable, __SetPageIsolated, canLockPage, get_page_unless_zero, list_add, list_del, list_next,
   mappingWord, page_count, page_mapping, put_page, setFlag, setMappingWord, trylock_page, unlock_page,
   MAPPING_NULL,

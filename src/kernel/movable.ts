@@ -6,7 +6,7 @@
  */
 import { VM_BUG_ON_PAGE } from './bug.ts';
 import {
-  PAGE_MAPPING_MOVABLE, PAGE_STRIDE, F_ISOLATORS, F_MAPPING, PageLocked, __PageMovable, page_mapping,
+  PAGE_MAPPING_MOVABLE, PAGE_STRIDE, F_ISOLATORS, PageLocked, __PageMovable, page_mapping,
   setMappingWord, mappingWord, MAPPING_NULL, clearFlag, PG_isolated,
 } from './page.ts';
 
