@@ -9,7 +9,7 @@ import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InputError, check, type CheckOptions } from './index.ts';
 import { toItf, traceLength } from './trace/trace.ts';
-import type { Finding } from './explore/check.ts';
+import { compareViolations, propertyRank, type Finding, type RankedViolation } from './explore/check.ts';
 import type { Scope } from './system.ts';
 
 export const SHARD_FORMAT = 'pagerace-shard/1';
@@ -27,7 +27,7 @@ export interface ShardResult {
   readonly depth: number;
   readonly seconds: number;
   readonly fingerprints: string;
-  readonly violation?: Finding & { readonly length: number; readonly preemptions: number; readonly trace: unknown };
+  readonly violation?: RankedViolation & Finding & { readonly trace: unknown };
 }
 
 export function parseShardSpec(spec: string): { index: number; count: number } {
@@ -85,6 +85,7 @@ export function runShard(
     ...(trace ? {
       violation: {
         ...trace.violation, length: traceLength(trace.steps), preemptions: trace.preemptions,
+        rank: propertyRank(compiled, trace.violation.property),
         trace: JSON.parse(toItf(compiled, trace)),
       },
     } : {}),
@@ -105,8 +106,6 @@ export interface Merged {
   readonly depth: number;
   readonly violation?: ShardResult['violation'];
 }
-
-const KIND_ORDER = ['kernel-bug', 'invariant', 'deadlock', 'termination'];
 
 /** Combine shard result files; every problem with them is an InputError. */
 export function mergeShards(paths: readonly string[]): Merged {
@@ -150,12 +149,7 @@ export function mergeShards(paths: readonly string[]): Merged {
   for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) distinct++;
 
   const violations = results.flatMap((r) => (r.violation ? [r.violation] : []));
-  const best = violations.reduce<ShardResult['violation'] | undefined>((b, v) => {
-    if (!b) return v;
-    const d = v!.length - b.length || KIND_ORDER.indexOf(v!.kind) - KIND_ORDER.indexOf(b.kind) ||
-      (v!.property < b.property ? -1 : v!.property > b.property ? 1 : 0) || v!.preemptions - b.preemptions;
-    return d < 0 ? v : b;
-  }, undefined);
+  const best = violations.reduce<ShardResult['violation'] | undefined>((b, v) => (!b || compareViolations(v!, b) < 0 ? v : b), undefined);
   const verdict = best ? 'violation' : results.some((r) => r.verdict === 'incomplete') ? 'incomplete' : 'pass';
   return {
     system: first.system, config: first.config, variant: first.variant, shards: first.shard.count, verdict,

@@ -137,3 +137,31 @@ export function checkStuck(c: Compiled, m: Uint8Array): Finding | null {
   }
   return null;
 }
+
+/** What decides which of several violations is reported. */
+export interface RankedViolation {
+  readonly length: number;
+  readonly preemptions: number;
+  readonly kind: ViolationKind;
+  readonly property: string;
+  /** The property's place among the model's properties (after all of them when not one). */
+  readonly rank: number;
+}
+
+const KIND_ORDER: readonly ViolationKind[] = ['kernel-bug', 'invariant', 'deadlock', 'termination'];
+
+export const propertyRank = (c: Compiled, property: string): number => {
+  const i = c.model.properties.findIndex((p) => p.name === property);
+  return i < 0 ? c.model.properties.length : i;
+};
+
+/**
+ * The order in which violations are reported, shared by the walker and `merge`:
+ * the shortest; among those, a fixed order of kinds and properties, so that the
+ * property reported depends only on which properties fail at the shortest length
+ * (the same with or without reductions, sharded or not); then fewest preemptions.
+ */
+export function compareViolations(a: RankedViolation, b: RankedViolation): number {
+  return a.length - b.length || KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.rank - b.rank ||
+    (a.property < b.property ? -1 : a.property > b.property ? 1 : 0) || a.preemptions - b.preemptions;
+}

@@ -16,7 +16,7 @@
  * shortest paths whenever ties do not hinge on which actor stepped last.
  */
 import type { Compiled, CompiledBranch } from './compile.ts';
-import { checkStep, checkStuck, enabledBranch, runLocalChain, takeStep, type Finding } from './check.ts';
+import { checkStep, checkStuck, compareViolations, enabledBranch, propertyRank, runLocalChain, takeStep, type Finding } from './check.ts';
 import { ChunkedU16, ChunkedU32, ChunkedU8, DepthBuckets, FingerprintSet, fingerprint } from './store.ts';
 import { Canonicalizer } from './symmetry.ts';
 
@@ -301,22 +301,8 @@ function toConcrete(c: Compiled, canon: Canonicalizer, steps: readonly StepRef[]
 
 const bestLength = (cands: readonly Candidate[]): number => Math.min(...cands.map((x) => x.length));
 
-const KIND_ORDER = ['kernel-bug', 'invariant', 'deadlock', 'termination'];
-
-/**
- * The violation to report: the shortest; among those, a fixed order of kinds and
- * property names, so that the property reported depends only on which properties
- * fail at the shortest length (the same with or without reductions); then the
- * fewest preemptions; then the first found.
- */
+/** The violation to report (see compareViolations); the first found among equals. */
 function pickBest(c: Compiled, cands: readonly Candidate[]): Candidate {
-  const order = new Map(c.model.properties.map((p, i) => [p.name, i]));
-  const rank = (x: Candidate) => order.get(x.finding.property) ?? order.size;
-  return cands.reduce((best, x) => {
-    const d = x.length - best.length ||
-      KIND_ORDER.indexOf(x.finding.kind) - KIND_ORDER.indexOf(best.finding.kind) || rank(x) - rank(best) ||
-      (x.finding.property < best.finding.property ? -1 : x.finding.property > best.finding.property ? 1 : 0) ||
-      x.preemptions - best.preemptions;
-    return d < 0 ? x : best;
-  });
+  const ranked = (x: Candidate) => ({ ...x.finding, length: x.length, preemptions: x.preemptions, rank: propertyRank(c, x.finding.property) });
+  return cands.reduce((best, x) => (compareViolations(ranked(x), ranked(best)) < 0 ? x : best));
 }
