@@ -15,10 +15,12 @@
  * best one. The count is exact along the chosen parents; it is the least over
  * shortest paths whenever ties do not hinge on which actor stepped last.
  */
-import type { Compiled, CompiledBranch } from './compile.ts';
-import { checkStep, checkStuck, compareViolations, enabledBranch, propertyRank, runLocalChain, takeStep, type Finding } from './check.ts';
-import { ChunkedU16, ChunkedU32, ChunkedU8, DepthBuckets, FingerprintSet, fingerprint } from './store.ts';
-import { Canonicalizer } from './symmetry.ts';
+import type { Compiled } from './compile.ts';
+import { compareViolations, propertyRank, takeStep, type Finding } from './check.ts';
+import { Expander, type Candidate, type SuccessorSink } from './expand.ts';
+import { NO_ACTOR, NO_PARENT, StateTable } from './states.ts';
+import { fingerprint } from './store.ts';
+import type { Canonicalizer } from './symmetry.ts';
 
 export interface Progress {
   readonly states: number; // distinct states found
@@ -76,92 +78,49 @@ export interface WalkResult {
   readonly bytesPerState: number;
 }
 
-const NO_PARENT = 0xffffffff;
-
-interface Candidate {
-  finding: Finding;
-  /** The state the trace reaches before the violating step (or the stuck state). */
-  state: number;
-  /** Step code of the violating step, or -1 for a stuck state. */
-  code: number;
-  length: number;
-  preemptions: number;
-}
-
 export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
   const t0 = performance.now();
   const S = c.stateSize;
-  const nActors = c.actors.length;
   const cur = new Uint8Array(S);
-  const next = new Uint8Array(S);
-  const nextWords = new Int32Array(next.buffer);
+  const curWords = new Int32Array(cur.buffer);
   const fp = new Int32Array(2);
-
-  const seen = new FingerprintSet(16);
-  const frontier = new DepthBuckets(S);
-  const parent = new ChunkedU32();
-  const via = new ChunkedU32(); // actor << 16 | branch id, in the parent's frame
-  const preempt = new ChunkedU8();
-  const depthOf = new ChunkedU16();
-  /** The stepping actor's index in the frame of the state it led to (for preemptions). */
-  const lastActor = new ChunkedU8();
-
-  let count = 0;
-  let transitions = 0;
-  let depth = 0;
-  let expanded = 0;
+  const table = new StateTable(S, opts.visit);
+  const ex = new Expander(c, opts.por ?? true, opts.symmetry !== false);
   const candidates: Candidate[] = [];
   const maxStates = opts.maxStates ?? Infinity;
-  const por = opts.por ?? true;
-  const canon = opts.symmetry !== false && c.model.symmetry ? new Canonicalizer(c, c.model.symmetry) : null;
-  const rep = new Uint8Array(S);
-  const repWords = new Int32Array(rep.buffer);
   const maxMs = (opts.maxSeconds ?? Infinity) * 1000;
   const maxBytes = opts.maxBytes ?? Infinity;
-  const memoryBytes = () => seen.bytes + frontier.bytes + parent.bytes + via.bytes + preempt.bytes + depthOf.bytes + lastActor.bytes;
   const progressMs = opts.progressMs ?? 1000;
   let lastProgress = t0;
   let limit: string | undefined;
-
-  const visit = opts.visit;
-  const add = (state: Uint8Array, from: number, code: number, pre: number, last: number, d: number): void => {
-    visit?.(state);
-    frontier.push(d, count, state);
-    parent.set(count, from);
-    via.set(count, code);
-    preempt.set(count, pre);
-    lastActor.set(count, last);
-    depthOf.set(count, d);
-    count++;
-  };
+  let depth = 0;
+  let expanded = 0;
 
   // The initial state must satisfy the invariants too.
-  next.set(c.initial);
-  let initBad: Finding | null = null;
-  if (por) for (let a = 0; a < nActors && !initBad; a++) initBad = runLocalChain(c, a, next);
-  initBad ??= checkStep(c, null, next, -1);
-  if (initBad) return finish({ finding: initBad, state: 0, code: -1, length: 0, preemptions: 0 }, 1, 0);
-  if (canon) { canon.canonical(next, rep); next.set(rep); }
-  fingerprint(nextWords, fp);
-  seen.getOrInsert(fp[0], fp[1], 0);
-  add(next, NO_PARENT, 0, 0, 255, 0);
+  const init = ex.initial();
+  if ('bad' in init) return finish({ finding: init.bad, state: 0, code: -1, length: 0, preemptions: 0 }, 1);
+  table.offer(init.state, init.lo, init.hi, NO_PARENT, 0, 0, 0, NO_ACTOR, -1);
 
-  // Enabled steps of the state being expanded: actor and branch.
-  const enActor = new Int32Array(1024);
-  const enBranch: (CompiledBranch | null)[] = new Array(1024).fill(null);
+  // The state being expanded, for the sink.
+  let s = 0;
+  let d = 0;
+  const sink: SuccessorSink = (state, lo, hi, code, nd, pre, actorThere) => {
+    if (!table.offer(state, lo, hi, s, code, nd, pre, actorThere, d) || table.count < maxStates) return false;
+    limit = `--max-states ${opts.maxStates}`;
+    return true;
+  };
 
-  // Expand in order of depth, where depth counts the steps that are not local
-  // (a local step touches only its actor's own state), so the first violation found
-  // is a shortest trace in that measure, whether local steps are chained or not.
+  // Expand in order of depth (see Expander.expand), so the first violation found is
+  // a shortest trace in that measure.
   const shard = opts.shard;
   let splitDepth = shard ? -1 : Infinity;
-  const curWords = new Int32Array(cur.buffer);
   const onExpand = opts.expandedFingerprint;
-  search: for (let d = 0; frontier.pending > 0; d++) {
+  const { frontier } = table;
+  search: for (d = 0; frontier.pending > 0; d++) {
     if (candidates.length && bestLength(candidates) <= d) break;
     if (shard && splitDepth < 0 && frontier.countAt(d) >= 16 * shard.count) splitDepth = d;
-    for (let s = frontier.pop(d, cur); s >= 0; s = frontier.pop(d, cur)) {
-      if (depthOf.get(s) !== d) continue; // reached again at a smaller depth later
+    for (s = frontier.pop(d, cur); s >= 0; s = frontier.pop(d, cur)) {
+      if (table.depthOf(s) !== d) continue; // reached again at a smaller depth later
       if (d === splitDepth || onExpand) {
         fingerprint(curWords, fp);
         if (d === splitDepth && ((fp[0] >>> 0) % shard!.count) !== shard!.index) continue;
@@ -171,113 +130,47 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
       if ((expanded++ & 4095) === 0) {
         const now = performance.now();
         if (now - t0 > maxMs) { limit = `--max-seconds ${opts.maxSeconds}`; break search; }
-        if (memoryBytes() > maxBytes) { limit = `--max-memory ${Math.round(maxBytes / 2 ** 20)}`; break search; }
+        if (table.bytes > maxBytes) { limit = `--max-memory ${Math.round(maxBytes / 2 ** 20)}`; break search; }
         if (opts.onProgress && now - lastProgress >= progressMs) {
           lastProgress = now;
-          opts.onProgress({ states: count, transitions, queue: frontier.pending, depth, seconds: (now - t0) / 1000 });
+          opts.onProgress({ states: table.count, transitions: ex.transitions, queue: frontier.pending, depth, seconds: (now - t0) / 1000 });
         }
       }
-
-      // Which steps are enabled?
-      let n = 0;
-      let stuckBug: Candidate | null = null;
-      for (let a = 0; a < nActors; a++) {
-        const groups = c.actors[a].groups[cur[c.actors[a].base]];
-        for (let g = 0; g < groups.length; g++) {
-          const br = enabledBranch(c, a, groups[g], cur);
-          if (br === null) continue;
-          if ('kind' in br) {
-            // A guard fired a kernel assertion: the step taken from here is the bug.
-            stuckBug ??= { finding: br, state: s, code: (a << 16) | groups[g][0].id, length: d + 1, preemptions: preempt.get(s) };
-            continue;
-          }
-          enActor[n] = a;
-          enBranch[n] = br;
-          n++;
-        }
-      }
-      if (stuckBug) candidates.push(stuckBug);
-      if (n === 0) {
-        const why = stuckBug ? null : checkStuck(c, cur);
-        if (why) candidates.push({ finding: why, state: s, code: -1, length: d, preemptions: preempt.get(s) });
-        continue;
-      }
-      const last = s === 0 ? -1 : lastActor.get(s);
-      let lastEnabled = false;
-      for (let i = 0; i < n; i++) if (enActor[i] === last) { lastEnabled = true; break; }
-      const basePre = preempt.get(s);
-
-      for (let i = 0; i < n; i++) {
-        const a = enActor[i];
-        const br = enBranch[i]!;
-        const code = (a << 16) | br.id;
-        const pre = Math.min(255, basePre + (lastEnabled && a !== last ? 1 : 0));
-        transitions++;
-        const bad = takeStep(c, a, br, cur, next, por);
-        // Local steps cost nothing: with or without chaining, depth counts the
-        // steps where an interleaving can happen, so both find the same minimum.
-        const nd = d + (c.actors[a].local[br.from] ? 0 : 1);
-        if (bad) {
-          candidates.push({ finding: bad, state: s, code, length: nd, preemptions: pre });
-          continue;
-        }
-        let stored = next;
-        let storedWords = nextWords;
-        let actorThere = a;
-        if (canon) {
-          actorThere = canon.perms[canon.canonical(next, rep)][a];
-          stored = rep;
-          storedWords = repWords;
-        }
-        fingerprint(storedWords, fp);
-        const old = seen.getOrInsert(fp[0], fp[1], count);
-        if (old < 0) {
-          add(stored, s, code, pre, actorThere, nd);
-          if (count >= maxStates) { limit = `--max-states ${opts.maxStates}`; break search; }
-          continue;
-        }
-        const od = depthOf.get(old);
-        // Only a state beyond the depth being expanded can take a new parent: it
-        // has not been expanded, so no parent link can loop through it.
-        if (od > d && (nd < od || (nd === od && pre < preempt.get(old)))) {
-          // Not expanded yet (its depth is beyond d): a shorter path, or as short
-          // with fewer preemptions, becomes its parent.
-          parent.set(old, s);
-          via.set(old, code);
-          preempt.set(old, pre);
-          lastActor.set(old, actorThere);
-          if (nd < od) {
-            depthOf.set(old, nd);
-            frontier.push(nd, old, stored);
-          }
-        }
-      }
+      if (ex.expand(cur, s, d, table.preemptionsOf(s), table.lastActorOf(s), candidates, sink)) break search;
     }
   }
+  return finish(candidates.length ? pickBest(c, candidates) : null, table.count);
 
-  if (candidates.length) {
-    return finish(pickBest(c, candidates), count, transitions);
-  }
-  return finish(null, count, transitions);
-
-  function finish(best: Candidate | null, states: number, trans: number): WalkResult {
+  function finish(best: Candidate | null, states: number): WalkResult {
     const seconds = (performance.now() - t0) / 1000;
-    const bytes = memoryBytes();
-    const base = { states, transitions: trans, depth, seconds, bytesPerState: states ? bytes / states : 0 };
+    const base = { states, transitions: ex.transitions, depth, seconds, bytesPerState: states ? table.bytes / states : 0 };
     if (best) {
-      const steps: StepRef[] = [];
-      for (let s = best.state; s !== 0 && s !== NO_PARENT && states > 1; s = parent.get(s)) {
-        const v = via.get(s);
-        steps.push({ actor: v >>> 16, branch: v & 0xffff });
-      }
-      steps.reverse();
-      if (best.code >= 0) steps.push({ actor: best.code >>> 16, branch: best.code & 0xffff });
-      const concrete = canon ? toConcrete(c, canon, steps, por) : steps;
-      return { ...base, verdict: 'violation', violation: { ...best.finding, steps: concrete, preemptions: best.preemptions } };
+      const steps = stepsTo(best, (id) => (states > 1 ? table.parentOf(id) : NO_PARENT), (id) => table.viaOf(id));
+      return { ...base, verdict: 'violation', violation: violationOf(c, ex, best, steps) };
     }
     if (limit) return { ...base, verdict: 'incomplete', limit };
     return { ...base, verdict: 'pass' };
   }
+}
+
+/** The steps from the initial state to a candidate's state, then its violating step. */
+export function stepsTo(best: Candidate, parentOf: (id: number) => number, viaOf: (id: number) => number): StepRef[] {
+  const vias: number[] = [];
+  for (let id = best.state, from = parentOf(id); from !== NO_PARENT; id = from, from = parentOf(id)) vias.push(viaOf(id));
+  return stepsFromVias(vias.reverse(), best.code);
+}
+
+/** Step codes (actor << 16 | branch) from the initial state, then the violating step's code (or -1). */
+export function stepsFromVias(vias: readonly number[], code: number): StepRef[] {
+  const steps = vias.map((v) => ({ actor: v >>> 16, branch: v & 0xffff }));
+  if (code >= 0) steps.push({ actor: code >>> 16, branch: code & 0xffff });
+  return steps;
+}
+
+/** The reported violation: steps renamed from canonical frames into the concrete run. */
+export function violationOf(c: Compiled, ex: Expander, best: Candidate, steps: readonly StepRef[]): FoundViolation {
+  const concrete = ex.canon ? toConcrete(c, ex.canon, steps, ex.por) : steps;
+  return { ...best.finding, steps: concrete, preemptions: best.preemptions };
 }
 
 /**
@@ -299,10 +192,14 @@ function toConcrete(c: Compiled, canon: Canonicalizer, steps: readonly StepRef[]
   return out;
 }
 
-const bestLength = (cands: readonly Candidate[]): number => Math.min(...cands.map((x) => x.length));
+export const bestLength = (cands: readonly { readonly length: number }[]): number => {
+  let best = Infinity;
+  for (const x of cands) if (x.length < best) best = x.length;
+  return best;
+};
 
 /** The violation to report (see compareViolations); the first found among equals. */
-function pickBest(c: Compiled, cands: readonly Candidate[]): Candidate {
+export function pickBest<T extends Candidate>(c: Compiled, cands: readonly T[]): T {
   const ranked = (x: Candidate) => ({ ...x.finding, length: x.length, preemptions: x.preemptions, rank: propertyRank(c, x.finding.property) });
   return cands.reduce((best, x) => (compareViolations(ranked(x), ranked(best)) < 0 ? x : best));
 }
