@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { SYSTEMS, findSystem } from '../models/index.ts';
 import { compile, type Compiled } from './explore/compile.ts';
 import { walk, type Progress, type WalkResult } from './explore/walker.ts';
+import { walkParallel } from './explore/parallel.ts';
 import { rebuild, replaySteps, toItf, parseTraceFile, TraceError, type Trace } from './trace/trace.ts';
 import type { Driver, Scope, System, ViolationKind } from './system.ts';
 import { DriverError, driverFromModule } from './driver.ts';
@@ -103,14 +104,50 @@ export interface CheckOutcome {
 }
 
 export function check(systemName: string, given: Readonly<Record<string, number | undefined>>, variant: string | null, opts: CheckOptions = {}): CheckOutcome {
+  const { system, scope, compiled } = prepare(systemName, given, variant, opts.driver);
+  const por = opts.por ?? true;
+  return outcome(system, scope, variant, compiled, walk(compiled, { ...opts, por }), opts);
+}
+
+/**
+ * check() on `workers` worker threads (see explore/parallel.ts): the same verdict,
+ * distinct state count and shortest violation length. Shards are not split further.
+ */
+export async function checkParallel(
+  systemName: string, given: Readonly<Record<string, number | undefined>>, variant: string | null,
+  opts: Omit<CheckOptions, 'shard' | 'expandedFingerprint'> & { readonly workers: number },
+): Promise<CheckOutcome> {
+  const { system, scope, compiled } = prepare(systemName, given, variant, opts.driver);
+  const spec: ModelSpec = { system: system.name, scope, variant, ...(opts.driver ? { driver: opts.driver.path } : {}) };
+  const source = { module: import.meta.url, export: 'compiledFor', args: spec };
+  const result = await walkParallel(compiled, source, { ...opts, por: opts.por ?? true });
+  return outcome(system, scope, variant, compiled, result, opts);
+}
+
+/** What a worker thread needs to build the same compiled system as the caller. */
+export interface ModelSpec {
+  readonly system: string;
+  readonly scope: Scope;
+  readonly variant: string | null;
+  /** A user's driver module, as given on the command line (relative to the working directory). */
+  readonly driver?: string;
+}
+
+export async function compiledFor(spec: ModelSpec): Promise<Compiled> {
+  const driver = spec.driver === undefined ? undefined : await loadDriver(spec.driver);
+  return prepare(spec.system, spec.scope, spec.variant, driver).compiled;
+}
+
+function prepare(systemName: string, given: Readonly<Record<string, number | undefined>>, variant: string | null, driver?: LoadedDriver) {
   const system = resolveSystem(systemName);
   const scope = resolveScope(system, given);
   resolveVariant(system, variant);
-  const compiled = compile(buildModel(system, scope, variant, opts.driver));
-  const por = opts.por ?? true;
-  const result = walk(compiled, { ...opts, por });
+  return { system, scope, compiled: compile(buildModel(system, scope, variant, driver)) };
+}
+
+function outcome(system: System, scope: Scope, variant: string | null, compiled: Compiled, result: WalkResult, opts: CheckOptions): CheckOutcome {
   const trace = result.violation
-    ? rebuild(compiled, result.violation, { system: system.name, kernel: system.kernel, scope, variant, ...(opts.driver ? { driver: opts.driver.path } : {}) }, por)
+    ? rebuild(compiled, result.violation, { system: system.name, kernel: system.kernel, scope, variant, ...(opts.driver ? { driver: opts.driver.path } : {}) }, opts.por ?? true)
     : undefined;
   return { system, scope, variant, compiled, result, trace };
 }

@@ -16,6 +16,8 @@ describe('pagerace CLI', () => {
     [['check', 'nonlru', '--pages', 'two'], /--pages must be an integer/],
     [['check', 'nonlru', '--frobnicate'], /unknown flag --frobnicate/],
     [['frob'], /unknown command 'frob'/],
+    [['check', 'nonlru', '--workers', '0'], /--workers must be between 1 and 64/],
+    [['check', 'nonlru', '--workers', '2', '--shard', '1/2'], /--workers and --shard do not combine/],
   ])('%j is a one-line usage error with exit 2', (args, message) => {
     const r = run(...args);
     expect(r.status).toBe(2);
@@ -51,6 +53,17 @@ describe('pagerace CLI', () => {
     const rb = JSON.parse(run('check', 'nonlru', '--variant', 'lock-before-refcount', '--json', '--out', b).stdout);
     expect([ra.states, ra.transitions]).toEqual([rb.states, rb.transitions]);
     expect(readFileSync(join(a, 'lock-before-refcount.json'), 'utf8')).toBe(readFileSync(join(b, 'lock-before-refcount.json'), 'utf8'));
+  });
+
+  it('check --workers 2 gives the one-worker verdict, counts, exit code and trace length', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pagerace-'));
+    const args = ['check', 'nonlru', '--variant', 'putback-forgets-isolated-count', '--json'];
+    const one = run(...args, '--out', join(dir, 'one'));
+    const two = run(...args, '--workers', '2', '--out', join(dir, 'two'));
+    expect(two.status).toBe(one.status);
+    const [a, b] = [one, two].map((r) => JSON.parse(r.stdout));
+    expect(b.workers).toBe(2);
+    expect([b.states, b.transitions, b.violation.property, b.violation.steps]).toEqual([a.states, a.transitions, a.violation.property, a.violation.steps]);
   });
 
   it('--max-states stops with exit 3 and no trace', () => {

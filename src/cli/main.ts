@@ -7,7 +7,7 @@ import { totalmem } from 'node:os';
 import { basename, dirname, extname } from 'node:path';
 import { CONTRACT_DOC, ContractError, firstDifference, generateContracts } from '../contracts.ts';
 import {
-  DriverError, EXIT, InputError, SYSTEMS, TraceError, check, driverOfTrace, exitCodeOf, loadDriver, replay, resolveSystem, writeTrace,
+  DriverError, EXIT, InputError, SYSTEMS, TraceError, check, checkParallel, driverOfTrace, exitCodeOf, loadDriver, replay, resolveSystem, writeTrace,
 } from '../index.ts';
 import { CompileError } from '../explore/compile.ts';
 import { DEADLOCK } from '../system.ts';
@@ -21,7 +21,8 @@ import { UsageError, intFlag, numFlag, parseArgs } from './args.ts';
 const USAGE = `usage:
   pagerace list [--json]
   pagerace check <system> [--cpus N] [--pages N] [--variant NAME] [--driver FILE]
-                 [--max-states N] [--max-seconds S] [--max-memory MB] [--shard I/N] [--no-symmetry] [--no-por]
+                 [--max-states N] [--max-seconds S] [--max-memory MB] [--workers N] [--shard I/N]
+                 [--no-symmetry] [--no-por]
                  [--out DIR] [--json]   (each system's scope parameters are flags: see pagerace list)
   pagerace replay <trace.json> [--json]
   pagerace merge <shard result files...> [--out DIR] [--json]
@@ -80,9 +81,6 @@ async function runCheck(argv: string[]): Promise<number> {
     workers: true, shard: true, 'no-symmetry': false, 'no-por': false, out: true, json: false,
   });
   if (p.positional.length !== 1) throw new UsageError('check needs exactly one system name');
-  for (const f of ['workers']) {
-    if (p.flags.has(f)) throw new UsageError(`--${f} is not available yet in this version of pagerace`);
-  }
   const system = resolveSystem(p.positional[0]);
   for (const k of Object.keys(scopeFlags)) {
     if (p.flags.has(k) && !(k in system.scope)) throw new UsageError(`--${k} is not a scope parameter of ${system.name}`);
@@ -105,6 +103,8 @@ async function runCheck(argv: string[]): Promise<number> {
     symmetry: !p.flags.has('no-symmetry'),
     onProgress: json ? undefined : progressPrinter(),
   };
+  const workers = intFlag(p, 'workers', 1, 64) ?? 1;
+  if (workers > 1 && p.flags.has('shard')) throw new UsageError('--workers and --shard do not combine: run each shard on one worker');
   if (p.flags.has('shard')) {
     const shard = parseShardSpec(p.flags.get('shard') as string);
     const { path, result } = runShard(system.name, given, variant, shard, dir, common);
@@ -114,7 +114,7 @@ async function runCheck(argv: string[]): Promise<number> {
       : `shard ${shard.index + 1}/${shard.count}: ${result.verdict}, ${result.expanded} states expanded, ${result.transitions} transitions, ${result.seconds} s; result in ${path}; combine the shards with: pagerace merge ${dir}/${variant ?? 'fixed'}.shard-*-of-${shard.count}.json`);
     return result.verdict === 'pass' ? EXIT.pass : result.verdict === 'incomplete' ? EXIT.incomplete : exitCodeOf(result.violation!.kind);
   }
-  const outcome = check(system.name, given, variant, common);
+  const outcome = workers > 1 ? await checkParallel(system.name, given, variant, { ...common, workers }) : check(system.name, given, variant, common);
   if (!json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   const { result, trace, compiled, scope } = outcome;
   let tracePath: string | null = null;
@@ -127,6 +127,7 @@ async function runCheck(argv: string[]): Promise<number> {
     config: scope,
     variant,
     ...(driver ? { driver: driver.path } : {}),
+    ...(workers > 1 ? { workers } : {}),
     verdict: result.verdict,
     states: result.states,
     transitions: result.transitions,
@@ -148,7 +149,7 @@ async function runCheck(argv: string[]): Promise<number> {
   out(`${system.name} (kernel ${system.kernel}) ${Object.entries(scope).map(([k, v]) => `--${k} ${v}`).join(' ')}${variant ? ` --variant ${variant}` : ''}` +
     `${driver ? ` --driver ${driver.path} (${driver.driver.name})` : ''}`);
   out(`${result.verdict}: ${result.states} states, ${result.transitions} transitions, depth ${result.depth}, ` +
-    `${summary.seconds} s, ${summary.statesPerSecond} states/s${result.limit ? ` (stopped by ${result.limit})` : ''}`);
+    `${summary.seconds} s, ${summary.statesPerSecond} states/s${workers > 1 ? ` on ${workers} workers` : ''}${result.limit ? ` (stopped by ${result.limit})` : ''}`);
   if (trace) {
     out(describeViolation(trace));
     out('');
