@@ -1,12 +1,15 @@
 /**
  * `pagerace bench`: the same nonlru machines through @xstate/graph's traversal and
- * through the walker, without and with reductions, in one run, so that the ratios
- * do not depend on how busy the machine is between runs.
+ * through the walker, without and with reductions, on one thread and on two worker
+ * threads, in one run, so that the ratios do not depend on how busy the machine is
+ * between runs.
  */
 import { getAdjacencyMap } from '@xstate/graph';
 import { nonlru } from '../models/nonlru/index.ts';
 import { compile } from './explore/compile.ts';
-import { walk } from './explore/walker.ts';
+import { walk, type WalkResult } from './explore/walker.ts';
+import { walkParallel } from './explore/parallel.ts';
+import { SOURCE_MODULE } from './index.ts';
 import { packSnapshot, systemLogic, type SystemSnapshot } from './explore/xstate-logic.ts';
 
 export interface BenchRow {
@@ -19,15 +22,20 @@ export interface BenchRow {
   readonly bytesPerState: number | null;
   /** statesPerSecond / that of @xstate/graph at the same scope. */
   readonly speedup: number | null;
+  /** For a run on several workers: statesPerSecond / that of the same reductions on one thread. */
+  readonly vsOneThread: number | null;
 }
 
 /** @xstate/graph runs only where it finishes in reasonable time (its queue shift() is quadratic). */
 const GRAPH_SCOPES = new Set(['1x1', '2x1', '1x2']);
+/** Two workers run where a search lasts long enough for their start (about half a second) not to dominate. */
+export const WORKER_SCOPES: ReadonlySet<string> = new Set(['2x2', '3x1']);
+const WORKERS = 2;
 export const BENCH_SCOPES: readonly { cpus: number; pages: number }[] = [
   { cpus: 1, pages: 1 }, { cpus: 2, pages: 1 }, { cpus: 1, pages: 2 }, { cpus: 2, pages: 2 }, { cpus: 3, pages: 1 },
 ];
 
-export function runBench(scopes = BENCH_SCOPES, log: (s: string) => void = () => {}): BenchRow[] {
+export async function runBench(scopes = BENCH_SCOPES, log: (s: string) => void = () => {}, workerScopes = WORKER_SCOPES): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const scope of scopes) {
     const name = `${scope.cpus}x${scope.pages}`;
@@ -46,16 +54,23 @@ export function runBench(scopes = BENCH_SCOPES, log: (s: string) => void = () =>
       const seconds = (performance.now() - t0) / 1000;
       const states = Object.keys(adj).length;
       graphRate = states / seconds;
-      rows.push({ scope: name, engine: '@xstate/graph', states, transitions: null, seconds, statesPerSecond: graphRate, bytesPerState: null, speedup: 1 });
+      rows.push({ scope: name, engine: '@xstate/graph', states, transitions: null, seconds, statesPerSecond: graphRate, bytesPerState: null, speedup: 1, vsOneThread: null });
     }
-    for (const [engine, por, symmetry] of [['walker, no reductions', false, false], ['walker, reductions', true, true]] as const) {
-      log(`${name}: ${engine}`);
-      const r = walk(c, { por, symmetry });
+    const row = (engine: string, r: WalkResult, oneThread: number | null): BenchRow => {
       const rate = r.states / r.seconds;
-      rows.push({
+      return {
         scope: name, engine, states: r.states, transitions: r.transitions, seconds: r.seconds, statesPerSecond: rate,
-        bytesPerState: r.bytesPerState, speedup: graphRate ? rate / graphRate : null,
-      });
+        bytesPerState: r.bytesPerState, speedup: graphRate ? rate / graphRate : null, vsOneThread: oneThread ? rate / oneThread : null,
+      };
+    };
+    for (const [what, por, symmetry] of [['no reductions', false, false], ['reductions', true, true]] as const) {
+      log(`${name}: walker, ${what}`);
+      const one = row(`walker, ${what}`, walk(c, { por, symmetry }), null);
+      rows.push(one);
+      if (!workerScopes.has(name)) continue;
+      log(`${name}: walker, ${what}, ${WORKERS} workers`);
+      const source = { module: SOURCE_MODULE, export: 'compiledFor', args: { system: 'nonlru', scope, variant: null } };
+      rows.push(row(`walker, ${what}, ${WORKERS} workers`, await walkParallel(c, source, { workers: WORKERS, por, symmetry }), one.statesPerSecond));
     }
   }
   return rows;
@@ -63,12 +78,12 @@ export function runBench(scopes = BENCH_SCOPES, log: (s: string) => void = () =>
 
 export function benchTable(rows: readonly BenchRow[]): string {
   const lines = [
-    '| scope (cpus x pages) | engine | states | transitions | seconds | states/s | bytes/state | vs @xstate/graph |',
-    '|---|---|---|---|---|---|---|---|',
+    '| scope (cpus x pages) | engine | states | transitions | seconds | states/s | bytes/state | vs @xstate/graph | vs one thread |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     lines.push(`| ${r.scope} | ${r.engine} | ${r.states.toLocaleString('en-US')} | ${r.transitions?.toLocaleString('en-US') ?? '-'} | ` +
-      `${r.seconds.toFixed(2)} | ${Math.round(r.statesPerSecond).toLocaleString('en-US')} | ${r.bytesPerState?.toFixed(1) ?? '-'} | ${r.speedup ? `${r.speedup.toFixed(0)}x` : '-'} |`);
+      `${r.seconds.toFixed(2)} | ${Math.round(r.statesPerSecond).toLocaleString('en-US')} | ${r.bytesPerState?.toFixed(1) ?? '-'} | ${r.speedup ? `${r.speedup.toFixed(0)}x` : '-'} | ${r.vsOneThread ? `${r.vsOneThread.toFixed(2)}x` : '-'} |`);
   }
   return lines.join('\n');
 }

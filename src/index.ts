@@ -119,10 +119,13 @@ export async function checkParallel(
 ): Promise<CheckOutcome> {
   const { system, scope, compiled } = prepare(systemName, given, variant, opts.driver);
   const spec: ModelSpec = { system: system.name, scope, variant, ...(opts.driver ? { driver: opts.driver.path } : {}) };
-  const source = { module: import.meta.url, export: 'compiledFor', args: spec };
+  const source = { module: SOURCE_MODULE, export: 'compiledFor', args: spec };
   const result = await walkParallel(compiled, source, { ...opts, por: opts.por ?? true });
   return outcome(system, scope, variant, compiled, result, opts);
 }
+
+/** The module worker threads import compiledFor from. */
+export const SOURCE_MODULE = import.meta.url;
 
 /** What a worker thread needs to build the same compiled system as the caller. */
 export interface ModelSpec {

@@ -248,7 +248,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'contracts': return runContracts(rest);
       case 'bench': {
         const p = parseArgs(rest, { json: false });
-        const rows = runBench(BENCH_SCOPES, p.flags.has('json') ? undefined : (s) => err(`bench: ${s}`));
+        const rows = await runBench(BENCH_SCOPES, p.flags.has('json') ? undefined : (s) => err(`bench: ${s}`));
         out(p.flags.has('json') ? JSON.stringify(rows) : benchTable(rows));
         return 0;
       }
