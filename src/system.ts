@@ -103,6 +103,14 @@ export interface Symmetry {
    * per local when the walker starts.
    */
   localRenaming(kind: string, local: string): ((value: number, perm: Int8Array) => number) | null;
+  /**
+   * Optional: permuteWorld as a byte gather, which lets the walker compare images
+   * byte by byte without writing them: for every i < worldSize,
+   * `dst[i] = table[i] === null ? src[source[i]] : table[i][src[source[i]]]`
+   * (a table has 256 entries). It must describe exactly what permuteWorld writes;
+   * the walker checks the two agree on a few vectors when it starts.
+   */
+  gather?(perm: Int8Array): { readonly source: ArrayLike<number>; readonly table: readonly (Uint8Array | null)[] };
 }
 
 export interface Model {
