@@ -49,10 +49,13 @@ const firstPage = (from: number) => Math.floor(from / PAGE_STRIDE);
 const endPage = (to: number, npages: number) => Math.min(npages, Math.ceil(to / PAGE_STRIDE));
 
 export function nonlruProperties(lay: NonlruLayout): Property[] {
-  const cpuOwning = (list: number): number => {
-    for (let c = 0; c < lay.cpus; c++) if (list === lay.migrateList(c) || list === lay.freeList(c)) return c;
-    return -1;
-  };
+  /** list id -> the CPU whose private list it is, or -1. */
+  const owners = new Int16Array(256).fill(-1);
+  for (let c = lay.cpus - 1; c >= 0; c--) {
+    owners[lay.freeList(c)] = c;
+    owners[lay.migrateList(c)] = c;
+  }
+  const cpuOwning = (list: number): number => owners[list];
 
   const useAfterFree: StepInvariant = {
     name: 'use-after-free',
@@ -92,8 +95,8 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
     scope: 'state',
     rule: 'No page is isolated by two CPUs: isolate_movable_page() tests PageIsolated under the page lock.',
     source: 'mm/migrate.c isolate_movable_page(): "if (!PageMovable(page) || PageIsolated(page)) goto out_no_isolated"; the seed: "VM marks the page as PG_isolated so concurrent isolation in several CPUs skip the page".',
-    check(m) {
-      for (let pfn = 0; pfn < lay.npages; pfn++) {
+    check(m, from = 0, to = m.length) {
+      for (let pfn = firstPage(from), end = endPage(to, lay.npages); pfn < end; pfn++) {
         const claims = pageByte(m, pfn, F_ISOLATORS);
         if (popcount(claims) > 1) return `pfn ${pfn} is isolated by CPUs ${[...Array(lay.cpus).keys()].filter((c) => claims & (1 << c)).join(' and ')}`;
       }
@@ -112,8 +115,8 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
         const a = pageByte(pre, pfn, F_LIST);
         const b = pageByte(post, pfn, F_LIST);
         if (a === b) continue;
-        for (const list of [a, b]) {
-          const owner = cpuOwning(list);
+        for (let k = 0; k < 2; k++) {
+          const owner = cpuOwning(k === 0 ? a : b);
           if (owner >= 0 && owner !== actor) return `pfn ${pfn}: a list private to cpu${owner} was changed by another actor`;
         }
       }
@@ -127,8 +130,8 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
     scope: 'state',
     rule: 'A page is never both on the driver\'s list and isolated, except inside putback_movable_page() under the page lock, between a_ops->putback_page and __ClearPageIsolated.',
     source: 'mm/migrate.c putback_movable_page(); the seed\'s isolate_page contract: the driver takes the page off its own list when it agrees to isolation.',
-    check(m) {
-      for (let pfn = 0; pfn < lay.npages; pfn++) {
+    check(m, from = 0, to = m.length) {
+      for (let pfn = firstPage(from), end = endPage(to, lay.npages); pfn < end; pfn++) {
         const f = pageByte(m, pfn, F_FLAGS);
         if ((f & PG_isolated) && !(f & PG_locked) && pageByte(m, pfn, F_LIST) === lay.driverList) {
           return `pfn ${pfn} is on the driver's list while isolated and unlocked`;
@@ -178,8 +181,8 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
     scope: 'state',
     rule: 'page->_refcount never goes below zero (put_page_testzero() asserts it under CONFIG_DEBUG_VM).',
     source: 'include/linux/mm.h put_page_testzero(): VM_BUG_ON_PAGE(page_ref_count(page) == 0, page).',
-    check(m) {
-      for (let pfn = 0; pfn < lay.npages; pfn++) {
+    check(m, from = 0, to = m.length) {
+      for (let pfn = firstPage(from), end = endPage(to, lay.npages); pfn < end; pfn++) {
         if ((pageByte(m, pfn, F_REF) << 24) >> 24 < 0) return `pfn ${pfn} has a negative refcount`;
       }
       return null;

@@ -36,11 +36,15 @@ interface PropertyBase {
 /**
  * Checked on every reachable state, before it is queued; a function of the world
  * only, so a step that changes no world byte keeps it. Returns null or what is wrong.
+ * After a step, the walker passes the byte range [from, to) of the world that holds
+ * every change since a state where the invariant held: a property may then look
+ * only at what those bytes can break (e.g. the pages in the range); without them it
+ * checks the whole world. Either way the answer must be the same.
  */
 export interface StateInvariant extends PropertyBase {
   readonly kind: 'invariant';
   readonly scope: 'state';
-  check(m: Uint8Array): string | null;
+  check(m: Uint8Array, from?: number, to?: number): string | null;
 }
 
 /**

@@ -107,14 +107,17 @@ export function checkStep(c: Compiled, pre: Uint8Array | null, post: Uint8Array,
     if (from === to) return null;
     while (pre[to - 1] === post[to - 1]) to--;
   }
-  for (const p of c.stateInvariants) {
-    const why = p.check(post);
-    if (why !== null) return { kind: 'invariant', property: p.name, message: why };
+  // The pre-state passed the state invariants, so they need look only at [from, to).
+  const inv = c.stateInvariants;
+  for (let i = 0; i < inv.length; i++) {
+    const why = pre === null ? inv[i].check(post) : inv[i].check(post, from, to);
+    if (why !== null) return { kind: 'invariant', property: inv[i].name, message: why };
   }
   if (pre !== null) {
-    for (const p of c.stepInvariants) {
-      const why = p.check(pre, post, actor, from, to);
-      if (why !== null) return { kind: 'invariant', property: p.name, message: why };
+    const steps = c.stepInvariants;
+    for (let i = 0; i < steps.length; i++) {
+      const why = steps[i].check(pre, post, actor, from, to);
+      if (why !== null) return { kind: 'invariant', property: steps[i].name, message: why };
     }
   }
   return null;
