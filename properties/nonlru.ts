@@ -49,6 +49,9 @@ const firstPage = (from: number) => Math.floor(from / PAGE_STRIDE);
 const endPage = (to: number, npages: number) => Math.min(npages, Math.ceil(to / PAGE_STRIDE));
 
 export function nonlruProperties(lay: NonlruLayout): Property[] {
+  /** Property.watches: these fields of every struct page. */
+  const pageFields = (...fields: number[]) => (at: number) => at < lay.npages * PAGE_STRIDE && fields.includes(at % PAGE_STRIDE);
+
   /** list id -> the CPU whose private list it is, or -1. */
   const owners = new Int16Array(256).fill(-1);
   for (let c = lay.cpus - 1; c >= 0; c--) {
@@ -59,6 +62,7 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const useAfterFree: StepInvariant = {
     name: 'use-after-free',
+    watches: (at) => at < lay.npages * PAGE_STRIDE,
     kind: 'invariant',
     scope: 'step',
     rule: 'A freed page is never touched again except by the allocator handing it out anew.',
@@ -76,6 +80,7 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const freedClean: StepInvariant = {
     name: 'freed-page-clean',
+    watches: pageFields(F_TYPE),
     kind: 'invariant',
     scope: 'step',
     rule: 'A page is freed only after the VM has cleared PG_isolated; free_pages_prepare() wipes PG_isolated (PG_reclaim) silently, so the kernel itself would not notice.',
@@ -91,6 +96,7 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const noDoubleIsolation: StateInvariant = {
     name: 'no-double-isolation',
+    watches: pageFields(F_ISOLATORS),
     kind: 'invariant',
     scope: 'state',
     rule: 'No page is isolated by two CPUs: isolate_movable_page() tests PageIsolated under the page lock.',
@@ -106,6 +112,7 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const lruOwner: StepInvariant = {
     name: 'isolated-lru-untouched',
+    watches: pageFields(F_LIST),
     kind: 'invariant',
     scope: 'step',
     rule: 'While the VM has a page isolated, page->lru is the VM\'s: only the isolating CPU links or unlinks it (the driver must not touch page.lru while PG_isolated).',
@@ -126,6 +133,7 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const isolatedOffDriverList: StateInvariant = {
     name: 'isolated-off-driver-list',
+    watches: pageFields(F_FLAGS, F_LIST),
     kind: 'invariant',
     scope: 'state',
     rule: 'A page is never both on the driver\'s list and isolated, except inside putback_movable_page() under the page lock, between a_ops->putback_page and __ClearPageIsolated.',
@@ -143,6 +151,7 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const isolatedUnderLock: StepInvariant = {
     name: 'isolated-under-page-lock',
+    watches: pageFields(F_FLAGS),
     kind: 'invariant',
     scope: 'step',
     rule: 'PG_isolated is set and cleared only by the holder of the page lock.',
@@ -159,6 +168,7 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const unlockOwner: StepInvariant = {
     name: 'unlock-by-owner',
+    watches: (at) => pageFields(F_FLAGS)(at) || at === lay.driverLock,
     kind: 'invariant',
     scope: 'step',
     rule: 'Only the holder of a lock releases it: the page lock (PG_locked) and the driver\'s spinlock.',
@@ -177,6 +187,7 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const refcountNonNegative: StateInvariant = {
     name: 'refcount-nonnegative',
+    watches: pageFields(F_REF),
     kind: 'invariant',
     scope: 'state',
     rule: 'page->_refcount never goes below zero (put_page_testzero() asserts it under CONFIG_DEBUG_VM).',

@@ -25,6 +25,14 @@ export interface ActorDef {
 export type ViolationKind = 'kernel-bug' | 'deadlock' | 'invariant' | 'termination';
 
 interface PropertyBase {
+  /**
+   * Optional, for state and step invariants: the world bytes the property can be
+   * broken through. The property promises to hold after any step that changes none
+   * of the world bytes `at` for which this returns true (e.g. it reads only some
+   * fields of struct page), so the walker may skip it then. Asked once per byte when
+   * the model is compiled.
+   */
+  readonly watches?: (at: number) => boolean;
   /** Kebab-case, stable: tests, traces and docs refer to it. */
   readonly name: string;
   /** The rule, in a sentence a driver author can act on. */

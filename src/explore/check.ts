@@ -144,15 +144,33 @@ export function checkStep(c: Compiled, pre: Uint8Array | null, post: Uint8Array,
       while (pre[to - 1] === post[to - 1]) to--;
     }
   }
+  // Which invariants can the changed bytes break (Property.watches)? All of them
+  // for the initial state; invariants past the 31st always.
+  let stateBits = -1;
+  let stepBits = -1;
+  if (pre !== null) {
+    stateBits = 0;
+    stepBits = 0;
+    const sw = c.stateWatch;
+    const tw = c.stepWatch;
+    for (let i = from; i < to; i++) {
+      if (pre[i] !== post[i]) {
+        stateBits |= sw[i];
+        stepBits |= tw[i];
+      }
+    }
+  }
   // The pre-state passed the state invariants, so they need look only at [from, to).
   const inv = c.stateInvariants;
   for (let i = 0; i < inv.length; i++) {
+    if (i < 31 && ((stateBits >>> i) & 1) === 0) continue;
     const why = pre === null ? inv[i].check(post) : inv[i].check(post, from, to);
     if (why !== null) return { kind: 'invariant', property: inv[i].name, message: why };
   }
   if (pre !== null) {
     const steps = c.stepInvariants;
     for (let i = 0; i < steps.length; i++) {
+      if (i < 31 && ((stepBits >>> i) & 1) === 0) continue;
       const why = steps[i].check(pre, post, actor, from, to);
       if (why !== null) return { kind: 'invariant', property: steps[i].name, message: why };
     }
