@@ -49,13 +49,20 @@ const firstPage = (from: number) => Math.floor(from / PAGE_STRIDE);
 const endPage = (to: number, npages: number) => Math.min(npages, Math.ceil(to / PAGE_STRIDE));
 
 export function nonlruProperties(lay: NonlruLayout): Property[] {
-  const cpuOwning = (list: number): number => {
-    for (let c = 0; c < lay.cpus; c++) if (list === lay.migrateList(c) || list === lay.freeList(c)) return c;
-    return -1;
-  };
+  /** Property.watches: these fields of every struct page. */
+  const pageFields = (...fields: number[]) => (at: number) => at < lay.npages * PAGE_STRIDE && fields.includes(at % PAGE_STRIDE);
+
+  /** list id -> the CPU whose private list it is, or -1. */
+  const owners = new Int16Array(256).fill(-1);
+  for (let c = lay.cpus - 1; c >= 0; c--) {
+    owners[lay.freeList(c)] = c;
+    owners[lay.migrateList(c)] = c;
+  }
+  const cpuOwning = (list: number): number => owners[list];
 
   const useAfterFree: StepInvariant = {
     name: 'use-after-free',
+    watches: (at) => at < lay.npages * PAGE_STRIDE,
     kind: 'invariant',
     scope: 'step',
     rule: 'A freed page is never touched again except by the allocator handing it out anew.',
@@ -73,6 +80,7 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const freedClean: StepInvariant = {
     name: 'freed-page-clean',
+    watches: pageFields(F_TYPE),
     kind: 'invariant',
     scope: 'step',
     rule: 'A page is freed only after the VM has cleared PG_isolated; free_pages_prepare() wipes PG_isolated (PG_reclaim) silently, so the kernel itself would not notice.',
@@ -88,12 +96,13 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const noDoubleIsolation: StateInvariant = {
     name: 'no-double-isolation',
+    watches: pageFields(F_ISOLATORS),
     kind: 'invariant',
     scope: 'state',
     rule: 'No page is isolated by two CPUs: isolate_movable_page() tests PageIsolated under the page lock.',
     source: 'mm/migrate.c isolate_movable_page(): "if (!PageMovable(page) || PageIsolated(page)) goto out_no_isolated"; the seed: "VM marks the page as PG_isolated so concurrent isolation in several CPUs skip the page".',
-    check(m) {
-      for (let pfn = 0; pfn < lay.npages; pfn++) {
+    check(m, from = 0, to = m.length) {
+      for (let pfn = firstPage(from), end = endPage(to, lay.npages); pfn < end; pfn++) {
         const claims = pageByte(m, pfn, F_ISOLATORS);
         if (popcount(claims) > 1) return `pfn ${pfn} is isolated by CPUs ${[...Array(lay.cpus).keys()].filter((c) => claims & (1 << c)).join(' and ')}`;
       }
@@ -103,6 +112,7 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const lruOwner: StepInvariant = {
     name: 'isolated-lru-untouched',
+    watches: pageFields(F_LIST),
     kind: 'invariant',
     scope: 'step',
     rule: 'While the VM has a page isolated, page->lru is the VM\'s: only the isolating CPU links or unlinks it (the driver must not touch page.lru while PG_isolated).',
@@ -112,8 +122,8 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
         const a = pageByte(pre, pfn, F_LIST);
         const b = pageByte(post, pfn, F_LIST);
         if (a === b) continue;
-        for (const list of [a, b]) {
-          const owner = cpuOwning(list);
+        for (let k = 0; k < 2; k++) {
+          const owner = cpuOwning(k === 0 ? a : b);
           if (owner >= 0 && owner !== actor) return `pfn ${pfn}: a list private to cpu${owner} was changed by another actor`;
         }
       }
@@ -123,12 +133,13 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const isolatedOffDriverList: StateInvariant = {
     name: 'isolated-off-driver-list',
+    watches: pageFields(F_FLAGS, F_LIST),
     kind: 'invariant',
     scope: 'state',
     rule: 'A page is never both on the driver\'s list and isolated, except inside putback_movable_page() under the page lock, between a_ops->putback_page and __ClearPageIsolated.',
     source: 'mm/migrate.c putback_movable_page(); the seed\'s isolate_page contract: the driver takes the page off its own list when it agrees to isolation.',
-    check(m) {
-      for (let pfn = 0; pfn < lay.npages; pfn++) {
+    check(m, from = 0, to = m.length) {
+      for (let pfn = firstPage(from), end = endPage(to, lay.npages); pfn < end; pfn++) {
         const f = pageByte(m, pfn, F_FLAGS);
         if ((f & PG_isolated) && !(f & PG_locked) && pageByte(m, pfn, F_LIST) === lay.driverList) {
           return `pfn ${pfn} is on the driver's list while isolated and unlocked`;
@@ -140,6 +151,7 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const isolatedUnderLock: StepInvariant = {
     name: 'isolated-under-page-lock',
+    watches: pageFields(F_FLAGS),
     kind: 'invariant',
     scope: 'step',
     rule: 'PG_isolated is set and cleared only by the holder of the page lock.',
@@ -156,6 +168,7 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const unlockOwner: StepInvariant = {
     name: 'unlock-by-owner',
+    watches: (at) => pageFields(F_FLAGS)(at) || at === lay.driverLock,
     kind: 'invariant',
     scope: 'step',
     rule: 'Only the holder of a lock releases it: the page lock (PG_locked) and the driver\'s spinlock.',
@@ -174,12 +187,13 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const refcountNonNegative: StateInvariant = {
     name: 'refcount-nonnegative',
+    watches: pageFields(F_REF),
     kind: 'invariant',
     scope: 'state',
     rule: 'page->_refcount never goes below zero (put_page_testzero() asserts it under CONFIG_DEBUG_VM).',
     source: 'include/linux/mm.h put_page_testzero(): VM_BUG_ON_PAGE(page_ref_count(page) == 0, page).',
-    check(m) {
-      for (let pfn = 0; pfn < lay.npages; pfn++) {
+    check(m, from = 0, to = m.length) {
+      for (let pfn = firstPage(from), end = endPage(to, lay.npages); pfn < end; pfn++) {
         if ((pageByte(m, pfn, F_REF) << 24) >> 24 < 0) return `pfn ${pfn} has a negative refcount`;
       }
       return null;

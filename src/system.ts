@@ -25,6 +25,14 @@ export interface ActorDef {
 export type ViolationKind = 'kernel-bug' | 'deadlock' | 'invariant' | 'termination';
 
 interface PropertyBase {
+  /**
+   * Optional, for state and step invariants: the world bytes the property can be
+   * broken through. The property promises to hold after any step that changes none
+   * of the world bytes `at` for which this returns true (e.g. it reads only some
+   * fields of struct page), so the walker may skip it then. Asked once per byte when
+   * the model is compiled.
+   */
+  readonly watches?: (at: number) => boolean;
   /** Kebab-case, stable: tests, traces and docs refer to it. */
   readonly name: string;
   /** The rule, in a sentence a driver author can act on. */
@@ -36,11 +44,15 @@ interface PropertyBase {
 /**
  * Checked on every reachable state, before it is queued; a function of the world
  * only, so a step that changes no world byte keeps it. Returns null or what is wrong.
+ * After a step, the walker passes the byte range [from, to) of the world that holds
+ * every change since a state where the invariant held: a property may then look
+ * only at what those bytes can break (e.g. the pages in the range); without them it
+ * checks the whole world. Either way the answer must be the same.
  */
 export interface StateInvariant extends PropertyBase {
   readonly kind: 'invariant';
   readonly scope: 'state';
-  check(m: Uint8Array): string | null;
+  check(m: Uint8Array, from?: number, to?: number): string | null;
 }
 
 /**
@@ -103,6 +115,14 @@ export interface Symmetry {
    * per local when the walker starts.
    */
   localRenaming(kind: string, local: string): ((value: number, perm: Int8Array) => number) | null;
+  /**
+   * Optional: permuteWorld as a byte gather, which lets the walker compare images
+   * byte by byte without writing them: for every i < worldSize,
+   * `dst[i] = table[i] === null ? src[source[i]] : table[i][src[source[i]]]`
+   * (a table has 256 entries). It must describe exactly what permuteWorld writes;
+   * the walker checks the two agree on a few vectors when it starts.
+   */
+  gather?(perm: Int8Array): { readonly source: ArrayLike<number>; readonly table: readonly (Uint8Array | null)[] };
 }
 
 export interface Model {

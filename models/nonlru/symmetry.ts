@@ -57,6 +57,25 @@ export function nonlruSymmetry(lay: NonlruLayout, worldSize: number): Symmetry {
       dst[lay.driverLock] = t.actor1[src[lay.driverLock]];
       for (let k = 0; k < lay.pages; k++) dst[lay.slots + k] = t.pfn[src[lay.slots + k]];
     },
+    // The same renaming as a byte gather (see Symmetry.gather): page q of the image
+    // is page pfn^-1(q) of the source, with its list, locker and claims renamed.
+    gather(perm) {
+      const t = tablesFor(perm);
+      const source = new Int32Array(worldSize);
+      const table: (Uint8Array | null)[] = new Array(worldSize).fill(null);
+      for (let pfn = 0; pfn < lay.npages; pfn++) {
+        const from = pfn * PAGE_STRIDE;
+        const to = t.pfn[pfn] * PAGE_STRIDE;
+        for (let i = 0; i < PAGE_STRIDE; i++) source[to + i] = from + i;
+        table[to + F_LIST] = t.list;
+        table[to + F_LOCKER] = t.actor1;
+        table[to + F_ISOLATORS] = t.claims;
+      }
+      for (let at = globalsAt; at < worldSize; at++) source[at] = at;
+      table[lay.driverLock] = t.actor1;
+      for (let k = 0; k < lay.pages; k++) table[lay.slots + k] = t.pfn;
+      return { source, table };
+    },
     localRenaming: (_kind, local) => (local === 'page' || local === 'newpage' ? renamePfn : null),
   };
 }

@@ -79,6 +79,29 @@ export function runLocalChain(
 }
 
 /**
+ * Word views of the state buffers the walker reuses (a few, by identity), so that
+ * copying and comparing states goes a word at a time without a view per call.
+ */
+const viewOf: Uint8Array[] = [];
+const wordsOf: (Int32Array | null)[] = [];
+function words(v: Uint8Array): Int32Array | null {
+  for (let i = 0; i < viewOf.length; i++) if (viewOf[i] === v) return wordsOf[i];
+  const w = (v.byteOffset & 3) === 0 && (v.length & 3) === 0 ? new Int32Array(v.buffer, v.byteOffset, v.length >>> 2) : null;
+  if (viewOf.length === 4) { viewOf.shift(); wordsOf.shift(); }
+  viewOf.push(v);
+  wordsOf.push(w);
+  return w;
+}
+
+/** dst = src (same length). */
+function copyState(src: Uint8Array, dst: Uint8Array): void {
+  const s = words(src);
+  const d = words(dst);
+  if (s === null || d === null || s.length !== d.length) { dst.set(src); return; }
+  for (let i = 0; i < s.length; i++) d[i] = s[i];
+}
+
+/**
  * One whole step: the branch, then (with `por`) the actor's local steps, then the
  * properties. When a kernel assertion fires part-way, the properties are checked
  * on the state as far as the step got first: a property broken before the kernel
@@ -88,7 +111,7 @@ export function takeStep(
   c: Compiled, actor: number, br: CompiledBranch, pre: Uint8Array, next: Uint8Array, por: boolean,
   record?: (br: CompiledBranch) => void, chain?: { steps: number },
 ): Finding | null {
-  next.set(pre);
+  copyState(pre, next);
   if (chain) chain.steps = 0;
   record?.(br);
   const bug = applyBranch(c, actor, br, next) ?? (por ? runLocalChain(c, actor, next, record, chain) : null);
@@ -103,18 +126,53 @@ export function checkStep(c: Compiled, pre: Uint8Array | null, post: Uint8Array,
   let from = 0;
   let to = c.worldSize;
   if (pre !== null) {
+    // A word at a time over the whole words of the world, then to the byte.
+    const pw = words(pre);
+    const qw = words(post);
+    const nw = pw !== null && qw !== null ? to >>> 2 : 0;
+    let w = 0;
+    while (w < nw && pw![w] === qw![w]) w++;
+    from = w << 2;
     while (from < to && pre[from] === post[from]) from++;
     if (from === to) return null;
-    while (pre[to - 1] === post[to - 1]) to--;
+    while (to > nw << 2 && pre[to - 1] === post[to - 1]) to--;
+    if (to === nw << 2) {
+      // The tail past the last whole word is unchanged: the last change is in a word.
+      w = nw;
+      while (pw![w - 1] === qw![w - 1]) w--;
+      to = w << 2;
+      while (pre[to - 1] === post[to - 1]) to--;
+    }
   }
-  for (const p of c.stateInvariants) {
-    const why = p.check(post);
-    if (why !== null) return { kind: 'invariant', property: p.name, message: why };
+  // Which invariants can the changed bytes break (Property.watches)? All of them
+  // for the initial state; invariants past the 31st always.
+  let stateBits = -1;
+  let stepBits = -1;
+  if (pre !== null) {
+    stateBits = 0;
+    stepBits = 0;
+    const sw = c.stateWatch;
+    const tw = c.stepWatch;
+    for (let i = from; i < to; i++) {
+      if (pre[i] !== post[i]) {
+        stateBits |= sw[i];
+        stepBits |= tw[i];
+      }
+    }
+  }
+  // The pre-state passed the state invariants, so they need look only at [from, to).
+  const inv = c.stateInvariants;
+  for (let i = 0; i < inv.length; i++) {
+    if (i < 31 && ((stateBits >>> i) & 1) === 0) continue;
+    const why = pre === null ? inv[i].check(post) : inv[i].check(post, from, to);
+    if (why !== null) return { kind: 'invariant', property: inv[i].name, message: why };
   }
   if (pre !== null) {
-    for (const p of c.stepInvariants) {
-      const why = p.check(pre, post, actor, from, to);
-      if (why !== null) return { kind: 'invariant', property: p.name, message: why };
+    const steps = c.stepInvariants;
+    for (let i = 0; i < steps.length; i++) {
+      if (i < 31 && ((stepBits >>> i) & 1) === 0) continue;
+      const why = steps[i].check(pre, post, actor, from, to);
+      if (why !== null) return { kind: 'invariant', property: steps[i].name, message: why };
     }
   }
   return null;

@@ -58,6 +58,23 @@ export interface Compiled {
   readonly stateInvariants: readonly StateInvariant[];
   readonly stepInvariants: readonly StepInvariant[];
   readonly endProperties: readonly EndProperty[];
+  /**
+   * Per world byte: bit k set when state invariant k (stepWatch: step invariant k)
+   * can be broken by a change to that byte (Property.watches; all bytes when it
+   * does not say). Invariants past the 31st are always checked.
+   */
+  readonly stateWatch: Int32Array;
+  readonly stepWatch: Int32Array;
+}
+
+/** See Compiled.stateWatch. */
+function watchMasks(props: readonly (StateInvariant | StepInvariant)[], worldSize: number): Int32Array {
+  const mask = new Int32Array(worldSize);
+  props.forEach((p, k) => {
+    if (k >= 31) return;
+    for (let at = 0; at < worldSize; at++) if (!p.watches || p.watches(at)) mask[at] |= 1 << k;
+  });
+  return mask;
 }
 
 type RawCarrier = { raw?: unknown };
@@ -159,14 +176,18 @@ export function compile(model: Model): Compiled {
     initial[actors[i].base] = 0;
     a.initialLocals.forEach((v, j) => { initial[actors[i].base + 1 + j] = v; });
   });
+  const stateInvariants = model.properties.filter((p): p is StateInvariant => p.scope === 'state');
+  const stepInvariants = model.properties.filter((p): p is StepInvariant => p.scope === 'step');
   return {
     model,
     actors,
     worldSize,
     stateSize,
     initial,
-    stateInvariants: model.properties.filter((p): p is StateInvariant => p.scope === 'state'),
-    stepInvariants: model.properties.filter((p): p is StepInvariant => p.scope === 'step'),
+    stateInvariants,
+    stepInvariants,
     endProperties: model.properties.filter((p): p is EndProperty => p.scope === 'end'),
+    stateWatch: watchMasks(stateInvariants, worldSize),
+    stepWatch: watchMasks(stepInvariants, worldSize),
   };
 }

@@ -139,17 +139,29 @@ export function fingerprint(words: Int32Array, out: Int32Array): void {
  * The frontier, by depth: one FIFO of (id, state) per pending depth. Entries are
  * dropped as they are popped, so memory holds only states not yet expanded. A state
  * found again at a smaller depth is pushed again there; the walker skips the stale
- * entry by its recorded depth.
+ * entry by its recorded depth. Chunks read to the end go to a small pool that the
+ * next chunk comes from, so that the walker does not keep asking the system for
+ * fresh, zeroed megabytes; the pool is emptied when nothing is pending.
  */
 export class DepthBuckets {
   private readonly buckets = new Map<number, ByteFifo>();
+  private readonly pool: Chunk[] = [];
   pending = 0;
+  /** The bucket last pushed to / popped from (the walker works at one or two depths at a time). */
+  private pushDepth = -1;
+  private pushBucket: ByteFifo | null = null;
+  private popDepth = -1;
+  private popBucket: ByteFifo | null = null;
+  private readonly pushViews = new WordViews();
+  private readonly popViews = new WordViews();
   constructor(private readonly stateSize: number) {}
 
   push(depth: number, id: number, state: Uint8Array): void {
-    let b = this.buckets.get(depth);
-    if (!b) this.buckets.set(depth, (b = new ByteFifo(this.stateSize)));
-    b.push(id, state);
+    let b = depth === this.pushDepth ? this.pushBucket : this.buckets.get(depth);
+    if (!b) this.buckets.set(depth, (b = new ByteFifo(this.stateSize, this.pool)));
+    this.pushDepth = depth;
+    this.pushBucket = b;
+    b.push(id, state, this.pushViews.of(state));
     this.pending++;
   }
 
@@ -160,13 +172,20 @@ export class DepthBuckets {
 
   /** Pop the next state of `depth` into `into`; returns its id, or -1 when the depth is done. */
   pop(depth: number, into: Uint8Array): number {
-    const b = this.buckets.get(depth);
+    const b = depth === this.popDepth ? this.popBucket : this.buckets.get(depth);
     if (!b) return -1;
-    const id = b.pop(into);
+    const id = b.pop(into, this.popViews.of(into));
     if (id < 0) {
+      b.release();
       this.buckets.delete(depth);
+      if (this.pushBucket === b) { this.pushDepth = -1; this.pushBucket = null; }
+      this.popDepth = -1;
+      this.popBucket = null;
+      if (this.buckets.size === 0) this.pool.length = 0;
       return -1;
     }
+    this.popDepth = depth;
+    this.popBucket = b;
     this.pending--;
     return id;
   }
@@ -174,46 +193,108 @@ export class DepthBuckets {
   get bytes(): number {
     let n = 0;
     for (const b of this.buckets.values()) n += b.bytes;
+    for (const c of this.pool) n += c.states.byteLength + c.ids.byteLength;
     return n;
+  }
+}
+
+/** Chunks handed back and reused, at most this many. */
+const POOL = 2;
+
+interface Chunk {
+  readonly states: Uint8Array;
+  /** The same memory as words, for copying states a word at a time. */
+  readonly words: Int32Array;
+  readonly ids: Uint32Array;
+}
+
+/** A word view of a state vector, cached for the last few vectors seen (the walker reuses its buffers). */
+class WordViews {
+  private a: Uint8Array | null = null;
+  private aw: Int32Array | null = null;
+  private b: Uint8Array | null = null;
+  private bw: Int32Array | null = null;
+  of(v: Uint8Array): Int32Array | null {
+    if (v === this.a) return this.aw;
+    if (v === this.b) return this.bw;
+    const w = (v.byteOffset & 3) === 0 && (v.length & 3) === 0 ? new Int32Array(v.buffer, v.byteOffset, v.length >>> 2) : null;
+    this.b = this.a;
+    this.bw = this.aw;
+    this.a = v;
+    this.aw = w;
+    return w;
   }
 }
 
 /** A FIFO of (id, state) records in 1 MiB chunks, freed as they are read. */
 class ByteFifo {
-  private readonly chunks: Uint8Array[] = [];
-  private readonly ids: Uint32Array[] = [];
+  private readonly chunks: Chunk[] = [];
   private readonly perChunk: number;
+  private readonly words: number;
   private head = 0;
   private tail = 0;
-  constructor(private readonly stateSize: number) {
+  /** Position in the first chunk (head) and in the last (tail). */
+  private headAt = 0;
+  private tailAt = 0;
+  constructor(private readonly stateSize: number, private readonly pool: Chunk[]) {
     this.perChunk = Math.max(1, Math.floor((1 << 20) / stateSize));
+    this.words = (stateSize & 3) === 0 ? stateSize >>> 2 : -1;
   }
-  push(id: number, state: Uint8Array): void {
-    const c = Math.floor(this.tail / this.perChunk);
-    const k = c - Math.floor(this.head / this.perChunk);
-    if (k >= this.chunks.length) {
-      this.chunks.push(new Uint8Array(this.perChunk * this.stateSize));
-      this.ids.push(new Uint32Array(this.perChunk));
+  private newChunk(): Chunk {
+    const reused = this.pool.pop();
+    if (reused) return reused;
+    const states = new Uint8Array(this.perChunk * this.stateSize);
+    const words = new Int32Array(states.buffer, 0, this.words >= 0 ? states.length >>> 2 : 0);
+    return { states, words, ids: new Uint32Array(this.perChunk) };
+  }
+  /** `src`: the state as words, when it can be read so. */
+  push(id: number, state: Uint8Array, src: Int32Array | null): void {
+    if (this.tailAt === this.perChunk || this.chunks.length === 0) {
+      this.chunks.push(this.newChunk());
+      this.tailAt = 0;
     }
-    const at = this.tail % this.perChunk;
-    this.chunks[k].set(state, at * this.stateSize);
-    this.ids[k][at] = id;
+    const chunk = this.chunks[this.chunks.length - 1];
+    const at = this.tailAt;
+    const W = this.words;
+    if (src !== null && W >= 0) {
+      const dst = chunk.words;
+      for (let i = 0, j = at * W; i < W; i++, j++) dst[j] = src[i];
+    } else {
+      chunk.states.set(state, at * this.stateSize);
+    }
+    chunk.ids[at] = id;
+    this.tailAt++;
     this.tail++;
   }
-  pop(into: Uint8Array): number {
+  /** `dst`: `into` as words, when it can be written so. */
+  pop(into: Uint8Array, dst: Int32Array | null): number {
     if (this.head === this.tail) return -1;
-    const at = this.head % this.perChunk;
-    // A plain copy: a subarray view per pop costs an allocation in the hot loop.
     const chunk = this.chunks[0];
-    const S = this.stateSize;
-    for (let i = 0, j = at * S; i < S; i++, j++) into[i] = chunk[j];
-    const id = this.ids[0][at];
+    const at = this.headAt;
+    // A plain copy: a subarray view per pop costs an allocation in the hot loop.
+    const W = this.words;
+    if (dst !== null && W >= 0) {
+      const src = chunk.words;
+      for (let i = 0, j = at * W; i < W; i++, j++) dst[i] = src[j];
+    } else {
+      const S = this.stateSize;
+      const bytes = chunk.states;
+      for (let i = 0, j = at * S; i < S; i++, j++) into[i] = bytes[j];
+    }
+    const id = chunk.ids[at];
     this.head++;
-    if (this.head % this.perChunk === 0) {
+    if (++this.headAt === this.perChunk) {
       this.chunks.shift();
-      this.ids.shift();
+      if (this.pool.length < POOL) this.pool.push(chunk);
+      this.headAt = 0;
+      if (this.chunks.length === 0) this.tailAt = 0;
     }
     return id;
+  }
+  /** Hand the chunks back (the FIFO is empty and dropped). */
+  release(): void {
+    for (const c of this.chunks) if (this.pool.length < POOL) this.pool.push(c);
+    this.chunks.length = 0;
   }
   get length(): number {
     return this.tail - this.head;
