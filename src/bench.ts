@@ -2,7 +2,8 @@
  * `pagerace bench`: the same nonlru machines through @xstate/graph's traversal and
  * through the walker, without and with reductions, on one thread and on two worker
  * threads, in one run, so that the ratios do not depend on how busy the machine is
- * between runs.
+ * between runs. A walker row follows an untimed warm-up of the same search; a row
+ * on workers includes their start (each loads the model), as a user's run does.
  */
 import { getAdjacencyMap } from '@xstate/graph';
 import { nonlru } from '../models/nonlru/index.ts';
@@ -31,6 +32,7 @@ const GRAPH_SCOPES = new Set(['1x1', '2x1', '1x2']);
 /** Two workers run where a search lasts long enough for their start (about half a second) not to dominate. */
 export const WORKER_SCOPES: ReadonlySet<string> = new Set(['2x2', '3x1']);
 const WORKERS = 2;
+const WARM_UP_SECONDS = 1;
 export const BENCH_SCOPES: readonly { cpus: number; pages: number }[] = [
   { cpus: 1, pages: 1 }, { cpus: 2, pages: 1 }, { cpus: 1, pages: 2 }, { cpus: 2, pages: 2 }, { cpus: 3, pages: 1 },
 ];
@@ -65,6 +67,10 @@ export async function runBench(scopes = BENCH_SCOPES, log: (s: string) => void =
     };
     for (const [what, por, symmetry] of [['no reductions', false, false], ['reductions', true, true]] as const) {
       log(`${name}: walker, ${what}`);
+      // Untimed first, for at most a second: the JIT's warm-up would otherwise be a
+      // large part of the small scopes' fraction of a second (@xstate/graph runs long
+      // enough there for its own warm-up not to count).
+      walk(c, { por, symmetry, maxSeconds: WARM_UP_SECONDS });
       const one = row(`walker, ${what}`, walk(c, { por, symmetry }), null);
       rows.push(one);
       if (!workerScopes.has(name)) continue;
