@@ -17,12 +17,14 @@ export class StateTable {
   readonly frontier: DepthBuckets;
   /** Opaque to the table: a state id, or (parallel search) a reference to a state in another worker. */
   private readonly parent = new ChunkedU32();
-  /** actor << 16 | branch id, in the parent's frame. */
+  /**
+   * The step that led here, actor << 16 | branch id in the parent's frame, and in
+   * the top byte the stepping actor's index in this state's frame (for preemptions;
+   * it differs from the first when symmetry renamed the actors). Actors are < 256.
+   */
   private readonly via = new ChunkedU32();
   private readonly preempt = new ChunkedU8();
   private readonly depth = new ChunkedU16();
-  /** The stepping actor's index in the frame of the state it led to (for preemptions). */
-  private readonly last = new ChunkedU8();
   count = 0;
 
   constructor(stateSize: number, private readonly visit?: (state: Uint8Array) => void) {
@@ -35,9 +37,8 @@ export class StateTable {
     const id = this.count++;
     this.frontier.push(d, id, state);
     this.parent.set(id, from);
-    this.via.set(id, code);
+    this.via.set(id, (code | (last << 24)) >>> 0);
     this.preempt.set(id, pre);
-    this.last.set(id, last);
     this.depth.set(id, d);
     return id;
   }
@@ -57,9 +58,8 @@ export class StateTable {
     const od = this.depth.get(old);
     if (od > d && (nd < od || (nd === od && pre < this.preempt.get(old)))) {
       this.parent.set(old, from);
-      this.via.set(old, code);
+      this.via.set(old, (code | (last << 24)) >>> 0);
       this.preempt.set(old, pre);
-      this.last.set(old, last);
       if (nd < od) {
         this.depth.set(old, nd);
         this.frontier.push(nd, old, state);
@@ -69,13 +69,13 @@ export class StateTable {
   }
 
   parentOf(id: number): number { return this.parent.get(id); }
-  viaOf(id: number): number { return this.via.get(id); }
+  viaOf(id: number): number { return this.via.get(id) & 0xffffff; }
   preemptionsOf(id: number): number { return this.preempt.get(id); }
-  lastActorOf(id: number): number { return this.last.get(id); }
+  lastActorOf(id: number): number { return this.via.get(id) >>> 24; }
   depthOf(id: number): number { return this.depth.get(id); }
 
   /** Bytes held by the table's arrays (the frontier's included). */
   get bytes(): number {
-    return this.seen.bytes + this.frontier.bytes + this.parent.bytes + this.via.bytes + this.preempt.bytes + this.depth.bytes + this.last.bytes;
+    return this.seen.bytes + this.frontier.bytes + this.parent.bytes + this.via.bytes + this.preempt.bytes + this.depth.bytes;
   }
 }
