@@ -20,7 +20,7 @@ import type { Compiled } from './compile.ts';
 import { Expander, type Candidate } from './expand.ts';
 import type { CompiledSource, ToCoordinator, ToWorker } from './parallel-protocol.ts';
 import { NO_PARENT } from './states.ts';
-import { bestLength, pickBest, stepsFromVias, violationOf, type WalkOptions, type WalkResult } from './walker.ts';
+import { bestLength, limitHit, pickBest, stepsFromVias, violationOf, type WalkOptions, type WalkResult } from './walker.ts';
 
 export type { CompiledSource } from './parallel-protocol.ts';
 
@@ -130,9 +130,9 @@ export async function walkParallel(c: Compiled, source: CompiledSource, opts: Pa
         more = sum((r) => r.pendingHere) > 0;
         if (sum((r) => r.expanded) > 0) depth = d;
         reports.forEach((r, worker) => { for (const x of r.candidates) candidates.push({ ...x, worker }); });
-        if (reports.some((r) => r.timedOut)) { limit = `--max-seconds ${opts.maxSeconds}`; break search; }
-        if (states >= maxStates) { limit = `--max-states ${opts.maxStates}`; break search; }
-        if (bytes > maxBytes) { limit = `--max-memory ${Math.round(maxBytes / 2 ** 20)}`; break search; }
+        if (reports.some((r) => r.timedOut)) { limit = limitHit('seconds', opts); break search; }
+        if (states >= maxStates) { limit = limitHit('states', opts); break search; }
+        if (bytes > maxBytes) { limit = limitHit('memory', opts); break search; }
         const now = performance.now();
         if (opts.onProgress && now - lastProgress >= progressMs) {
           lastProgress = now;

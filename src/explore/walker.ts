@@ -78,6 +78,13 @@ export interface WalkResult {
   readonly bytesPerState: number;
 }
 
+/** How a result names the limit that stopped it: the flag, as the user gives it. */
+export function limitHit(which: 'states' | 'seconds' | 'memory', opts: Pick<WalkOptions, 'maxStates' | 'maxSeconds' | 'maxBytes'>): string {
+  if (which === 'states') return `--max-states ${opts.maxStates}`;
+  if (which === 'seconds') return `--max-seconds ${opts.maxSeconds}`;
+  return `--max-memory ${Math.round((opts.maxBytes ?? 0) / 2 ** 20)}`;
+}
+
 export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
   const t0 = performance.now();
   const S = c.stateSize;
@@ -106,7 +113,7 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
   let d = 0;
   const sink: SuccessorSink = (state, lo, hi, code, nd, pre, actorThere) => {
     if (!table.offer(state, lo, hi, s, code, nd, pre, actorThere, d) || table.count < maxStates) return false;
-    limit = `--max-states ${opts.maxStates}`;
+    limit = limitHit('states', opts);
     return true;
   };
 
@@ -129,8 +136,8 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
       depth = d;
       if ((expanded++ & 4095) === 0) {
         const now = performance.now();
-        if (now - t0 > maxMs) { limit = `--max-seconds ${opts.maxSeconds}`; break search; }
-        if (table.bytes > maxBytes) { limit = `--max-memory ${Math.round(maxBytes / 2 ** 20)}`; break search; }
+        if (now - t0 > maxMs) { limit = limitHit('seconds', opts); break search; }
+        if (table.bytes > maxBytes) { limit = limitHit('memory', opts); break search; }
         if (opts.onProgress && now - lastProgress >= progressMs) {
           lastProgress = now;
           opts.onProgress({ states: table.count, transitions: ex.transitions, queue: frontier.pending, depth, seconds: (now - t0) / 1000 });
