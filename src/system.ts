@@ -219,8 +219,13 @@ export interface DriverSlot {
 export interface System {
   readonly name: string;
   readonly title: string;
-  /** The kernel version the system models, e.g. `v4.8`. */
+  /** The kernel version the system models by default, e.g. `v4.8`. */
   readonly kernel: string;
+  /**
+   * Every kernel version the system can model (`check --kernel VERSION`), the default
+   * (`kernel`) among them. Absent: `kernel` only.
+   */
+  readonly kernels?: readonly string[];
   readonly description: string;
   /** Scope parameters; each becomes a `--<name> N` flag. */
   readonly scope: Readonly<Record<string, ScopeParam>>;
@@ -232,6 +237,7 @@ export interface System {
   /**
    * `driver` replaces the system's own driver (only when `driverSlot` is set); the
    * system checks its shape and throws DriverError (src/driver.ts) when it does not fit.
+   * `kernel` is one of `kernels` (the CLI checks it); absent means `kernel`.
    */
-  build(scope: Scope, variant: string | null, driver?: Driver<never>): Model;
+  build(scope: Scope, variant: string | null, driver?: Driver<never>, kernel?: string): Model;
 }
