@@ -7,8 +7,10 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SYSTEMS, findSystem } from '../models/index.ts';
 import { compile, type Compiled } from './explore/compile.ts';
-import { walk, type Progress, type WalkResult } from './explore/walker.ts';
+import type { Progress, WalkResult } from './explore/walker.ts';
 import { walkParallel } from './explore/parallel.ts';
+import { search, type SearchOptions } from './explore/search.ts';
+import { searchWatched } from './explore/watchdog.ts';
 import { rebuild, replaySteps, toItf, parseTraceFile, TraceError, type Trace } from './trace/trace.ts';
 import type { Driver, Scope, System, ViolationKind } from './system.ts';
 import { DriverError, driverFromModule } from './driver.ts';
@@ -86,6 +88,8 @@ export interface CheckOptions {
   readonly onProgress?: (p: Progress) => void;
   /** Check this driver instead of the system's own (the system must have a driverSlot). */
   readonly driver?: LoadedDriver;
+  /** Explore only schedules with at most this many preemptions (`--preemptions K`). */
+  readonly preemptions?: SearchOptions['preemptions'];
 }
 
 /** Build a system's model, with a user's driver when one is given. */
@@ -106,7 +110,26 @@ export interface CheckOutcome {
 export function check(systemName: string, given: Readonly<Record<string, number | undefined>>, variant: string | null, opts: CheckOptions = {}): CheckOutcome {
   const { system, scope, compiled } = prepare(systemName, given, variant, opts.driver);
   const por = opts.por ?? true;
-  return outcome(system, scope, variant, compiled, walk(compiled, { ...opts, por }), opts);
+  return outcome(system, scope, variant, compiled, search(compiled, { ...opts, por }), opts);
+}
+
+/**
+ * check() in a worker thread that this thread stops when `maxSeconds` has passed,
+ * even inside a step that never returns (a user's driver looping): the result is
+ * then incomplete and its limit names the step (explore/watchdog.ts).
+ */
+export async function checkWatched(
+  systemName: string, given: Readonly<Record<string, number | undefined>>, variant: string | null, opts: Omit<CheckOptions, 'expandedFingerprint'> = {},
+): Promise<CheckOutcome> {
+  const { system, scope, compiled } = prepare(systemName, given, variant, opts.driver);
+  const result = await searchWatched(compiled, sourceOf(system, scope, variant, opts.driver), { ...opts, por: opts.por ?? true });
+  return outcome(system, scope, variant, compiled, result, opts);
+}
+
+/** Where a worker thread builds the same compiled system (see compiledFor). */
+function sourceOf(system: System, scope: Scope, variant: string | null, driver?: LoadedDriver) {
+  const spec: ModelSpec = { system: system.name, scope, variant, ...(driver ? { driver: driver.path } : {}) };
+  return { module: SOURCE_MODULE, export: 'compiledFor', args: spec };
 }
 
 /**
@@ -118,9 +141,7 @@ export async function checkParallel(
   opts: Omit<CheckOptions, 'shard' | 'expandedFingerprint'> & { readonly workers: number },
 ): Promise<CheckOutcome> {
   const { system, scope, compiled } = prepare(systemName, given, variant, opts.driver);
-  const spec: ModelSpec = { system: system.name, scope, variant, ...(opts.driver ? { driver: opts.driver.path } : {}) };
-  const source = { module: SOURCE_MODULE, export: 'compiledFor', args: spec };
-  const result = await walkParallel(compiled, source, { ...opts, por: opts.por ?? true });
+  const result = await walkParallel(compiled, sourceOf(system, scope, variant, opts.driver), { ...opts, por: opts.por ?? true });
   return outcome(system, scope, variant, compiled, result, opts);
 }
 

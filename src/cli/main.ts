@@ -7,7 +7,7 @@ import { totalmem } from 'node:os';
 import { basename, dirname, extname } from 'node:path';
 import { CONTRACT_DOC, ContractError, firstDifference, generateContracts } from '../contracts.ts';
 import {
-  DriverError, EXIT, InputError, SYSTEMS, TraceError, check, checkParallel, driverOfTrace, exitCodeOf, loadDriver, replay, resolveSystem, writeTrace,
+  DriverError, EXIT, InputError, SYSTEMS, TraceError, check, checkParallel, checkWatched, driverOfTrace, exitCodeOf, loadDriver, replay, resolveSystem, writeTrace,
 } from '../index.ts';
 import { CompileError } from '../explore/compile.ts';
 import { DEADLOCK } from '../system.ts';
@@ -114,7 +114,9 @@ async function runCheck(argv: string[]): Promise<number> {
       : `shard ${shard.index + 1}/${shard.count}: ${result.verdict}, ${result.expanded} states expanded, ${result.transitions} transitions, ${result.seconds} s; result in ${path}; combine the shards with: pagerace merge ${dir}/${variant ?? 'fixed'}.shard-*-of-${shard.count}.json`);
     return result.verdict === 'pass' ? EXIT.pass : result.verdict === 'incomplete' ? EXIT.incomplete : exitCodeOf(result.violation!.kind);
   }
-  const outcome = workers > 1 ? await checkParallel(system.name, given, variant, { ...common, workers }) : check(system.name, given, variant, common);
+  // A user's driver runs in a worker thread that --max-seconds can stop inside a step.
+  const outcome = workers > 1 ? await checkParallel(system.name, given, variant, { ...common, workers })
+    : driver && common.maxSeconds !== undefined ? await checkWatched(system.name, given, variant, common) : check(system.name, given, variant, common);
   if (!json && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   const { result, trace, compiled, scope } = outcome;
   let tracePath: string | null = null;

@@ -15,14 +15,62 @@ export interface Finding {
 
 const bugFinding = (e: KernelBug): Finding => ({ kind: 'kernel-bug', property: e.assertion, message: e.message });
 
-/** Is the branch's guard true? A guard may fire a kernel assertion: that is a Finding. */
+/** The property of a step whose guard or action threw something other than a KernelBug. */
+export const CRASH = {
+  name: 'uncaught-exception',
+  rule: 'No step throws: a guard or action (a user driver\'s callback) that throws crashed the kernel in that interleaving.',
+  source: 'pagerace walker: an exception other than a kernel assertion, thrown from a step.',
+} as const;
+
+/** A step, as people read it: `cpu0 at 'scan/isolate' on step (isolate_movable_page)`. */
+export function stepName(c: Compiled, actor: number, br: CompiledBranch): string {
+  const a = c.actors[actor];
+  return `${a.name} at '${a.states[br.from]}' on ${br.event} (${a.fnOf[br.from]})`;
+}
+
+/**
+ * A throw from a step: a kernel assertion is its own finding; anything else (a
+ * user's driver hitting a TypeError) is a crash of the kernel in that interleaving,
+ * a kernel-bug finding that names the step and the error, so the search goes on to
+ * its shortest trace instead of ending with a stack trace.
+ */
+function thrownFinding(c: Compiled, actor: number, br: CompiledBranch, e: unknown, where: 'guard' | 'action'): Finding {
+  if (e instanceof KernelBug) return bugFinding(e);
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : `throw ${typeof e === 'string' ? JSON.stringify(e) : String(e)}`;
+  return { kind: 'kernel-bug', property: CRASH.name, message: `the ${where} of ${stepName(c, actor, br)} threw ${what}` };
+}
+
+/**
+ * Where a watchdog can see the step in progress (see setStepProbe): [actor, branch
+ * id, 1 while a guard or action runs, else 0]. Null: nobody watches.
+ */
+let probe: Int32Array | null = null;
+
+/**
+ * Publish every guard and action about to run in `p` (a view of a SharedArrayBuffer),
+ * so that a thread that stops this one when a step never returns can name the step.
+ * One search per thread: the probe belongs to the thread.
+ */
+export function setStepProbe(p: Int32Array | null): void {
+  probe = p;
+}
+
+function entering(actor: number, br: CompiledBranch): void {
+  probe![0] = actor;
+  probe![1] = br.id;
+  probe![2] = 1;
+}
+
+/** Is the branch's guard true? A guard may fire a kernel assertion or throw: that is a Finding. */
 export function guardHolds(c: Compiled, actor: number, br: CompiledBranch, m: Uint8Array): boolean | Finding {
   if (br.guard === null) return true;
+  if (probe !== null) entering(actor, br);
   try {
     return br.guard(m, c.actors[actor].base + 1, br.guardParams, actor);
   } catch (e) {
-    if (e instanceof KernelBug) return bugFinding(e);
-    throw e;
+    return thrownFinding(c, actor, br, e, 'guard');
+  } finally {
+    if (probe !== null) probe[2] = 0;
   }
 }
 
@@ -40,11 +88,13 @@ export function enabledBranch(c: Compiled, actor: number, group: readonly Compil
 export function applyBranch(c: Compiled, actor: number, br: CompiledBranch, next: Uint8Array): Finding | null {
   const a = c.actors[actor];
   const L = a.base + 1;
+  if (probe !== null) entering(actor, br);
   try {
     for (let i = 0; i < br.actions.length; i++) br.actions[i](next, L, br.actionParams[i], actor);
   } catch (e) {
-    if (e instanceof KernelBug) return bugFinding(e);
-    throw e;
+    return thrownFinding(c, actor, br, e, 'action');
+  } finally {
+    if (probe !== null) probe[2] = 0;
   }
   next[a.base] = br.target;
   return null;
@@ -114,6 +164,13 @@ export function takeStep(
   copyState(pre, next);
   if (chain) chain.steps = 0;
   record?.(br);
+  if (record) {
+    // A replay re-judges the guards of the step's event too: the walker records a
+    // step whose guard threw as its event's first branch, and the throw is the finding.
+    const group = c.actors[actor].groups[br.from].find((g) => g.includes(br))!;
+    const fired = enabledBranch(c, actor, group, pre);
+    if (fired !== null && 'kind' in fired) return fired;
+  }
   const bug = applyBranch(c, actor, br, next) ?? (por ? runLocalChain(c, actor, next, record, chain) : null);
   const broken = checkStep(c, pre, next, actor);
   return broken ?? bug;

@@ -9,6 +9,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { Compiled } from './compile.ts';
 import { Expander, type Candidate, type SuccessorSink } from './expand.ts';
+import { setStepProbe } from './check.ts';
 import { NO_ACTOR, NO_PARENT, StateTable } from './states.ts';
 import { ownerOf, RECORD_HEADER_WORDS, type CompiledSource, type ToCoordinator, type ToWorker, type PeerMessage } from './parallel-protocol.ts';
 
@@ -20,6 +21,8 @@ interface Setup {
   readonly symmetry: boolean;
   /** ports[j]: the channel to worker j (undefined for this worker). */
   readonly ports: (MessagePort | undefined)[];
+  /** Where this worker publishes the step it runs (see watchdog.ts). */
+  readonly probe: Int32Array;
 }
 
 const setup = workerData as Setup;
@@ -73,6 +76,7 @@ class Outbox {
 async function main(): Promise<void> {
   const mod = (await import(setup.source.module)) as Record<string, (args: unknown) => Promise<Compiled> | Compiled>;
   const c = await mod[setup.source.export](setup.source.args);
+  setStepProbe(setup.probe);
   const W = setup.count;
   const self = setup.index;
   const S = c.stateSize;

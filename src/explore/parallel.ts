@@ -20,6 +20,7 @@ import type { Compiled } from './compile.ts';
 import { Expander, type Candidate } from './expand.ts';
 import type { CompiledSource, ToCoordinator, ToWorker } from './parallel-protocol.ts';
 import { NO_PARENT } from './states.ts';
+import { GRACE_MS, newProbe, stuckLimit } from './watchdog.ts';
 import { bestLength, limitHit, pickBest, stepsFromVias, violationOf, type WalkOptions, type WalkResult } from './walker.ts';
 
 export type { CompiledSource } from './parallel-protocol.ts';
@@ -96,12 +97,25 @@ export async function walkParallel(c: Compiled, source: CompiledSource, opts: Pa
   let failed: (e: Error) => void = () => {};
   const failure = new Promise<never>((_, reject) => { failed = reject; });
   failure.catch(() => {});
+  // Each worker publishes the step it runs, so that one stuck in a step that never
+  // returns can be named when --max-seconds has passed (see watchdog.ts).
+  const probes = ports.map(() => newProbe());
   const workers = ports.map((mine, index) => new WorkerHandle(
-    { source, index, count: W, por, symmetry, ports: mine },
+    { source, index, count: W, por, symmetry, ports: mine, probe: probes[index] },
     mine.filter((p): p is MessagePort => p !== undefined),
     (e) => failed(e),
   ));
   const all = <T>(xs: Promise<T>[]): Promise<T[]> => Promise.race([Promise.all(xs), failure]);
+  // Workers look at the clock between expansions; one that has not answered GRACE_MS
+  // after the deadline is inside a step.
+  let stuckAt = Infinity;
+  const STUCK = Symbol('stuck');
+  const orStuck = <T>(x: Promise<T>): Promise<T | typeof STUCK> => {
+    if (stuckAt === Infinity) return x;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<typeof STUCK>((resolve) => { timer = setTimeout(() => resolve(STUCK), Math.max(0, stuckAt - performance.now())); });
+    return Promise.race([x, late]).finally(() => clearTimeout(timer));
+  };
 
   try {
     await all(workers.map((w) => w.ready));
@@ -109,6 +123,7 @@ export async function walkParallel(c: Compiled, source: CompiledSource, opts: Pa
     const maxStates = opts.maxStates ?? Infinity;
     const maxBytes = opts.maxBytes ?? Infinity;
     const deadline = opts.maxSeconds === undefined ? Number.MAX_SAFE_INTEGER : Date.now() + opts.maxSeconds * 1000;
+    if (opts.maxSeconds !== undefined) stuckAt = performance.now() + opts.maxSeconds * 1000 + GRACE_MS;
     const progressMs = opts.progressMs ?? 1000;
     let lastProgress = performance.now();
     let states = 1;
@@ -121,7 +136,11 @@ export async function walkParallel(c: Compiled, source: CompiledSource, opts: Pa
     search: for (let d = 0; pending > 0; d++) {
       if (candidates.length && bestLength(candidates) <= d) break;
       for (let more = true; more;) {
-        const reports = await all(workers.map((w) => w.ask<'round'>({ t: 'round', depth: d, deadline })));
+        const reports = await orStuck(all(workers.map((w) => w.ask<'round'>({ t: 'round', depth: d, deadline }))));
+        if (reports === STUCK) {
+          const stuck = probes.find((p) => p[2] === 1) ?? probes[0];
+          return { verdict: 'incomplete', states, transitions, depth, seconds: elapsed(), bytesPerState: bytes / states, limit: stuckLimit(c, stuck, opts.maxSeconds) };
+        }
         const sum = (f: (r: RoundReport) => number) => reports.reduce((n, r) => n + f(r), 0);
         states = sum((r) => r.states);
         transitions = sum((r) => r.transitions);
