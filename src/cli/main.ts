@@ -17,12 +17,13 @@ import { traceLength } from '../trace/trace.ts';
 import { BENCH_SCOPES, benchTable, runBench } from '../bench.ts';
 import { mergeShards, parseShardSpec, runShard, writeMergedTrace } from '../shard.ts';
 import { UsageError, intFlag, numFlag, parseArgs } from './args.ts';
+import { SEARCH_FLAGS, coverageSummary, searchOptions, verdictText } from './search-flags.ts';
 
 const USAGE = `usage:
   pagerace list [--json]
   pagerace check <system> [--cpus N] [--pages N] [--variant NAME] [--driver FILE]
                  [--max-states N] [--max-seconds S] [--max-memory MB] [--workers N] [--shard I/N]
-                 [--no-symmetry] [--no-por]
+                 [--no-symmetry] [--no-por] [--preemptions K]
                  [--out DIR] [--json]   (each system's scope parameters are flags: see pagerace list)
   pagerace replay <trace.json> [--json]
   pagerace merge <shard result files...> [--out DIR] [--json]
@@ -78,7 +79,7 @@ async function runCheck(argv: string[]): Promise<number> {
   const scopeFlags = Object.fromEntries(SYSTEMS.flatMap((s) => Object.keys(s.scope)).map((k) => [k, true]));
   const p = parseArgs(argv, {
     ...scopeFlags, variant: true, driver: true, 'max-states': true, 'max-seconds': true, 'max-memory': true,
-    workers: true, shard: true, 'no-symmetry': false, 'no-por': false, out: true, json: false,
+    workers: true, shard: true, 'no-symmetry': false, 'no-por': false, out: true, json: false, ...SEARCH_FLAGS,
   });
   if (p.positional.length !== 1) throw new UsageError('check needs exactly one system name');
   const system = resolveSystem(p.positional[0]);
@@ -104,6 +105,7 @@ async function runCheck(argv: string[]): Promise<number> {
     onProgress: json ? undefined : progressPrinter(),
   };
   const workers = intFlag(p, 'workers', 1, 64) ?? 1;
+  Object.assign(common, searchOptions(p, workers, p.flags.has('shard')));
   if (workers > 1 && p.flags.has('shard')) throw new UsageError('--workers and --shard do not combine: run each shard on one worker');
   if (p.flags.has('shard')) {
     const shard = parseShardSpec(p.flags.get('shard') as string);
@@ -137,6 +139,7 @@ async function runCheck(argv: string[]): Promise<number> {
     seconds: Number(result.seconds.toFixed(3)),
     statesPerSecond: Math.round(result.states / Math.max(result.seconds, 1e-9)),
     ...(result.limit ? { limit: result.limit } : {}),
+    ...coverageSummary(result),
     ...(trace ? {
       violation: {
         property: trace.violation.property, kind: trace.violation.kind, message: trace.violation.message,
@@ -150,7 +153,7 @@ async function runCheck(argv: string[]): Promise<number> {
   }
   out(`${system.name} (kernel ${system.kernel}) ${Object.entries(scope).map(([k, v]) => `--${k} ${v}`).join(' ')}${variant ? ` --variant ${variant}` : ''}` +
     `${driver ? ` --driver ${driver.path} (${driver.driver.name})` : ''}`);
-  out(`${result.verdict}: ${result.states} states, ${result.transitions} transitions, depth ${result.depth}, ` +
+  out(`${verdictText(result)}: ${result.states} states, ${result.transitions} transitions, depth ${result.depth}, ` +
     `${summary.seconds} s, ${summary.statesPerSecond} states/s${workers > 1 ? ` on ${workers} workers` : ''}${result.limit ? ` (stopped by ${result.limit})` : ''}`);
   if (trace) {
     out(describeViolation(trace));

@@ -6,6 +6,7 @@
  * thread (watchdog.ts) is the very search the caller would have run.
  */
 import type { Compiled } from './compile.ts';
+import { walkBounded } from './bounded.ts';
 import { walk, type WalkOptions, type WalkResult } from './walker.ts';
 
 export interface SearchOptions extends WalkOptions {
@@ -14,5 +15,5 @@ export interface SearchOptions extends WalkOptions {
 }
 
 export function search(c: Compiled, opts: SearchOptions = {}): WalkResult {
-  return walk(c, opts);
+  return opts.preemptions === undefined ? walk(c, opts) : walkBounded(c, opts.preemptions, opts);
 }

@@ -21,6 +21,7 @@ import { Expander, type Candidate, type SuccessorSink } from './expand.ts';
 import { NO_ACTOR, NO_PARENT, StateTable } from './states.ts';
 import { fingerprint } from './store.ts';
 import type { Canonicalizer } from './symmetry.ts';
+import type { Bound } from './bounded.ts';
 
 export interface Progress {
   readonly states: number; // distinct states found
@@ -76,6 +77,8 @@ export interface WalkResult {
   readonly limit?: string;
   readonly violation?: FoundViolation;
   readonly bytesPerState: number;
+  /** Present when the search covered only schedules up to a preemption bound (bounded.ts): never an exhaustive pass. */
+  readonly bound?: Bound;
 }
 
 /** How a result names the limit that stopped it: the flag, as the user gives it. */

@@ -1,0 +1,39 @@
+/**
+ * The walker's search-mode flags of `check` (`--preemptions K`, `--liveness`,
+ * `--no-liveness`) and how a result reports its coverage, in one place, so that
+ * the command line's parser gains only a spread of SEARCH_FLAGS and a call or two.
+ */
+import { MAX_PREEMPTIONS } from '../explore/bounded.ts';
+import type { WalkResult } from '../explore/walker.ts';
+import { UsageError, intFlag, type Parsed } from './args.ts';
+
+/** Flag -> takes a value (the parser's spec). */
+export const SEARCH_FLAGS = { preemptions: true } as const;
+
+/** The search options the flags give; `workers` and `sharded` for the combinations refused. */
+export function searchOptions(p: Parsed, workers: number, sharded: boolean): { preemptions?: number } {
+  const preemptions = intFlag(p, 'preemptions', 0, MAX_PREEMPTIONS);
+  if (preemptions !== undefined && (workers > 1 || sharded)) throw new UsageError('--preemptions runs on one thread: it does not combine with --workers or --shard');
+  return preemptions === undefined ? {} : { preemptions };
+}
+
+/**
+ * What the JSON summary adds for a search that did not cover every schedule:
+ * `"exhaustive": false` and the bound, with the figures of each bound completed.
+ */
+export function coverageSummary(r: WalkResult): Record<string, unknown> {
+  if (!r.bound) return {};
+  return {
+    exhaustive: false,
+    preemptions: r.bound.preemptions,
+    bounds: r.bound.levels.map((l) => ({ preemptions: l.preemptions, states: l.states, transitions: l.transitions, seconds: Number(l.seconds.toFixed(3)) })),
+  };
+}
+
+/** The verdict as the text output says it: a bounded pass is never an exhaustive pass. */
+export function verdictText(r: WalkResult): string {
+  if (!r.bound) return r.verdict;
+  const k = r.bound.preemptions;
+  const upTo = `up to ${k} preemption${k === 1 ? '' : 's'}`;
+  return r.verdict === 'pass' ? `pass ${upTo} (not exhaustive: schedules with more preemptions were not explored)` : `${r.verdict} (searching ${upTo})`;
+}

@@ -1,0 +1,198 @@
+/**
+ * Preemption-bounded search (`--preemptions K`, CHESS's iterative context
+ * bounding): every schedule with at most K preemptions, where a preemption is a
+ * step by another actor while the actor that stepped last could have gone on (the
+ * count the walker already keeps, see Expander.expand).
+ *
+ * Whether the next step is a preemption depends on who stepped last, so a search
+ * node is a state together with the actor that stepped last, and a node reached
+ * again with fewer preemptions is explored again (it can now go further within
+ * the bound). The search runs one preemption level at a time, 0 to K, and each
+ * level breadth-first by depth: a preempting step queues its successor in the next
+ * level, any other step in the same level. Every node of level p is expanded
+ * before any of level p + 1, so the first violation found has the fewest
+ * preemptions and, among those, the fewest steps; it is one pass, not K + 1
+ * searches, and the distinct nodes and seconds after each level are the figures
+ * of the bounds 0, 1, ... K.
+ *
+ * A pass holds up to K preemptions only: the result says so (`bound`), and is never
+ * an exhaustive pass.
+ */
+import type { Compiled } from './compile.ts';
+import { enabledBranch } from './check.ts';
+import { Expander, type Candidate, type SuccessorSink } from './expand.ts';
+import { NO_ACTOR, NO_PARENT } from './states.ts';
+import { ChunkedU16, ChunkedU32, ChunkedU8, DepthBuckets, FingerprintSet } from './store.ts';
+import { bestLength, limitHit, pickBest, stepsTo, violationOf, type WalkOptions, type WalkResult } from './walker.ts';
+
+/** The figures of one bound, cumulative: what a search with at most `preemptions` explored. */
+export interface BoundLevel {
+  readonly preemptions: number;
+  /** Distinct (state, last actor) nodes explored up to this bound. */
+  readonly states: number;
+  readonly transitions: number;
+  readonly seconds: number;
+}
+
+export interface Bound {
+  readonly preemptions: number;
+  /** One entry per bound completed, 0 upward. */
+  readonly levels: readonly BoundLevel[];
+  /** Steps not taken because they would have passed the bound (0: the bound cut nothing). */
+  readonly pruned: number;
+}
+
+/** The most preemptions a node can record (ChunkedU8). */
+export const MAX_PREEMPTIONS = 254;
+
+/** Search nodes: a state and the actor that stepped last, with the fewest preemptions found. */
+class NodeTable {
+  readonly seen = new FingerprintSet(16);
+  readonly levels: DepthBuckets[];
+  private readonly parent = new ChunkedU32();
+  /** As StateTable's: actor << 16 | branch, and the stepping actor in this node's frame in the top byte. */
+  private readonly via = new ChunkedU32();
+  private readonly preempt = new ChunkedU8();
+  private readonly depth = new ChunkedU16();
+  count = 0;
+
+  constructor(stateSize: number, bound: number) {
+    this.levels = Array.from({ length: bound + 1 }, () => new DepthBuckets(stateSize));
+  }
+
+  /**
+   * A node found (preemptions `pre`, depth `nd`): new, or known with more preemptions
+   * (or as many and a greater depth), it is recorded and queued at its level.
+   */
+  offer(state: Uint8Array, lo: number, hi: number, from: number, code: number, nd: number, pre: number, last: number): void {
+    // The node's key: the state's fingerprint mixed with the last actor.
+    const k = last + 1;
+    const klo = lo ^ Math.imul(k, 0x9e3779b1);
+    const khi = hi ^ Math.imul(k, 0x85ebca6b);
+    let id = this.seen.getOrInsert(klo, khi, this.count);
+    if (id < 0) id = this.count++;
+    else {
+      const op = this.preempt.get(id);
+      if (pre > op || (pre === op && nd >= this.depth.get(id))) return;
+    }
+    this.parent.set(id, from);
+    this.via.set(id, (code | (last << 24)) >>> 0);
+    this.preempt.set(id, pre);
+    this.depth.set(id, nd);
+    this.levels[pre].push(nd, id, state);
+  }
+
+  parentOf(id: number): number { return this.parent.get(id); }
+  viaOf(id: number): number { return this.via.get(id) & 0xffffff; }
+  preemptionsOf(id: number): number { return this.preempt.get(id); }
+  lastActorOf(id: number): number { return this.via.get(id) >>> 24; }
+  depthOf(id: number): number { return this.depth.get(id); }
+
+  get bytes(): number {
+    let n = this.seen.bytes + this.parent.bytes + this.via.bytes + this.preempt.bytes + this.depth.bytes;
+    for (const l of this.levels) n += l.bytes;
+    return n;
+  }
+}
+
+export function walkBounded(c: Compiled, bound: number, opts: WalkOptions = {}): WalkResult & { bound: Bound } {
+  if (!Number.isInteger(bound) || bound < 0 || bound > MAX_PREEMPTIONS) throw new RangeError(`a preemption bound is an integer from 0 to ${MAX_PREEMPTIONS}`);
+  const t0 = performance.now();
+  const cur = new Uint8Array(c.stateSize);
+  const table = new NodeTable(c.stateSize, bound);
+  const ex = new Expander(c, opts.por ?? true, opts.symmetry !== false);
+  const candidates: Candidate[] = [];
+  const levels: BoundLevel[] = [];
+  const maxStates = opts.maxStates ?? Infinity;
+  const maxMs = (opts.maxSeconds ?? Infinity) * 1000;
+  const maxBytes = opts.maxBytes ?? Infinity;
+  const progressMs = opts.progressMs ?? 1000;
+  let lastProgress = t0;
+  let limit: string | undefined;
+  let depth = 0;
+  let expanded = 0;
+  let pruned = 0;
+  const seconds = () => (performance.now() - t0) / 1000;
+
+  const init = ex.initial();
+  if ('bad' in init) return finish({ finding: init.bad, state: 0, code: -1, length: 0, preemptions: 0 });
+  table.offer(init.state, init.lo, init.hi, NO_PARENT, 0, 0, 0, NO_ACTOR);
+
+  let s = 0;
+  const sink: SuccessorSink = (state, lo, hi, code, nd, pre, actorThere) => {
+    if (pre > bound) { pruned++; return false; }
+    table.offer(state, lo, hi, s, code, nd, pre, actorThere);
+    if (table.count < maxStates) return false;
+    limit = limitHit('states', opts);
+    return true;
+  };
+  // The violations found so far with at most `level` preemptions.
+  const within = (level: number) => candidates.filter((x) => x.preemptions <= level);
+
+  search: for (let level = 0; level <= bound; level++) {
+    const frontier = table.levels[level];
+    for (let d = 0; frontier.pending > 0; d++) {
+      const found = within(level);
+      if (found.length && bestLength(found) <= d) break;
+      for (s = frontier.pop(d, cur); s >= 0; s = frontier.pop(d, cur)) {
+        // A later entry supersedes this one (fewer preemptions or a smaller depth).
+        if (table.preemptionsOf(s) !== level || table.depthOf(s) !== d) continue;
+        depth = Math.max(depth, d);
+        if ((expanded++ & 4095) === 0) {
+          const now = performance.now();
+          if (now - t0 > maxMs) { limit = limitHit('seconds', opts); break search; }
+          if (table.bytes > maxBytes) { limit = limitHit('memory', opts); break search; }
+          if (opts.onProgress && now - lastProgress >= progressMs) {
+            lastProgress = now;
+            let queue = 0;
+            for (const l of table.levels) queue += l.pending;
+            opts.onProgress({ states: table.count, transitions: ex.transitions, queue, depth, seconds: (now - t0) / 1000 });
+          }
+        }
+        if (ex.expand(cur, s, d, level, table.lastActorOf(s), candidates, sink)) break search;
+      }
+    }
+    levels.push({ preemptions: level, states: table.count, transitions: ex.transitions, seconds: seconds() });
+    if (within(level).length) break;
+  }
+  // The fewest preemptions, then as the walker picks (a search stopped by a limit
+  // still reports a violation it found: it is real, if perhaps not the shortest).
+  const fewest = candidates.reduce((n, x) => Math.min(n, x.preemptions), Infinity);
+  const found = candidates.filter((x) => x.preemptions === fewest && x.preemptions <= bound);
+  return finish(found.length ? pickBest(c, found) : null);
+
+  function finish(best: Candidate | null): WalkResult & { bound: Bound } {
+    const base = {
+      states: table.count || 1, transitions: ex.transitions, depth, seconds: seconds(), bytesPerState: table.count ? table.bytes / table.count : 0,
+      bound: { preemptions: bound, levels, pruned },
+    };
+    if (best) {
+      const steps = stepsTo(best, (id) => (table.count > 1 ? table.parentOf(id) : NO_PARENT), (id) => table.viaOf(id));
+      return { ...base, verdict: 'violation', violation: violationOf(c, ex, best, steps) };
+    }
+    if (limit) return { ...base, verdict: 'incomplete', limit };
+    return { ...base, verdict: 'pass' };
+  }
+}
+
+/**
+ * The preemptions of a run given as the actor of each step and the state before
+ * each step (states[i] before step i): a step by another actor while the one that
+ * stepped before could have gone on. A chain of local steps is its actor's, so
+ * counting every step of a trace gives the walker's count.
+ */
+export function countPreemptions(c: Compiled, actors: readonly number[], states: readonly Uint8Array[]): number {
+  let n = 0;
+  for (let i = 1; i < actors.length; i++) {
+    const last = actors[i - 1];
+    if (actors[i] !== last && canStep(c, last, states[i])) n++;
+  }
+  return n;
+}
+
+/** Has `actor` an enabled step in `m`? (A guard that fires an assertion counts: the step can be taken.) */
+function canStep(c: Compiled, actor: number, m: Uint8Array): boolean {
+  const a = c.actors[actor];
+  for (const g of a.groups[m[a.base]]) if (enabledBranch(c, actor, g, m) !== null) return true;
+  return false;
+}
