@@ -11,7 +11,7 @@ import type { Progress, WalkResult } from './explore/walker.ts';
 import { walkParallel } from './explore/parallel.ts';
 import { search, type SearchOptions } from './explore/search.ts';
 import { searchWatched } from './explore/watchdog.ts';
-import { rebuild, replaySteps, toItf, parseTraceFile, TraceError, type Trace } from './trace/trace.ts';
+import { lassoOf, rebuild, replaySteps, toItf, parseTraceFile, TraceError, type Trace, type TraceFile } from './trace/trace.ts';
 import type { Driver, Scope, System, ViolationKind } from './system.ts';
 import { DriverError, driverFromModule } from './driver.ts';
 
@@ -204,12 +204,20 @@ export function replay(text: string, driver?: LoadedDriver): ReplayOutcome {
   resolveVariant(system, file.variant);
   if (file.driver !== undefined && !driver) throw new InputError(`the trace was found with --driver ${file.driver}; load that driver to replay it`);
   const compiled = compile(buildModel(system, scope, file.variant, driver));
+  if (file.loop !== undefined) return replayLasso(compiled, file, system, scope, driver);
   const r = replaySteps(compiled, file.steps);
   const trace: Trace | null = r.finding
     ? { system: system.name, kernel: system.kernel, scope, variant: file.variant, ...(driver ? { driver: driver.path } : {}), violation: r.finding, preemptions: 0, steps: r.steps, states: r.states }
     : null;
   const matches = !!r.finding && r.finding.kind === file.violation.kind && r.finding.property === file.violation.property && r.steps.length === file.steps.length;
   return { compiled, trace, expected: file.violation, matches };
+}
+
+/** A lasso reproduces when its steps come back to the state where the file says its loop starts. */
+function replayLasso(compiled: Compiled, file: TraceFile, system: System, scope: Scope, driver?: LoadedDriver): ReplayOutcome {
+  const l = lassoOf(compiled, file.steps, file.violation);
+  const trace: Trace = { system: system.name, kernel: system.kernel, scope, variant: file.variant, ...(driver ? { driver: driver.path } : {}), ...l, preemptions: 0 };
+  return { compiled, trace, expected: file.violation, matches: l.loop === file.loop };
 }
 
 /** The driver a trace file was found with (#meta.driver), loaded, or undefined. */

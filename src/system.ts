@@ -132,6 +132,12 @@ export interface Model {
   readonly world: Uint8Array;
   readonly properties: readonly Property[];
   readonly view: WorldView;
+  /**
+   * The model's loops can repeat without end (a retry that waits for something to
+   * change): `check` looks for livelocks by default (`--no-liveness` turns it off;
+   * `--liveness` turns it on for any model).
+   */
+  readonly liveness?: boolean;
 }
 
 export interface Variant {

@@ -23,7 +23,7 @@ const USAGE = `usage:
   pagerace list [--json]
   pagerace check <system> [--cpus N] [--pages N] [--variant NAME] [--driver FILE]
                  [--max-states N] [--max-seconds S] [--max-memory MB] [--workers N] [--shard I/N]
-                 [--no-symmetry] [--no-por] [--preemptions K]
+                 [--no-symmetry] [--no-por] [--preemptions K] [--[no-]liveness]
                  [--out DIR] [--json]   (each system's scope parameters are flags: see pagerace list)
   pagerace replay <trace.json> [--json]
   pagerace merge <shard result files...> [--out DIR] [--json]

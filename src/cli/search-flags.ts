@@ -8,13 +8,16 @@ import type { WalkResult } from '../explore/walker.ts';
 import { UsageError, intFlag, type Parsed } from './args.ts';
 
 /** Flag -> takes a value (the parser's spec). */
-export const SEARCH_FLAGS = { preemptions: true } as const;
+export const SEARCH_FLAGS = { preemptions: true, liveness: false, 'no-liveness': false } as const;
 
 /** The search options the flags give; `workers` and `sharded` for the combinations refused. */
-export function searchOptions(p: Parsed, workers: number, sharded: boolean): { preemptions?: number } {
+export function searchOptions(p: Parsed, workers: number, sharded: boolean): { preemptions?: number; liveness?: boolean } {
   const preemptions = intFlag(p, 'preemptions', 0, MAX_PREEMPTIONS);
   if (preemptions !== undefined && (workers > 1 || sharded)) throw new UsageError('--preemptions runs on one thread: it does not combine with --workers or --shard');
-  return preemptions === undefined ? {} : { preemptions };
+  if (p.flags.has('liveness') && p.flags.has('no-liveness')) throw new UsageError('--liveness and --no-liveness contradict each other');
+  const liveness = p.flags.has('liveness') ? true : p.flags.has('no-liveness') ? false : undefined;
+  if (liveness && (workers > 1 || sharded)) throw new UsageError('--liveness runs on one thread: it does not combine with --workers or --shard');
+  return { ...(preemptions === undefined ? {} : { preemptions }), ...(liveness === undefined ? {} : { liveness }) };
 }
 
 /**
@@ -22,8 +25,11 @@ export function searchOptions(p: Parsed, workers: number, sharded: boolean): { p
  * `"exhaustive": false` and the bound, with the figures of each bound completed.
  */
 export function coverageSummary(r: WalkResult): Record<string, unknown> {
-  if (!r.bound) return {};
+  const live = r.liveness ? { liveness: { states: r.liveness.states, transitions: r.liveness.transitions, seconds: Number(r.liveness.seconds.toFixed(3)) } } : {};
+  const loop = r.violation?.loop !== undefined ? { loop: r.violation.loop } : {};
+  if (!r.bound) return { ...live, ...loop };
   return {
+    ...live,
     exhaustive: false,
     preemptions: r.bound.preemptions,
     bounds: r.bound.levels.map((l) => ({ preemptions: l.preemptions, states: l.states, transitions: l.transitions, seconds: Number(l.seconds.toFixed(3)) })),
@@ -32,8 +38,9 @@ export function coverageSummary(r: WalkResult): Record<string, unknown> {
 
 /** The verdict as the text output says it: a bounded pass is never an exhaustive pass. */
 export function verdictText(r: WalkResult): string {
-  if (!r.bound) return r.verdict;
+  const live = r.liveness ? ` (and no livelock: ${r.liveness.states} states in the liveness pass)` : '';
+  if (!r.bound) return r.verdict + live;
   const k = r.bound.preemptions;
   const upTo = `up to ${k} preemption${k === 1 ? '' : 's'}`;
-  return r.verdict === 'pass' ? `pass ${upTo} (not exhaustive: schedules with more preemptions were not explored)` : `${r.verdict} (searching ${upTo})`;
+  return r.verdict === 'pass' ? `pass ${upTo} (not exhaustive: schedules with more preemptions were not explored)${live}` : `${r.verdict} (searching ${upTo})`;
 }

@@ -34,6 +34,8 @@ export class Expander {
   readonly canon: Canonicalizer | null;
   /** Steps taken so far. */
   transitions = 0;
+  /** After expand(): bit a set when actor a (< 32) had an enabled step in the state expanded. */
+  enabledMask = 0;
   private readonly next: Uint8Array;
   private readonly nextWords: Int32Array;
   private readonly rep: Uint8Array;
@@ -81,6 +83,7 @@ export class Expander {
     const nActors = c.actors.length;
     // Which steps are enabled?
     let n = 0;
+    let mask = 0;
     let stuckBug: Candidate | null = null;
     for (let a = 0; a < nActors; a++) {
       const groups = c.actors[a].groups[cur[c.actors[a].base]];
@@ -94,9 +97,11 @@ export class Expander {
         }
         enActor[n] = a;
         enBranch[n] = br;
+        mask |= 1 << a;
         n++;
       }
     }
+    this.enabledMask = mask;
     if (stuckBug) candidates.push(stuckBug);
     if (n === 0) {
       const why = stuckBug ? null : checkStuck(c, cur);

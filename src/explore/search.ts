@@ -7,13 +7,26 @@
  */
 import type { Compiled } from './compile.ts';
 import { walkBounded } from './bounded.ts';
+import { findLivelock, hasLoops } from './liveness.ts';
 import { walk, type WalkOptions, type WalkResult } from './walker.ts';
 
 export interface SearchOptions extends WalkOptions {
   /** Explore only schedules with at most this many preemptions (bounded.ts). */
   readonly preemptions?: number;
+  /**
+   * After a search that passes, look for livelocks (liveness.ts). Default: the
+   * model's own `liveness` (Model.liveness), for an exhaustive search; a model whose
+   * actors have no loop is never checked (no state of it can repeat).
+   */
+  readonly liveness?: boolean;
 }
 
 export function search(c: Compiled, opts: SearchOptions = {}): WalkResult {
-  return opts.preemptions === undefined ? walk(c, opts) : walkBounded(c, opts.preemptions, opts);
+  const safety = opts.preemptions === undefined ? walk(c, opts) : walkBounded(c, opts.preemptions, opts);
+  if (safety.verdict !== 'pass' || !(opts.liveness ?? (opts.preemptions === undefined && c.model.liveness === true)) || !hasLoops(c)) return safety;
+  // The liveness pass explores every state again (it is exhaustive, whatever the bound of the first).
+  const live = findLivelock(c, { ...opts, maxSeconds: opts.maxSeconds === undefined ? undefined : Math.max(0, opts.maxSeconds - safety.seconds) });
+  const seconds = safety.seconds + live.seconds;
+  if (live.verdict === 'pass') return { ...safety, seconds, liveness: { states: live.states, transitions: live.transitions, seconds: live.seconds } };
+  return { ...live, seconds };
 }

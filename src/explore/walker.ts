@@ -66,6 +66,11 @@ export interface FoundViolation extends Finding {
   /** Steps from the initial state; the last one is the step that broke the property (if any). */
   readonly steps: readonly StepRef[];
   readonly preemptions: number;
+  /**
+   * A lasso (a livelock, liveness.ts): the steps return to the state reached after
+   * the first `loop` steps, and the steps from there repeat for ever.
+   */
+  readonly loop?: number;
 }
 
 export interface WalkResult {
@@ -79,6 +84,8 @@ export interface WalkResult {
   readonly bytesPerState: number;
   /** Present when the search covered only schedules up to a preemption bound (bounded.ts): never an exhaustive pass. */
   readonly bound?: Bound;
+  /** Present when the liveness pass ran and found no livelock: its own figures (liveness.ts). */
+  readonly liveness?: { readonly states: number; readonly transitions: number; readonly seconds: number };
 }
 
 /** How a result names the limit that stopped it: the flag, as the user gives it. */

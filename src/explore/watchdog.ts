@@ -29,7 +29,7 @@ export function stuckLimit(c: Compiled, probe: Int32Array, maxSeconds: number | 
 }
 
 /** The options a worker takes (the rest are functions, given by the worker itself). */
-const DATA_KEYS = ['maxStates', 'maxSeconds', 'maxBytes', 'por', 'symmetry', 'shard', 'preemptions'] as const satisfies readonly (keyof SearchOptions)[];
+const DATA_KEYS = ['maxStates', 'maxSeconds', 'maxBytes', 'por', 'symmetry', 'shard', 'preemptions', 'liveness'] as const satisfies readonly (keyof SearchOptions)[];
 
 /** What the worker gets: where to build the model, and the search's options (data only). */
 export interface WatchedSetup {

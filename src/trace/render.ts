@@ -17,6 +17,7 @@ export function swimlanes(t: Trace, actors: readonly string[]): string {
   lines.push(header.join(' | '));
   lines.push(header.map((h) => '-'.repeat(Math.min(h.length, WIDTH))).join('-+-'));
   t.steps.forEach((s, i) => {
+    if (i === t.loop) lines.push(`  ↻ | the loop starts here: the steps below come back to the state after step ${i}, and repeat for ever`);
     const what = s.event === 'step' ? `${s.fn}: ${s.desc}` : `${s.fn}: ${s.event}`;
     const row = [String(i + 1).padStart(3), ...actors.map((a) => cell(a === s.actor ? what : '', WIDTH)), s.changes.join('; ')];
     lines.push(row.join(' | ').trimEnd());

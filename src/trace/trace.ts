@@ -41,6 +41,8 @@ export interface Trace {
   readonly steps: readonly TraceStep[];
   /** The world and every actor after each step; states[0] is the initial state. */
   readonly states: readonly Uint8Array[];
+  /** A lasso (a livelock): the last state is states[loop], and the steps after it repeat for ever. */
+  readonly loop?: number;
 }
 
 export class TraceError extends Error {
@@ -150,6 +152,7 @@ export function rebuild(
     const { actor, branch } = v.steps[i];
     return { actor, br: c.actors[actor].branches[branch] };
   }, por);
+  if (v.loop !== undefined) return { ...meta, ...lassoOf(c, r.steps, { kind: v.kind, property: v.property, message: v.message }), preemptions: v.preemptions };
   // The trace as a file states it: every step explicit, replayed without chaining,
   // so it ends at the very step that breaks the property.
   const explicit = r.finding ? replaySteps(c, r.steps) : r;
@@ -158,6 +161,18 @@ export function rebuild(
     throw new TraceError(`replaying the walker's trace gave ${explicit.finding ? `${explicit.finding.kind} ${explicit.finding.property}` : 'no violation'} instead of ${v.kind} ${v.property}: the model is not deterministic`);
   }
   return { ...meta, violation: explicit.finding!, preemptions: v.preemptions, steps: explicit.steps, states: explicit.states };
+}
+
+/**
+ * A lasso's steps replayed without chaining, and where its loop starts: the first
+ * state equal to the last (a TraceError when the steps do not come back).
+ */
+export function lassoOf(c: Compiled, named: readonly NamedStep[], violation: Finding): { violation: Finding; steps: TraceStep[]; states: Uint8Array[]; loop: number } {
+  const r = replaySteps(c, named);
+  const last = r.states[r.states.length - 1];
+  const loop = r.states.findIndex((m) => m.every((b, i) => b === last[i]));
+  if (r.finding || loop === r.states.length - 1) throw new TraceError(`the lasso's steps ${r.finding ? `break ${r.finding.property}` : 'do not come back to a state they passed'}: the model is not deterministic`);
+  return { violation, steps: r.steps, states: r.states, loop };
 }
 
 /** Re-execute named steps against the core, without chaining. */
@@ -213,6 +228,7 @@ export function toItf(c: Compiled, t: Trace): string {
       preemptions: t.preemptions,
       steps: t.steps.map(({ actor, event, from, to }) => ({ actor, event, from, to })),
     },
+    ...(t.loop !== undefined ? { loop: t.loop } : {}),
     vars: ['pages', 'globals', 'actors'],
     states: t.states.map((m, i) => itfState(c, m, i)),
   };
@@ -226,6 +242,8 @@ export interface TraceFile {
   readonly driver?: string;
   readonly violation: Finding;
   readonly steps: readonly NamedStep[];
+  /** A lasso's loop start (ITF's top-level `loop`). */
+  readonly loop?: number;
 }
 
 /** Parse a trace file; every problem is a TraceError with one line of text. */
@@ -252,7 +270,10 @@ export function parseTraceFile(text: string): TraceFile {
       if (typeof o?.[k] !== 'string') throw new TraceError(`#meta.steps[${i}].${k} must be a string`);
     }
   });
+  const loop = (doc as { loop?: unknown }).loop;
+  if (loop !== undefined && (!Number.isInteger(loop) || (loop as number) < 0 || (loop as number) >= steps.length)) throw new TraceError('loop must be the index of a state before the last');
   return {
+    ...(loop !== undefined ? { loop: loop as number } : {}),
     system, scope: scope as Scope, variant: variant as string | null,
     ...(driver !== undefined ? { driver: driver as string } : {}),
     violation: { kind: vio.kind as Finding['kind'], property: vio.property, message: String(vio.message ?? '') },

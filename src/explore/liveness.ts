@@ -1,0 +1,291 @@
+/**
+ * Liveness: a reachable cycle in which the run never ends although the scheduler
+ * is weakly fair (SPIN's non-progress cycles, TLC's liveness under WF). Weak
+ * fairness: an actor that is enabled in every state from some point on eventually
+ * steps. A run that repeats a cycle forever is fair when every actor either steps
+ * somewhere in the cycle or is disabled somewhere in it; a fair infinite run is a
+ * `livelock`: some actor never finishes (an actor that has finished cannot step,
+ * and the cycle has steps).
+ *
+ * The pass explores the whole state graph again, keeping its edges: ids in order
+ * of discovery (breadth-first), each state's successors with the stepping actor,
+ * and the actors enabled in each state. Its strongly connected components are
+ * found with Tarjan's algorithm; a component C holds a fair cycle exactly when
+ * every actor steps on an edge inside C or is disabled in some state of C (a walk
+ * through all of C is then fair; and an actor enabled everywhere in C that never
+ * steps inside it makes every cycle in C unfair). The component reached first
+ * gives the shortest stem; the loop is a closed walk in C from the stem's end that
+ * visits, for each actor, a state where it is disabled or one of its steps.
+ *
+ * Symmetry is off in this pass (a cycle of representatives renames actors on the
+ * way round, so "this actor steps" is not a property of the quotient's cycle);
+ * chains of local steps stay (a local step is always enabled and taken at once:
+ * chaining it changes no run's fairness). A system whose actors' programs have no
+ * loop (no cycle in any actor's control graph) cannot repeat a state: the pass is
+ * skipped for it.
+ */
+import type { Compiled } from './compile.ts';
+import { countPreemptions } from './bounded.ts';
+import { runLocalChain, takeStep } from './check.ts';
+import { Expander, type Candidate, type SuccessorSink } from './expand.ts';
+import { NO_PARENT } from './states.ts';
+import { ChunkedU32, DepthBuckets, FingerprintSet } from './store.ts';
+import { limitHit, stepsFromVias, type FoundViolation, type WalkOptions, type WalkResult } from './walker.ts';
+
+export const LIVELOCK = {
+  name: 'livelock',
+  rule: 'Every run ends under a weakly fair scheduler: no reachable cycle in which every actor that stays enabled keeps stepping while the run never finishes.',
+  source: 'pagerace walker: a fair reachable cycle of the state graph (SPIN non-progress cycles; TLC liveness under weak fairness).',
+} as const;
+
+/** Does some actor's control graph have a cycle (a self-loop included)? Else no state can repeat. */
+export function hasLoops(c: Compiled): boolean {
+  for (const a of c.actors) {
+    const n = a.states.length;
+    const color = new Uint8Array(n); // 0 new, 1 on the path, 2 done
+    const next = a.states.map((_, pc) => [...new Set(a.branches.filter((b) => b.from === pc).map((b) => b.target))]);
+    for (let root = 0; root < n; root++) {
+      if (color[root]) continue;
+      const stack: [number, number][] = [[root, 0]];
+      color[root] = 1;
+      while (stack.length) {
+        const top = stack[stack.length - 1];
+        if (top[1] === next[top[0]].length) { color[top[0]] = 2; stack.pop(); continue; }
+        const v = next[top[0]][top[1]++];
+        if (color[v] === 1) return true;
+        if (color[v] === 0) { color[v] = 1; stack.push([v, 0]); }
+      }
+    }
+  }
+  return false;
+}
+
+/** The state graph, as the pass keeps it. */
+interface Graph {
+  readonly n: number;
+  /** Edges of state u: [rowStart(u), rowStart(u + 1)). */
+  readonly rowStart: ChunkedU32;
+  readonly target: ChunkedU32;
+  /** actor << 16 | branch. */
+  readonly code: ChunkedU32;
+  readonly enabled: ChunkedU32;
+  readonly parent: ChunkedU32;
+  readonly via: ChunkedU32;
+}
+
+export function findLivelock(c: Compiled, opts: WalkOptions = {}): WalkResult {
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
+  const nActors = c.actors.length;
+  if (nActors > 31) throw new RangeError('the liveness pass handles at most 31 actors');
+  const ex = new Expander(c, opts.por ?? true, false);
+  const seen = new FingerprintSet(16);
+  const queue = new DepthBuckets(c.stateSize);
+  const g: Graph = { n: 0, rowStart: new ChunkedU32(), target: new ChunkedU32(), code: new ChunkedU32(), enabled: new ChunkedU32(), parent: new ChunkedU32(), via: new ChunkedU32() };
+  let n = 0;
+  let edges = 0;
+  let depth = 0;
+  let limit: string | undefined;
+  const maxStates = opts.maxStates ?? Infinity;
+  const maxMs = (opts.maxSeconds ?? Infinity) * 1000;
+  const maxBytes = opts.maxBytes ?? Infinity;
+  const bytes = () => seen.bytes + queue.bytes + 4 * (5 * n + 2 * edges);
+  const base = () => ({ states: n, transitions: ex.transitions, depth, seconds: seconds(), bytesPerState: n ? bytes() / n : 0 });
+
+  const init = ex.initial();
+  if ('bad' in init) throw new Error('the liveness pass runs where the safety search passed');
+  const add = (state: Uint8Array, lo: number, hi: number, from: number, code: number): number => {
+    let id = seen.getOrInsert(lo, hi, n);
+    if (id < 0) {
+      id = n++;
+      g.parent.set(id, from);
+      g.via.set(id, code);
+      queue.push(0, id, state);
+    }
+    return id;
+  };
+  add(init.state, init.lo, init.hi, NO_PARENT, 0);
+
+  // Breadth-first: the queue hands states back in id order, so each state's edges
+  // follow the previous one's.
+  const cur = new Uint8Array(c.stateSize);
+  const ignored: Candidate[] = [];
+  let s = 0;
+  let lastProgress = t0;
+  const sink: SuccessorSink = (state, lo, hi, code) => {
+    g.target.set(edges, add(state, lo, hi, s, code));
+    g.code.set(edges, code);
+    edges++;
+    return false;
+  };
+  for (s = queue.pop(0, cur); s >= 0; s = queue.pop(0, cur)) {
+    g.rowStart.set(s, edges);
+    if ((s & 4095) === 0) {
+      const now = performance.now();
+      if (now - t0 > maxMs) { limit = limitHit('seconds', opts); break; }
+      if (n >= maxStates) { limit = limitHit('states', opts); break; }
+      if (bytes() > maxBytes) { limit = limitHit('memory', opts); break; }
+      if (opts.onProgress && now - lastProgress >= (opts.progressMs ?? 1000)) {
+        lastProgress = now;
+        opts.onProgress({ states: n, transitions: ex.transitions, queue: queue.pending, depth, seconds: (now - t0) / 1000 });
+      }
+    }
+    ex.expand(cur, s, 0, 0, 255, ignored, sink);
+    g.enabled.set(s, ex.enabledMask);
+    ignored.length = 0;
+  }
+  if (limit) return { ...base(), verdict: 'incomplete', limit };
+  g.rowStart.set(n, edges);
+  const graph: Graph = { ...g, n };
+  const found = fairComponent(graph, nActors);
+  if (found === null) return { ...base(), verdict: 'pass' };
+  return { ...base(), verdict: 'violation', violation: lasso(c, graph, found.comp, found.id, found.root, opts.por ?? true) };
+}
+
+/** Iterative Tarjan; the fair component reached first: its id array, its number, its first state. */
+function fairComponent(g: Graph, nActors: number): { comp: Int32Array; id: number; root: number } | null {
+  const all = nActors === 31 ? 0x7fffffff : (1 << nActors) - 1;
+  const { n } = g;
+  const index = new Int32Array(n).fill(-1);
+  const low = new Int32Array(n);
+  const comp = new Int32Array(n).fill(-1);
+  const stack = new Int32Array(n);
+  const callNode = new Int32Array(n);
+  const callEdge = new Int32Array(n);
+  let sp = 0;
+  let cp = 0;
+  let counter = 0;
+  let comps = 0;
+  let best: { id: number; root: number } | null = null;
+  for (let r = 0; r < n; r++) {
+    if (index[r] >= 0) continue;
+    callNode[0] = r;
+    callEdge[0] = g.rowStart.get(r);
+    cp = 1;
+    index[r] = low[r] = counter++;
+    stack[sp++] = r;
+    while (cp > 0) {
+      const u = callNode[cp - 1];
+      const e = callEdge[cp - 1];
+      if (e < g.rowStart.get(u + 1)) {
+        callEdge[cp - 1] = e + 1;
+        const v = g.target.get(e);
+        if (index[v] < 0) {
+          index[v] = low[v] = counter++;
+          stack[sp++] = v;
+          callNode[cp] = v;
+          callEdge[cp] = g.rowStart.get(v);
+          cp++;
+        } else if (comp[v] < 0 && index[v] < low[u]) low[u] = index[v];
+        continue;
+      }
+      cp--;
+      if (cp > 0) {
+        const p = callNode[cp - 1];
+        if (low[u] < low[p]) low[p] = low[u];
+      }
+      if (low[u] !== index[u]) continue;
+      // u roots a component: pop it, then judge it.
+      const id = comps++;
+      let first = sp - 1;
+      while (stack[first] !== u) first--;
+      let minState = u;
+      for (let k = first; k < sp; k++) {
+        comp[stack[k]] = id;
+        if (stack[k] < minState) minState = stack[k];
+      }
+      let stepped = 0;
+      let disabled = 0;
+      let inner = false;
+      for (let k = first; k < sp; k++) {
+        const x = stack[k];
+        disabled |= ~g.enabled.get(x) & all;
+        for (let f = g.rowStart.get(x), end = g.rowStart.get(x + 1); f < end; f++) {
+          if (comp[g.target.get(f)] === id) {
+            inner = true;
+            stepped |= 1 << (g.code.get(f) >>> 16);
+          }
+        }
+      }
+      sp = first;
+      if (inner && ((stepped | disabled) & all) === all && (best === null || minState < best.root)) best = { id, root: minState };
+    }
+  }
+  return best && { comp, ...best };
+}
+
+/** The stem to `root` (breadth-first parents) and a fair closed walk from it inside component `id`. */
+function lasso(c: Compiled, g: Graph, comp: Int32Array, id: number, root: number, por: boolean): FoundViolation {
+  const all = (1 << c.actors.length) - 1;
+  const stem: number[] = [];
+  for (let x = root; g.parent.get(x) !== NO_PARENT; x = g.parent.get(x)) stem.push(g.via.get(x));
+  stem.reverse();
+  // Walk inside the component: each actor must step in the loop or be disabled at a state of it.
+  const loop: number[] = [];
+  let at = root;
+  let met = ~g.enabled.get(root) & all;
+  const walkTo = (goal: (x: number) => number | null): void => {
+    // Breadth-first inside the component from `at` to the nearest state x where
+    // goal(x) gives an edge to take from x, or -1 (reaching x will do).
+    const from = new Map<number, { x: number; e: number }>([[at, { x: -1, e: -1 }]]);
+    const todo = [at];
+    for (let h = 0; h < todo.length; h++) {
+      const x = todo[h];
+      const take = goal(x);
+      if (take === null) {
+        for (let e = g.rowStart.get(x), end = g.rowStart.get(x + 1); e < end; e++) {
+          const y = g.target.get(e);
+          if (comp[y] === id && !from.has(y)) { from.set(y, { x, e }); todo.push(y); }
+        }
+        continue;
+      }
+      const path: number[] = take >= 0 ? [take] : [];
+      for (let y = x; y !== at; y = from.get(y)!.x) path.push(from.get(y)!.e);
+      for (const e of path.reverse()) {
+        loop.push(g.code.get(e));
+        at = g.target.get(e);
+        met |= (1 << (g.code.get(e) >>> 16)) | (~g.enabled.get(at) & all);
+      }
+      return;
+    }
+    throw new Error('liveness: the component does not hold what its judgement found');
+  };
+  for (let a = 0; a < c.actors.length; a++) {
+    if (met & (1 << a)) continue;
+    walkTo((x) => {
+      if (x !== at && (~g.enabled.get(x) & (1 << a))) return -1;
+      for (let e = g.rowStart.get(x), end = g.rowStart.get(x + 1); e < end; e++) {
+        if (comp[g.target.get(e)] === id && g.code.get(e) >>> 16 === a) return e;
+      }
+      return null;
+    });
+  }
+  // Back to the loop's start (at least one step).
+  walkTo((x) => {
+    for (let e = g.rowStart.get(x), end = g.rowStart.get(x + 1); e < end; e++) {
+      if (g.target.get(e) === root) return e;
+    }
+    return null;
+  });
+  const steps = stepsFromVias([...stem, ...loop], -1);
+  const states = runSteps(c, steps, por);
+  const waiting = c.actors.filter((a) => !a.final[states[stem.length][a.base]]).map((a) => a.name);
+  const stepping = [...new Set(loop.map((v) => c.actors[v >>> 16].name))];
+  return {
+    kind: 'termination', property: LIVELOCK.name,
+    message: `under a weakly fair scheduler the run can go round a cycle of ${loop.length} step${loop.length === 1 ? '' : 's'} for ever (${stepping.join(', ')} stepping), so ${waiting.join(', ')} never finish${waiting.length === 1 ? 'es' : ''}`,
+    steps, preemptions: countPreemptions(c, steps.map((x) => x.actor), states), loop: stem.length,
+  };
+}
+
+/** The states a run of steps passes through, states[i] before step i (walker steps: local chains run). */
+function runSteps(c: Compiled, steps: readonly { actor: number; branch: number }[], por: boolean): Uint8Array[] {
+  const states = [c.initial.slice()];
+  if (por) for (let a = 0; a < c.actors.length; a++) runLocalChain(c, a, states[0]);
+  for (const st of steps) {
+    const next = new Uint8Array(c.stateSize);
+    takeStep(c, st.actor, c.actors[st.actor].branches[st.branch], states[states.length - 1], next, por);
+    states.push(next);
+  }
+  return states;
+}
