@@ -60,11 +60,13 @@ export function resolveSystem(name: string): System {
   return sys;
 }
 
-export function resolveScope(sys: System, given: Readonly<Record<string, number | undefined>>): Scope {
+/** The scope, each parameter within its range: an exhaustive search's, or with `simulation`, simulate's (ScopeParam.simulateMax). */
+export function resolveScope(sys: System, given: Readonly<Record<string, number | undefined>>, simulation = false): Scope {
   const scope: Record<string, number> = {};
   for (const [k, p] of Object.entries(sys.scope)) {
     const v = given[k] ?? p.default;
-    if (!Number.isInteger(v) || v < p.min || v > p.max) throw new InputError(`--${k} must be between ${p.min} and ${p.max} for ${sys.name}, not ${v}`);
+    const max = simulation ? p.simulateMax ?? 4 * p.max : p.max;
+    if (!Number.isInteger(v) || v < p.min || v > max) throw new InputError(`--${k} must be between ${p.min} and ${max} for ${sys.name}${simulation ? ' in simulate' : ''}, not ${v}`);
     scope[k] = v;
   }
   return scope;
@@ -200,7 +202,8 @@ export interface ReplayOutcome {
 export function replay(text: string, driver?: LoadedDriver): ReplayOutcome {
   const file = parseTraceFile(text);
   const system = resolveSystem(file.system);
-  const scope = resolveScope(system, file.scope);
+  // A trace may come from simulate, at a scope no exhaustive search takes.
+  const scope = resolveScope(system, file.scope, true);
   resolveVariant(system, file.variant);
   if (file.driver !== undefined && !driver) throw new InputError(`the trace was found with --driver ${file.driver}; load that driver to replay it`);
   const compiled = compile(buildModel(system, scope, file.variant, driver));

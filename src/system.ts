@@ -152,7 +152,10 @@ export interface Variant {
 
 export interface ScopeParam {
   readonly min: number;
+  /** The most an exhaustive search takes. */
   readonly max: number;
+  /** The most `pagerace simulate` (random schedules) takes; absent: 4 * max. */
+  readonly simulateMax?: number;
   readonly default: number;
   readonly description: string;
 }

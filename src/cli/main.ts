@@ -18,6 +18,7 @@ import { BENCH_SCOPES, benchTable, runBench } from '../bench.ts';
 import { mergeShards, parseShardSpec, runShard, writeMergedTrace } from '../shard.ts';
 import { UsageError, intFlag, numFlag, parseArgs } from './args.ts';
 import { SEARCH_FLAGS, coverageSummary, searchOptions, verdictText } from './search-flags.ts';
+import { runSimulate } from './simulate.ts';
 
 const USAGE = `usage:
   pagerace list [--json]
@@ -25,6 +26,8 @@ const USAGE = `usage:
                  [--max-states N] [--max-seconds S] [--max-memory MB] [--workers N] [--shard I/N]
                  [--no-symmetry] [--no-por] [--preemptions K] [--[no-]liveness]
                  [--out DIR] [--json]   (each system's scope parameters are flags: see pagerace list)
+  pagerace simulate <system> [scope flags] [--variant NAME] [--runs N] [--seed S] [--max-seconds S]
+                 [--max-steps N] [--out DIR] [--json]   random schedules, up to 4x the scope maxima
   pagerace replay <trace.json> [--json]
   pagerace merge <shard result files...> [--out DIR] [--json]
   pagerace contracts [--out FILE] [--check]   write docs/driver-contract.md; with --check, exit 1
@@ -249,6 +252,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'list': return list(rest);
       case 'check': return await runCheck(rest);
       case 'replay': return await runReplay(rest);
+      case 'simulate': return runSimulate(rest);
       case 'merge': return runMerge(rest);
       case 'contracts': return runContracts(rest);
       case 'bench': {

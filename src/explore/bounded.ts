@@ -100,7 +100,12 @@ export function walkBounded(c: Compiled, bound: number, opts: WalkOptions = {}):
   const t0 = performance.now();
   const cur = new Uint8Array(c.stateSize);
   const table = new NodeTable(c.stateSize, bound);
-  const ex = new Expander(c, opts.por ?? true, opts.symmetry !== false);
+  // Symmetry would rename an actor that steps into a frozen one.
+  const ex = new Expander(c, opts.por ?? true, opts.symmetry !== false && !opts.frozen?.length);
+  if (opts.frozen?.length) {
+    ex.frozen = new Uint8Array(c.actors.length);
+    for (const a of opts.frozen) ex.frozen[a] = 1;
+  }
   const candidates: Candidate[] = [];
   const levels: BoundLevel[] = [];
   const maxStates = opts.maxStates ?? Infinity;

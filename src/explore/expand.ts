@@ -36,6 +36,12 @@ export class Expander {
   transitions = 0;
   /** After expand(): bit a set when actor a (< 32) had an enabled step in the state expanded. */
   enabledMask = 0;
+  /**
+   * Actors that never step (frozen[a] = 1), for a search restricted to some actors
+   * (simulate.ts, around a schedule). Such a search judges no state where only
+   * frozen actors could move: it would be stuck only because of the restriction.
+   */
+  frozen: Uint8Array | null = null;
   private readonly next: Uint8Array;
   private readonly nextWords: Int32Array;
   private readonly rep: Uint8Array;
@@ -85,7 +91,9 @@ export class Expander {
     let n = 0;
     let mask = 0;
     let stuckBug: Candidate | null = null;
+    const { frozen } = this;
     for (let a = 0; a < nActors; a++) {
+      if (frozen !== null && frozen[a]) continue;
       const groups = c.actors[a].groups[cur[c.actors[a].base]];
       for (let g = 0; g < groups.length; g++) {
         const br = enabledBranch(c, a, groups[g], cur);
@@ -104,7 +112,7 @@ export class Expander {
     this.enabledMask = mask;
     if (stuckBug) candidates.push(stuckBug);
     if (n === 0) {
-      const why = stuckBug ? null : checkStuck(c, cur);
+      const why = stuckBug || frozen !== null ? null : checkStuck(c, cur);
       if (why) candidates.push({ finding: why, state: id, code: -1, length: d, preemptions: basePre });
       return false;
     }

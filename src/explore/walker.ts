@@ -52,6 +52,8 @@ export interface WalkOptions {
   readonly maxBytes?: number;
   /** Store one representative per orbit of interchangeable actors (default on when the model declares symmetry). */
   readonly symmetry?: boolean;
+  /** Actors that never step (see Expander.frozen); only the bounded search takes it, with symmetry off. */
+  readonly frozen?: readonly number[];
   /** Called with each new distinct state (tests compare the reachable set with an oracle). */
   readonly visit?: (state: Uint8Array) => void;
 }

@@ -1,0 +1,200 @@
+/**
+ * Random search for scopes no exhaustive search holds (`pagerace simulate`, after
+ * Quint's and TLC's simulation): runs of random schedules, each a list of choices
+ * that fast-check generates, and, on a failure, fast-check's shrinking of that list
+ * followed by a preemption-bounded search around the shrunk schedule.
+ *
+ * A schedule is a list of numbers: at each step the enabled steps are listed (actor
+ * by actor, event by event, as the walker lists them) and choice i picks option
+ * `choices[i] % options`; past the end of the list the first option is taken. So a
+ * run is a function of its list, and a shorter list, or smaller numbers, make a
+ * simpler schedule: what fast-check's shrinking (dropping entries, lowering values)
+ * moves towards. The same seed gives the same runs, the same failure and the same
+ * shrunk schedule.
+ *
+ * Around the shrunk schedule: only the actors that step in it step (the others stay
+ * where they start), exhaustive over schedules with at most as many preemptions as
+ * it has, within a budget; a shorter violation found there is the one reported
+ * (any violation it finds is one of the whole system: frozen actors simply do not
+ * run). Invariants and kernel assertions only: a deadlock or an end state there
+ * could be one of the restriction.
+ */
+import fc from 'fast-check';
+import type { Compiled, CompiledBranch } from './compile.ts';
+import { checkStep, checkStuck, enabledBranch, runLocalChain, takeStep, type Finding } from './check.ts';
+import { walkBounded } from './bounded.ts';
+import type { FoundViolation, StepRef } from './walker.ts';
+
+export interface SimulateOptions {
+  readonly runs: number;
+  readonly seed: number;
+  /** Stop looking for a failure after this long (shrinking a failure found is not cut short). */
+  readonly maxSeconds?: number;
+  /** Steps per run at most (a run that reaches it ends without a verdict). */
+  readonly maxSteps?: number;
+  /** Chain local steps (default on), as check does. */
+  readonly por?: boolean;
+  /** States the search around the shrunk schedule may store. */
+  readonly aroundStates?: number;
+  readonly onProgress?: (p: { runs: number; steps: number; seconds: number }) => void;
+}
+
+export interface SimulateResult {
+  readonly verdict: 'pass' | 'violation' | 'incomplete';
+  /** Runs completed (the failing one included). */
+  readonly runs: number;
+  /** Steps taken over all runs while searching (shrinking not included). */
+  readonly steps: number;
+  readonly seconds: number;
+  readonly seed: number;
+  readonly limit?: string;
+  readonly violation?: FoundViolation;
+  /** How the reported trace was reached: the failing run's length, after shrinking, after the search around it. */
+  readonly shrinking?: {
+    readonly found: number; readonly shrunk: number; readonly around: number | null; readonly shrinks: number;
+    /** Seconds spent shrinking, and searching around the shrunk schedule. */
+    readonly shrinkSeconds: number; readonly aroundSeconds: number;
+  };
+}
+
+/** A run of one schedule. */
+export interface ScheduleRun {
+  readonly finding: Finding | null;
+  readonly steps: readonly StepRef[];
+  readonly preemptions: number;
+  /** 'done': every actor finished; 'cut': maxSteps reached. */
+  readonly end: 'violation' | 'done' | 'cut';
+}
+
+export const DEFAULT_MAX_STEPS = 4096;
+/** Simpler lists fast-check may try when shrinking (each is one run). */
+const MAX_SHRINK_TRIES = 4000;
+/**
+ * The search around a shrunk schedule stores at most this many states (a state of a
+ * large scope is a kilobyte or more; a count, not a time, so that a seed gives the
+ * same trace on any machine). It only ever replaces the shrunk trace by a shorter
+ * one, so a search cut short loses nothing.
+ */
+const AROUND_STATES = 200_000;
+
+/** Run the schedule `choices` from the initial state, checking every property after each step. */
+export function runSchedule(c: Compiled, choices: ArrayLike<number>, maxSteps = DEFAULT_MAX_STEPS, por = true): ScheduleRun {
+  let cur = Uint8Array.from(c.initial);
+  let next = new Uint8Array(c.stateSize);
+  const steps: StepRef[] = [];
+  let initialBad: Finding | null = null;
+  if (por) for (let a = 0; a < c.actors.length && !initialBad; a++) initialBad = runLocalChain(c, a, cur);
+  initialBad ??= checkStep(c, null, cur, -1);
+  if (initialBad) return { finding: initialBad, steps, preemptions: 0, end: 'violation' };
+  const optActor: number[] = [];
+  const optBranch: (CompiledBranch | Finding)[] = [];
+  const optCode: number[] = [];
+  let preemptions = 0;
+  let last = -1;
+  for (let i = 0; i < maxSteps; i++) {
+    optActor.length = optBranch.length = optCode.length = 0;
+    let lastEnabled = false;
+    for (let a = 0; a < c.actors.length; a++) {
+      const groups = c.actors[a].groups[cur[c.actors[a].base]];
+      for (const g of groups) {
+        const br = enabledBranch(c, a, g, cur);
+        if (br === null) continue;
+        optActor.push(a);
+        optBranch.push(br);
+        // A guard that fired an assertion is recorded as its event's first branch, as the walker does.
+        optCode.push((a << 16) | ('kind' in br ? g[0].id : br.id));
+        if (a === last) lastEnabled = true;
+      }
+    }
+    if (optActor.length === 0) {
+      const why = checkStuck(c, cur);
+      return { finding: why, steps, preemptions, end: why ? 'violation' : 'done' };
+    }
+    const k = i < choices.length ? choices[i] % optActor.length : 0;
+    const a = optActor[k];
+    if (lastEnabled && a !== last) preemptions++;
+    last = a;
+    steps.push({ actor: a, branch: optCode[k] & 0xffff });
+    const br = optBranch[k];
+    if ('kind' in br) return { finding: br, steps, preemptions, end: 'violation' };
+    const bad = takeStep(c, a, br, cur, next, por);
+    if (bad) return { finding: bad, steps, preemptions, end: 'violation' };
+    [cur, next] = [next, cur];
+  }
+  return { finding: null, steps, preemptions, end: 'cut' };
+}
+
+/** Steps of a run that count in a trace's length (a chain of local steps is one walker step already). */
+const lengthOf = (r: ScheduleRun): number => r.steps.length;
+
+export function simulate(c: Compiled, opts: SimulateOptions): SimulateResult {
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
+  const maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
+  const por = opts.por ?? true;
+  const schedules = fc.array(fc.nat({ max: 0xffff }), { maxLength: maxSteps, size: 'max' });
+  let runs = 0;
+  let steps = 0;
+  let lastProgress = t0;
+  // First look for a failing run, within the time given; no shrinking yet.
+  const searching = fc.check(fc.property(schedules, (choices) => {
+    const r = runSchedule(c, choices, maxSteps, por);
+    runs++;
+    steps += r.steps.length;
+    const now = performance.now();
+    if (opts.onProgress && now - lastProgress >= 1000) {
+      lastProgress = now;
+      opts.onProgress({ runs, steps, seconds: (now - t0) / 1000 });
+    }
+    return r.finding === null;
+  }), {
+    seed: opts.seed, numRuns: opts.runs, endOnFailure: true,
+    ...(opts.maxSeconds !== undefined ? { interruptAfterTimeLimit: opts.maxSeconds * 1000, markInterruptAsFailure: false } : {}),
+  });
+  const base = { runs, steps, seed: opts.seed };
+  if (!searching.failed || searching.counterexample === null) {
+    const interrupted = searching.interrupted || runs < opts.runs;
+    return { ...base, seconds: seconds(), verdict: interrupted ? 'incomplete' : 'pass', ...(interrupted ? { limit: `--max-seconds ${opts.maxSeconds}` } : {}) };
+  }
+  const failing = searching.counterexample[0];
+  const found = runSchedule(c, failing, maxSteps, por);
+  // Then shrink it: the choices past the failing step do not matter, and a simpler
+  // list counts only when its run fails in no more steps than the best so far (a
+  // longer run is cut there), so shrinking also shortens the trace. The failing
+  // list is given to fast-check as an example to shrink, with no time limit: the
+  // same seed always gives the same shrunk schedule.
+  const tShrink = performance.now();
+  let bestLength = lengthOf(found);
+  const shortEnough = (choices: number[]): boolean => {
+    const r = runSchedule(c, choices, bestLength, por);
+    if (r.finding === null) return true;
+    bestLength = Math.min(bestLength, lengthOf(r));
+    return false;
+  };
+  const shrinking = fc.check(fc.property(fc.limitShrink(schedules, MAX_SHRINK_TRIES), shortEnough), {
+    seed: opts.seed, numRuns: 1, examples: [[failing.slice(0, found.steps.length)]],
+  });
+  const simpler = shrinking.failed && shrinking.counterexample ? runSchedule(c, shrinking.counterexample[0], maxSteps, por) : found;
+  const shrunk = simpler.finding && lengthOf(simpler) <= lengthOf(found) ? simpler : found;
+  const tAround = performance.now();
+  let best = shrunk;
+  let around: number | null = null;
+  if (shrunk.finding && (shrunk.finding.kind === 'invariant' || shrunk.finding.kind === 'kernel-bug')) {
+    const stepping = new Set(shrunk.steps.map((s) => s.actor));
+    const frozen = c.actors.map((_, a) => a).filter((a) => !stepping.has(a));
+    const r = walkBounded(c, shrunk.preemptions, { por, symmetry: false, frozen, maxStates: opts.aroundStates ?? AROUND_STATES });
+    if (r.violation) {
+      around = r.violation.steps.length;
+      if (around < lengthOf(shrunk)) best = { finding: r.violation, steps: r.violation.steps, preemptions: r.violation.preemptions, end: 'violation' };
+    }
+  }
+  const f = best.finding!;
+  return {
+    ...base, seconds: seconds(), verdict: 'violation',
+    violation: { kind: f.kind, property: f.property, message: f.message, steps: best.steps, preemptions: best.preemptions },
+    shrinking: {
+      found: lengthOf(found), shrunk: lengthOf(shrunk), around, shrinks: shrinking.numShrinks,
+      shrinkSeconds: (tAround - tShrink) / 1000, aroundSeconds: (performance.now() - tAround) / 1000,
+    },
+  };
+}
