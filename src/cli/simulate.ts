@@ -61,7 +61,8 @@ export function runSimulate(argv: string[]): number {
     out(`violation after ${covered}`);
     out(describeViolation(o.trace!));
     const s = r.shrinking!;
-    out(`the failing schedule had ${s.found} steps; shrunk to ${s.shrunk}${s.around !== null ? `; the search around it found ${s.around}` : ''}`);
+    out(`the failing schedule had ${s.found} steps; fast-check shrank it to ${s.shrunk}; with only the ${s.actors} actors it needs and steps dropped, ${s.dropped}` +
+      `${s.around !== null ? `; the bounded search around it found ${s.around}` : ''}`);
     out('');
     out(swimlanes(o.trace!, o.compiled.actors.map((a) => a.name)));
     out('');

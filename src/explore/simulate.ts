@@ -51,7 +51,10 @@ export interface SimulateResult {
   readonly violation?: FoundViolation;
   /** How the reported trace was reached: the failing run's length, after shrinking, after the search around it. */
   readonly shrinking?: {
-    readonly found: number; readonly shrunk: number; readonly around: number | null; readonly shrinks: number;
+    /** Steps of the failing run; after fast-check's shrinking; after freezing actors and dropping steps; of the bounded search's find (null: none). */
+    readonly found: number; readonly shrunk: number; readonly dropped: number; readonly around: number | null; readonly shrinks: number;
+    /** Actors that step in the reported trace. */
+    readonly actors: number;
     /** Seconds spent shrinking, and searching around the shrunk schedule. */
     readonly shrinkSeconds: number; readonly aroundSeconds: number;
   };
@@ -61,6 +64,8 @@ export interface SimulateResult {
 export interface ScheduleRun {
   readonly finding: Finding | null;
   readonly steps: readonly StepRef[];
+  /** The key of each step taken (see optionKey): the run as a list of choices that replays it. */
+  readonly keys: readonly number[];
   readonly preemptions: number;
   /** 'done': every actor finished; 'cut': maxSteps reached. */
   readonly end: 'violation' | 'done' | 'cut';
@@ -68,7 +73,7 @@ export interface ScheduleRun {
 
 export const DEFAULT_MAX_STEPS = 4096;
 /** Simpler lists fast-check may try when shrinking (each is one run). */
-const MAX_SHRINK_TRIES = 4000;
+const MAX_SHRINK_TRIES = 2000;
 /**
  * The search around a shrunk schedule stores at most this many states (a state of a
  * large scope is a kilobyte or more; a count, not a time, so that a seed gives the
@@ -76,30 +81,53 @@ const MAX_SHRINK_TRIES = 4000;
  * one, so a search cut short loses nothing.
  */
 const AROUND_STATES = 200_000;
+/** The bound of the search around: its states grow with it, and the budget above cuts it anyway. */
+const AROUND_PREEMPTIONS = 3;
+/** Passes of dropping single steps from the shrunk schedule (each tries every step). */
+const DROP_PASSES = 4;
 
-/** Run the schedule `choices` from the initial state, checking every property after each step. */
-export function runSchedule(c: Compiled, choices: ArrayLike<number>, maxSteps = DEFAULT_MAX_STEPS, por = true): ScheduleRun {
+/**
+ * A step's key among the options: its actor and the index of its event at the
+ * actor's state. A choice equal to an enabled option's key takes that option;
+ * any other choice c takes option c % options. So the list of keys of a run
+ * replays it, and dropping one entry drops one step and leaves the others as they
+ * were wherever they are still enabled: what makes shrinking shorten schedules.
+ * Random choices (up to 0xffff) rarely equal a key and pick uniformly.
+ */
+const optionKey = (actor: number, group: number): number => (actor << 6) | group;
+
+/**
+ * Run the schedule `choices` from the initial state, checking every property after
+ * each step. Actors with frozen[a] = 1 never step; a run where only they could move
+ * ends without a verdict ('cut'): it is stuck only because of the restriction.
+ */
+export function runSchedule(c: Compiled, choices: ArrayLike<number>, maxSteps = DEFAULT_MAX_STEPS, por = true, frozen?: Uint8Array): ScheduleRun {
   let cur = Uint8Array.from(c.initial);
   let next = new Uint8Array(c.stateSize);
   const steps: StepRef[] = [];
+  const keys: number[] = [];
   let initialBad: Finding | null = null;
   if (por) for (let a = 0; a < c.actors.length && !initialBad; a++) initialBad = runLocalChain(c, a, cur);
   initialBad ??= checkStep(c, null, cur, -1);
-  if (initialBad) return { finding: initialBad, steps, preemptions: 0, end: 'violation' };
+  if (initialBad) return { finding: initialBad, steps, keys, preemptions: 0, end: 'violation' };
   const optActor: number[] = [];
+  const optKey: number[] = [];
   const optBranch: (CompiledBranch | Finding)[] = [];
   const optCode: number[] = [];
   let preemptions = 0;
   let last = -1;
   for (let i = 0; i < maxSteps; i++) {
-    optActor.length = optBranch.length = optCode.length = 0;
+    optActor.length = optBranch.length = optCode.length = optKey.length = 0;
     let lastEnabled = false;
     for (let a = 0; a < c.actors.length; a++) {
+      if (frozen?.[a]) continue;
       const groups = c.actors[a].groups[cur[c.actors[a].base]];
-      for (const g of groups) {
+      for (let gi = 0; gi < groups.length; gi++) {
+        const g = groups[gi];
         const br = enabledBranch(c, a, g, cur);
         if (br === null) continue;
         optActor.push(a);
+        optKey.push(optionKey(a, gi));
         optBranch.push(br);
         // A guard that fired an assertion is recorded as its event's first branch, as the walker does.
         optCode.push((a << 16) | ('kind' in br ? g[0].id : br.id));
@@ -107,21 +135,27 @@ export function runSchedule(c: Compiled, choices: ArrayLike<number>, maxSteps = 
       }
     }
     if (optActor.length === 0) {
+      if (frozen?.includes(1)) return { finding: null, steps, keys, preemptions, end: 'cut' };
       const why = checkStuck(c, cur);
-      return { finding: why, steps, preemptions, end: why ? 'violation' : 'done' };
+      return { finding: why, steps, keys, preemptions, end: why ? 'violation' : 'done' };
     }
-    const k = i < choices.length ? choices[i] % optActor.length : 0;
+    let k = 0;
+    if (i < choices.length) {
+      k = optKey.indexOf(choices[i]);
+      if (k < 0) k = choices[i] % optActor.length;
+    }
+    keys.push(optKey[k]);
     const a = optActor[k];
     if (lastEnabled && a !== last) preemptions++;
     last = a;
     steps.push({ actor: a, branch: optCode[k] & 0xffff });
     const br = optBranch[k];
-    if ('kind' in br) return { finding: br, steps, preemptions, end: 'violation' };
+    if ('kind' in br) return { finding: br, steps, keys, preemptions, end: 'violation' };
     const bad = takeStep(c, a, br, cur, next, por);
-    if (bad) return { finding: bad, steps, preemptions, end: 'violation' };
+    if (bad) return { finding: bad, steps, keys, preemptions, end: 'violation' };
     [cur, next] = [next, cur];
   }
-  return { finding: null, steps, preemptions, end: 'cut' };
+  return { finding: null, steps, keys, preemptions, end: 'cut' };
 }
 
 /** Steps of a run that count in a trace's length (a chain of local steps is one walker step already). */
@@ -156,9 +190,8 @@ export function simulate(c: Compiled, opts: SimulateOptions): SimulateResult {
     const interrupted = searching.interrupted || runs < opts.runs;
     return { ...base, seconds: seconds(), verdict: interrupted ? 'incomplete' : 'pass', ...(interrupted ? { limit: `--max-seconds ${opts.maxSeconds}` } : {}) };
   }
-  const failing = searching.counterexample[0];
-  const found = runSchedule(c, failing, maxSteps, por);
-  // Then shrink it: the choices past the failing step do not matter, and a simpler
+  const found = runSchedule(c, searching.counterexample[0], maxSteps, por);
+  // Then shrink it, as the list of its steps' keys (see optionKey), and a simpler
   // list counts only when its run fails in no more steps than the best so far (a
   // longer run is cut there), so shrinking also shortens the trace. The failing
   // list is given to fast-check as an example to shrink, with no time limit: the
@@ -172,20 +205,43 @@ export function simulate(c: Compiled, opts: SimulateOptions): SimulateResult {
     return false;
   };
   const shrinking = fc.check(fc.property(fc.limitShrink(schedules, MAX_SHRINK_TRIES), shortEnough), {
-    seed: opts.seed, numRuns: 1, examples: [[failing.slice(0, found.steps.length)]],
+    seed: opts.seed, numRuns: 1, examples: [[[...found.keys]]],
   });
   const simpler = shrinking.failed && shrinking.counterexample ? runSchedule(c, shrinking.counterexample[0], maxSteps, por) : found;
   const shrunk = simpler.finding && lengthOf(simpler) <= lengthOf(found) ? simpler : found;
   const tAround = performance.now();
   let best = shrunk;
   let around: number | null = null;
+  let dropped = lengthOf(shrunk);
   if (shrunk.finding && (shrunk.finding.kind === 'invariant' || shrunk.finding.kind === 'kernel-bug')) {
-    const stepping = new Set(shrunk.steps.map((s) => s.actor));
-    const frozen = c.actors.map((_, a) => a).filter((a) => !stepping.has(a));
-    const r = walkBounded(c, shrunk.preemptions, { por, symmetry: false, frozen, maxStates: opts.aroundStates ?? AROUND_STATES });
+    // Which actors does the failure need? Freeze each in turn (its steps dropped);
+    // keep it frozen when the rest still fails in no more steps.
+    const frozen = new Uint8Array(c.actors.length);
+    for (let a = 0; a < c.actors.length; a++) {
+      frozen[a] = 1;
+      const keys = best.keys.filter((k) => k >>> 6 !== a);
+      const r = runSchedule(c, keys, lengthOf(best), por, frozen);
+      if (r.finding && (r.finding.kind === 'invariant' || r.finding.kind === 'kernel-bug')) best = r;
+      else frozen[a] = 0;
+    }
+    // Drop single steps while the run still fails, sooner (each pass tries every step once).
+    const bad = (r: ScheduleRun) => r.finding !== null && (r.finding.kind === 'invariant' || r.finding.kind === 'kernel-bug');
+    for (let pass = 0, changed = true; changed && pass < DROP_PASSES; pass++) {
+      changed = false;
+      for (let i = best.keys.length - 1; i >= 0; i--) {
+        if (i >= best.keys.length) continue;
+        const r = runSchedule(c, [...best.keys.slice(0, i), ...best.keys.slice(i + 1)], lengthOf(best) - 1, por, frozen);
+        if (bad(r)) { best = r; changed = true; }
+      }
+    }
+    dropped = lengthOf(best);
+    // Then every schedule of the actors left with at most as many preemptions (up to
+    // a bound), fewest first: a shorter violation found there is reported instead.
+    const still = c.actors.map((_, a) => a).filter((a) => frozen[a]);
+    const r = walkBounded(c, Math.min(best.preemptions, AROUND_PREEMPTIONS), { por, symmetry: false, frozen: still, maxStates: opts.aroundStates ?? AROUND_STATES });
     if (r.violation) {
       around = r.violation.steps.length;
-      if (around < lengthOf(shrunk)) best = { finding: r.violation, steps: r.violation.steps, preemptions: r.violation.preemptions, end: 'violation' };
+      if (around < lengthOf(best)) best = { finding: r.violation, steps: r.violation.steps, keys: [], preemptions: r.violation.preemptions, end: 'violation' };
     }
   }
   const f = best.finding!;
@@ -193,7 +249,7 @@ export function simulate(c: Compiled, opts: SimulateOptions): SimulateResult {
     ...base, seconds: seconds(), verdict: 'violation',
     violation: { kind: f.kind, property: f.property, message: f.message, steps: best.steps, preemptions: best.preemptions },
     shrinking: {
-      found: lengthOf(found), shrunk: lengthOf(shrunk), around, shrinks: shrinking.numShrinks,
+      found: lengthOf(found), shrunk: lengthOf(shrunk), dropped, around, shrinks: shrinking.numShrinks, actors: new Set(best.steps.map((x) => x.actor)).size,
       shrinkSeconds: (tAround - tShrink) / 1000, aroundSeconds: (performance.now() - tAround) / 1000,
     },
   };
