@@ -9,6 +9,8 @@ import { getAdjacencyMap } from '@xstate/graph';
 import { nonlru } from '../models/nonlru/index.ts';
 import { compile } from './explore/compile.ts';
 import { walk, type WalkResult } from './explore/walker.ts';
+import { walkBounded } from './explore/bounded.ts';
+import { simulate } from './explore/simulate.ts';
 import { walkParallel } from './explore/parallel.ts';
 import { SOURCE_MODULE } from './index.ts';
 import { packSnapshot, systemLogic, type SystemSnapshot } from './explore/xstate-logic.ts';
@@ -92,4 +94,41 @@ export function benchTable(rows: readonly BenchRow[]): string {
       `${r.seconds.toFixed(2)} | ${Math.round(r.statesPerSecond).toLocaleString('en-US')} | ${r.bytesPerState?.toFixed(1) ?? '-'} | ${r.speedup ? `${r.speedup.toFixed(0)}x` : '-'} | ${r.vsOneThread ? `${r.vsOneThread.toFixed(2)}x` : '-'} |`);
   }
   return lines.join('\n');
+}
+
+/**
+ * Rows for the scopes past exhaustive search: the preemption-bounded search at
+ * K = 0 .. bound (one search; the figures after each bound completed, the bound
+ * that the cap stopped marked so), and simulate's schedules per second on the
+ * fixed system (the states column counts schedules, the transitions column steps).
+ */
+export interface SearchBench {
+  readonly bounded: readonly { cpus: number; pages: number }[];
+  readonly bound: number;
+  /** Seconds per bound: the search of a scope stops after (bound + 1) times this. */
+  readonly capSeconds: number;
+  readonly simulate: { readonly cpus: number; readonly pages: number; readonly seconds: number };
+}
+
+export const SEARCH_BENCH: SearchBench = {
+  bounded: [{ cpus: 3, pages: 3 }, { cpus: 4, pages: 3 }], bound: 2, capSeconds: 120, simulate: { cpus: 8, pages: 16, seconds: 20 },
+};
+
+export function runSearchBench(b: SearchBench = SEARCH_BENCH, log: (s: string) => void = () => {}): BenchRow[] {
+  const rows: BenchRow[] = [];
+  const row = (scope: string, engine: string, states: number, transitions: number, seconds: number, bytesPerState: number | null): BenchRow => ({
+    scope, engine, states, transitions, seconds, statesPerSecond: states / Math.max(seconds, 1e-9), bytesPerState, speedup: null, vsOneThread: null,
+  });
+  for (const scope of b.bounded) {
+    const name = `${scope.cpus}x${scope.pages}`;
+    log(`${name}: walker, --preemptions ${b.bound} (at most ${b.capSeconds * (b.bound + 1)} s)`);
+    const r = walkBounded(compile(nonlru.build(scope, null)), b.bound, { maxSeconds: b.capSeconds * (b.bound + 1) });
+    for (const l of r.bound.levels) rows.push(row(name, `walker, --preemptions ${l.preemptions}`, l.states, l.transitions, l.seconds, r.bytesPerState));
+    if (r.verdict === 'incomplete') rows.push(row(name, `walker, --preemptions ${r.bound.levels.length} (stopped by ${r.limit})`, r.states, r.transitions, r.seconds, r.bytesPerState));
+  }
+  const { cpus, pages, seconds } = b.simulate;
+  log(`${cpus}x${pages}: simulate, ${seconds} s`);
+  const s = simulate(compile(nonlru.build({ cpus, pages }, null)), { runs: 2 ** 31 - 1, seed: 1, maxSeconds: seconds });
+  rows.push(row(`${cpus}x${pages}`, 'simulate: schedules (steps)', s.runs, s.steps, s.seconds, null));
+  return rows;
 }

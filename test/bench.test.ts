@@ -1,6 +1,6 @@
 // pagerace bench: every engine explores the same space; the table has every row.
 import { describe, expect, it } from 'vitest';
-import { benchTable, runBench } from '../src/bench.ts';
+import { benchTable, runBench, runSearchBench } from '../src/bench.ts';
 
 describe('pagerace bench', () => {
   it('runs @xstate/graph, the walker and two workers over the same states', async () => {
@@ -18,4 +18,11 @@ describe('pagerace bench', () => {
     expect(by('walker, reductions, 2 workers').vsOneThread).toBeGreaterThan(0);
     expect(benchTable(rows).split('\n')).toHaveLength(2 + rows.length);
   }, 120_000);
+
+  it('has rows for the bounded search at each bound and for simulate', () => {
+    const rows = runSearchBench({ bounded: [{ cpus: 2, pages: 1 }], bound: 1, capSeconds: 30, simulate: { cpus: 2, pages: 2, seconds: 0.5 } });
+    expect(rows.map((r) => `${r.scope} ${r.engine}`)).toEqual(['2x1 walker, --preemptions 0', '2x1 walker, --preemptions 1', '2x2 simulate: schedules (steps)']);
+    expect(rows[0].states).toBeLessThan(rows[1].states);
+    expect(rows[2].states).toBeGreaterThan(0);
+  }, 60_000);
 });

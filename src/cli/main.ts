@@ -14,7 +14,7 @@ import { DEADLOCK } from '../system.ts';
 import type { Progress } from '../explore/walker.ts';
 import { describeViolation, swimlanes } from '../trace/render.ts';
 import { traceLength } from '../trace/trace.ts';
-import { BENCH_SCOPES, benchTable, runBench } from '../bench.ts';
+import { BENCH_SCOPES, SEARCH_BENCH, benchTable, runBench, runSearchBench } from '../bench.ts';
 import { mergeShards, parseShardSpec, runShard, writeMergedTrace } from '../shard.ts';
 import { UsageError, intFlag, numFlag, parseArgs } from './args.ts';
 import { SEARCH_FLAGS, coverageSummary, searchOptions, verdictText } from './search-flags.ts';
@@ -257,7 +257,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'contracts': return runContracts(rest);
       case 'bench': {
         const p = parseArgs(rest, { json: false });
-        const rows = await runBench(BENCH_SCOPES, p.flags.has('json') ? undefined : (s) => err(`bench: ${s}`));
+        const log = p.flags.has('json') ? undefined : (s: string) => err(`bench: ${s}`);
+        const rows = [...await runBench(BENCH_SCOPES, log), ...runSearchBench(SEARCH_BENCH, log)];
         out(p.flags.has('json') ? JSON.stringify(rows) : benchTable(rows));
         return 0;
       }
