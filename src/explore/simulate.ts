@@ -116,7 +116,8 @@ export function runSchedule(c: Compiled, choices: ArrayLike<number>, maxSteps = 
   const optCode: number[] = [];
   let preemptions = 0;
   let last = -1;
-  for (let i = 0; i < maxSteps; i++) {
+  // maxSteps steps at most, then a look at the state they reach (it may be an end state).
+  for (let i = 0; ; i++) {
     optActor.length = optBranch.length = optCode.length = optKey.length = 0;
     let lastEnabled = false;
     for (let a = 0; a < c.actors.length; a++) {
@@ -139,6 +140,7 @@ export function runSchedule(c: Compiled, choices: ArrayLike<number>, maxSteps = 
       const why = checkStuck(c, cur);
       return { finding: why, steps, keys, preemptions, end: why ? 'violation' : 'done' };
     }
+    if (i === maxSteps) return { finding: null, steps, keys, preemptions, end: 'cut' };
     let k = 0;
     if (i < choices.length) {
       k = optKey.indexOf(choices[i]);
@@ -155,7 +157,6 @@ export function runSchedule(c: Compiled, choices: ArrayLike<number>, maxSteps = 
     if (bad) return { finding: bad, steps, keys, preemptions, end: 'violation' };
     [cur, next] = [next, cur];
   }
-  return { finding: null, steps, keys, preemptions, end: 'cut' };
 }
 
 /** Steps of a run that count in a trace's length (a chain of local steps is one walker step already). */
