@@ -108,7 +108,7 @@ async function runCheck(argv: string[]): Promise<number> {
     onProgress: json ? undefined : progressPrinter(),
   };
   const workers = intFlag(p, 'workers', 1, 64) ?? 1;
-  Object.assign(common, searchOptions(p, workers, p.flags.has('shard')));
+  Object.assign(common, searchOptions(p, workers, p.flags.has('shard'))); // --preemptions, --[no-]liveness
   if (workers > 1 && p.flags.has('shard')) throw new UsageError('--workers and --shard do not combine: run each shard on one worker');
   if (p.flags.has('shard')) {
     const shard = parseShardSpec(p.flags.get('shard') as string);
