@@ -1,6 +1,8 @@
 // Liveness: a reachable cycle in which the run never ends under a weakly fair
 // scheduler is a livelock (termination, exit 13) with a lasso trace; a loop that a
 // fair scheduler always leaves is not.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { programMachine } from '../models/common/machine.ts';
 import { compile } from '../src/explore/compile.ts';
@@ -97,4 +99,25 @@ describe('livelocks under weak fairness', () => {
     expect(search(c, { liveness: true }).verdict).toBe('violation');
     expect(search(compile(model([thread('t0', 0, 0, 1), thread('t1', 1, 1, 0)])), { liveness: false }).verdict).toBe('pass');
   });
+});
+
+describe('check --liveness', () => {
+  const ROOT = new URL('..', import.meta.url).pathname;
+  const run = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/pagerace.js'), ...args], { encoding: 'utf8', cwd: ROOT });
+
+  it('runs the liveness pass after a passing search and says so', () => {
+    const r = run(['check', 'reporting', '--liveness', '--json']);
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.verdict).toBe('pass');
+    expect(j.liveness.states).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('refuses --workers and contradictory flags with one line, exit 2', () => {
+    for (const args of [['--liveness', '--workers', '2'], ['--liveness', '--no-liveness']]) {
+      const r = run(['check', 'nonlru', ...args]);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  }, 60_000);
 });
