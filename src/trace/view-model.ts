@@ -46,8 +46,20 @@ export interface ViolationView {
   readonly kind: string | null;
   readonly property: string | null;
   readonly message: string;
+  /** The property's rule, in a sentence, and where it comes from. */
   readonly rule: string | null;
   readonly source: string | null;
+  /** The rule of the driver contract the violation breaks, in the seed's words. */
+  readonly contract: { readonly text: string; readonly source: string } | null;
+  /** What the variant put back, when the trace is of a known-bug variant. */
+  readonly bug: string | null;
+}
+
+/** What the system that wrote a trace says about its violation. */
+interface Knowledge {
+  readonly rules: ReadonlyMap<string, { rule: string; source: string }>;
+  readonly contract: { readonly text: string; readonly source: string } | null;
+  readonly bug: string | null;
 }
 
 export interface TraceView {
@@ -126,18 +138,18 @@ function pageraceStep(doc: ItfDoc, i: number): Partial<Record<'actor' | 'fn' | '
   return { actor: pick('actor'), fn: pick('fn'), desc: pick('desc') ?? pick('description'), event: pick('event'), from: pick('from'), to: pick('to') };
 }
 
-function pageraceViolation(meta: Record<string, unknown>, rules: ReadonlyMap<string, { rule: string; source: string }>): ViolationView | null {
+function pageraceViolation(meta: Record<string, unknown>, k: Knowledge): ViolationView | null {
   const v = meta.violation;
   if (isObject(v)) {
     const property = str(v.property);
-    const known = property !== null ? rules.get(property) : undefined;
+    const known = property !== null ? k.rules.get(property) : undefined;
     return {
       kind: str(v.kind), property, message: str(v.message) ?? '',
-      rule: str(v.rule) ?? known?.rule ?? null, source: str(v.source) ?? known?.source ?? null,
+      rule: str(v.rule) ?? known?.rule ?? null, source: str(v.source) ?? known?.source ?? null, contract: k.contract, bug: k.bug,
     };
   }
   // Quint and Apalache say only that the trace ends in a violation.
-  if (meta.status === 'violation') return { kind: 'violation', property: null, message: '', rule: null, source: null };
+  if (meta.status === 'violation') return { kind: 'violation', property: null, message: '', rule: null, source: null, contract: null, bug: null };
   return null;
 }
 
@@ -211,27 +223,34 @@ function observedChart(runs: readonly (readonly string[])[]): Chart {
 /** Actors kept in one map of a spec (`cpus[1]`, `cpus[2]`) run one machine: their observed charts are one. */
 const family = (actor: string): string => (actor.includes('[') ? actor.slice(0, actor.indexOf('[')) : actor);
 
-/** The machines of the system that wrote a pagerace trace, built at its scope; empty when unknown. */
-function systemCharts(meta: Record<string, unknown>, systems: readonly System[]): {
-  charts: Map<string, Chart>; rules: Map<string, { rule: string; source: string }>;
-} {
+/**
+ * The machines of the system that wrote a pagerace trace, built at its scope, and
+ * what the system says about the violation: the property's rule, the contract rule
+ * it enforces (the one the trace's variant breaks, if any), what the variant put back.
+ */
+function systemKnowledge(meta: Record<string, unknown>, systems: readonly System[]): { charts: Map<string, Chart> } & Knowledge {
   const charts = new Map<string, Chart>();
   const rules = new Map<string, { rule: string; source: string }>([[DEADLOCK.name, { rule: DEADLOCK.rule, source: DEADLOCK.source }]]);
   const sys = systems.find((s) => s.name === meta.system);
-  if (!sys || !isObject(meta.scope)) return { charts, rules };
+  if (!sys || !isObject(meta.scope)) return { charts, rules, contract: null, bug: null };
+  const variant = str(meta.variant);
+  const property = isObject(meta.violation) ? str(meta.violation.property) : null;
+  const enforcing = (sys.contract ?? []).filter((r) => property !== null && r.enforcedBy.includes(property));
+  const rule = enforcing.find((r) => variant !== null && r.brokenBy.includes(variant)) ?? enforcing[0];
+  const contract = rule ? { text: rule.text, source: rule.source } : null;
+  const bug = sys.variants.find((x) => x.name === variant)?.description ?? null;
   const kernel = str(meta.kernel);
   let model;
   try {
-    const variant = str(meta.variant);
     model = sys.build(meta.scope as Record<string, number>, variant, undefined, kernel !== null && (sys.kernels ?? [sys.kernel]).includes(kernel) ? kernel : undefined);
   } catch {
-    return { charts, rules }; // a scope or variant this version of the system no longer has: draw what the trace shows
+    return { charts, rules, contract, bug }; // a scope or variant this version of the system no longer has: draw what the trace shows
   }
   for (const p of model.properties) rules.set(p.name, { rule: p.rule, source: p.source });
   // A trace found with the user's --driver: the system's own driver machine is not the one that ran.
   const replaced = meta.driver !== undefined ? sys.driverSlot?.actor : undefined;
   for (const a of model.actors) if (a.name !== replaced) charts.set(a.name, machineChart(a.machine));
-  return { charts, rules };
+  return { charts, rules, contract, bug };
 }
 
 /**
@@ -263,7 +282,7 @@ function metaCharts(meta: Record<string, unknown>): Map<string, Chart> {
 export function traceView(trace: unknown, opts: ViewOptions = {}): TraceView {
   const doc = readItf(trace);
   const n = doc.states.length;
-  const { charts: sysCharts, rules } = systemCharts(doc.meta, opts.systems ?? []);
+  const { charts: sysCharts, ...knowledge } = systemKnowledge(doc.meta, opts.systems ?? []);
   const given = metaCharts(doc.meta);
 
   const pcMaps = doc.states.map((s) => actorPcs(doc.vars, s.values));
@@ -310,7 +329,7 @@ export function traceView(trace: unknown, opts: ViewOptions = {}): TraceView {
     ? `${system}${str(meta.kernel) ? ` (kernel ${meta.kernel})` : ''}${str(meta.variant) ? `: ${meta.variant}` : ''}`
     : `ITF trace${str(meta.source) ? ` of ${meta.source}` : ''}`;
   return {
-    title, facts: facts(meta, n), violation: pageraceViolation(meta, rules), actors, pcs, steps, charts, tables, changes, loop: doc.loop,
+    title, facts: facts(meta, n), violation: pageraceViolation(meta, knowledge), actors, pcs, steps, charts, tables, changes, loop: doc.loop,
   };
 }
 

@@ -80,6 +80,8 @@ function bannerHtml(v: TraceView): string {
     + (vio.message ? `<div class="message">${esc(vio.message)}</div>` : '')
     + (vio.rule ? `<div class="rule"><span>Rule</span> ${esc(vio.rule)}</div>` : '')
     + (vio.source ? `<div class="source"><span>Source</span> ${esc(vio.source)}</div>` : '')
+    + (vio.contract ? `<div class="rule"><span>Contract</span> ${esc(vio.contract.text)} <i>(${esc(vio.contract.source)})</i></div>` : '')
+    + (vio.bug ? `<div class="source"><span>Bug</span> ${esc(vio.bug)}</div>` : '')
     + '</section>';
 }
 
@@ -90,8 +92,8 @@ function chartsHtml(v: TraceView): string {
       + (g.chart.observed ? ' <span class="note">(the states this trace visits; no machine definition at hand)</span>' : ` <span class="note">${g.chart.states.length} states, ${g.chart.edges.length} transitions</span>`);
     return `<figure class="chartfig" data-actors="${esc(JSON.stringify(g.actors))}"><figcaption>${caption}</figcaption><div class="scroll">${chartSvg(g.chart, actors)}</div></figure>`;
   });
-  const markers = Array.from({ length: COLORS }, (_, k) => `<marker id="ah${k}" class="c${k}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z"/></marker>`).join('');
-  return `<svg width="0" height="0" style="position:absolute"><defs>${markers}<marker id="ahn" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z"/></marker></defs></svg>${figs.join('')}`;
+  const markers = Array.from({ length: COLORS }, (_, k) => `<marker id="ah${k}" class="c${k}" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z"/></marker>`).join('');
+  return `<svg width="0" height="0" style="position:absolute"><defs>${markers}<marker id="ahn" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z"/></marker></defs></svg>${figs.join('')}`;
 }
 
 /** JSON inside a <script> element: `<` escaped so that no string can close the element. */
@@ -125,7 +127,7 @@ ${bannerHtml(v)}
 <section class="lanes"><h2>Swimlanes</h2><div class="scroll" id="lanescroll">${lanesHtml(v, v.violation !== null)}</div></section>
 <section class="world"><h2>World after step <span id="worldstep">${n - 1}</span></h2><div id="world">${v.steps.map((_, i) => worldHtml(v, i)).join('')}</div></section>
 </main>
-<section class="charts"><h2>Statecharts</h2>${chartsHtml(v)}</section>
+<section class="charts"><h2>Statecharts</h2><p class="legend">${LEGEND}</p>${chartsHtml(v)}</section>
 <footer>Written by pagerace view. ← → step, Home/End first/last; click a row to go to its step.</footer>
 <script type="application/json" id="data">${scriptJson(data)}</script>
 <script>${SCRIPT}</script>
@@ -170,6 +172,10 @@ export function writeView(traceFile: string, outFile?: string, opts: ViewOptions
   return out;
 }
 
+const LEGEND = '<span class="lg lit">filled</span> where each actor is after this step · <span class="lg was">dashed outline</span> where it came from · '
+  + '<span class="lg taken">bold arrow</span> the step just taken · <span class="lg next">dashed arrow</span> what it can do next · '
+  + '<span class="lg local">dashed box</span> a local step (touches only the actor’s own state) · hover a box for its description';
+
 const PALETTE = ['#2563eb', '#d97706', '#059669', '#9333ea', '#db2777', '#0891b2', '#65a30d', '#dc2626'];
 const TINTS = ['#dbeafe', '#fef3c7', '#d1fae5', '#f3e8ff', '#fce7f3', '#cffafe', '#ecfccb', '#fee2e2'];
 
@@ -193,7 +199,8 @@ code,td,th,.facts,#now,#pos,.chart text{font-family:ui-monospace,SFMono-Regular,
 .banner .at{font-weight:400;color:var(--mut);font-size:12px;margin-left:6px}
 .banner .message{margin-top:3px;font-size:14px}
 .banner .rule,.banner .source{margin-top:4px;color:#3b3f4c}
-.banner .rule span,.banner .source span{display:inline-block;min-width:52px;font-size:11px;text-transform:uppercase;color:var(--mut);letter-spacing:.05em}
+.banner i{color:var(--mut);font-style:normal;font-size:12px}
+.banner .rule>span,.banner .source>span{display:inline-block;min-width:64px;font-size:11px;text-transform:uppercase;color:var(--mut);letter-spacing:.05em}
 .controls{position:sticky;top:0;z-index:5;display:flex;align-items:center;gap:10px;padding:8px 20px;background:rgba(247,247,249,.96);border-bottom:1px solid var(--line);backdrop-filter:blur(3px)}
 .controls button{font-size:14px;width:34px;height:28px;border:1px solid #c9ccd6;border-radius:6px;background:#fff;cursor:pointer}
 .controls button:hover{background:#eef0f5}
@@ -244,13 +251,13 @@ figcaption .note{color:var(--mut);font-size:12px}
 .chart{display:block;max-width:none}
 .chart text{font-size:11px;fill:#2b2f3a}
 .chart text.fn{font-size:11px;font-weight:700;fill:#6b7080}
-.chart .st rect{fill:#fff;stroke:#c3c7d2;stroke-width:1}
-.chart .st.local rect{stroke-dasharray:4 3}
-.chart .st.final rect{stroke-width:2.5}
-.chart .st.initial rect{stroke:#8a90a0}
-.chart .st.lit rect{fill:var(--t);stroke:var(--c);stroke-width:2.5}
+.chart .st>rect{fill:#fff;stroke:#c3c7d2;stroke-width:1}
+.chart .st.local>rect{stroke-dasharray:4 3}
+.chart .st.final>rect{stroke-width:2.5}
+.chart .st.initial>rect{stroke:#8a90a0}
+.chart .st.lit>rect{fill:var(--t);stroke:var(--c);stroke-width:2.5}
 .chart .st.lit>text{font-weight:700}
-.chart .st.was rect{stroke:var(--c);stroke-dasharray:3 2;stroke-width:1.5}
+.chart .st.was>rect{stroke:var(--c);stroke-dasharray:3 2;stroke-width:1.5}
 .chart .badge{display:none}
 .chart .badge.on{display:inline}
 .chart .badge rect{fill:var(--c)}
@@ -260,6 +267,10 @@ figcaption .note{color:var(--mut);font-size:12px}
 .chart path.e.taken{stroke:var(--c);opacity:1;stroke-width:2.6;stroke-dasharray:none}
 ${PALETTE.map((_, k) => `.chart path.e[data-c="${k}"]{marker-end:url(#ah${k})}#ah${k} path{fill:${PALETTE[k]}}`).join('\n')}
 #ahn path{fill:#b9bdc9}
+.legend{color:var(--mut);font-size:12px;margin:-2px 0 10px}
+.lg{display:inline-block;padding:0 6px;border-radius:4px;border:1px solid #c3c7d2;color:var(--fg);background:#fff}
+.lg.lit{background:#dbeafe;border:2px solid #2563eb}.lg.was{border:1.5px dashed #2563eb}.lg.local{border:1px dashed #c3c7d2}
+.lg.taken{border:none;border-bottom:3px solid #2563eb;border-radius:0}.lg.next{border:none;border-bottom:2px dashed #2563eb;border-radius:0}
 footer{color:var(--mut);font-size:11px;padding:0 20px 16px}
 `;
 
