@@ -179,6 +179,19 @@ describe('the view of an ITF trace as the ADR writes it', () => {
   });
 });
 
+describe('text from the trace', () => {
+  it('is escaped everywhere: names, values and the data the script reads', () => {
+    const evil = '</script><img src=x onerror=alert(1)>';
+    const html = viewHtml({
+      '#meta': { system: evil, violation: { kind: 'invariant', property: evil, message: evil } },
+      vars: ['actors', evil],
+      states: [{ actors: { [evil]: { pc: evil } }, [evil]: evil }, { '#meta': { step: { actor: evil, fn: evil, desc: evil } }, actors: { [evil]: { pc: 'b' } }, [evil]: 'y' }],
+    });
+    expect(html).not.toContain('<img');
+    expect(html.match(/<\/script>/g)!.length).toBe(2); // the data element's and the script's own
+  });
+});
+
 describe('the generic view of a Quint trace', () => {
   it.skipIf(!QUINT && !process.env.CI)('finds the actors by their pc and gives each step to the one that moved', () => {
     const doc = readJson(QUINT!);
@@ -233,7 +246,7 @@ describe('writeView', () => {
     mkdirSync(ro);
     chmodSync(ro, 0o500);
     const canWrite = (() => { try { writeFileSync(join(ro, 'probe'), ''); rmSync(join(ro, 'probe')); return true; } catch { return false; } })();
-    expect(() => writeView(NONLRU, join(dir, 'no/such/dir/x.html'))).toThrow(/^cannot write .*x\.html: ENOENT$/);
+    expect(() => writeView(NONLRU, join(dir, 'no/such/dir/x.html'))).toThrow(/^cannot write .*x\.html: no such directory$/);
     if (!canWrite) expect(() => writeView(NONLRU, join(ro, 'x.html'))).toThrow(/cannot write/); // root writes anywhere
     chmodSync(ro, 0o700);
     expect(readdirSync(ro)).toEqual([]);

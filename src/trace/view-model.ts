@@ -130,7 +130,8 @@ function actorPcs(vars: readonly string[], values: ReadonlyMap<string, ItfValue>
  * (the first trace files). Null when the trace is not pagerace's.
  */
 function pageraceStep(doc: ItfDoc, i: number): Partial<Record<'actor' | 'fn' | 'desc' | 'event' | 'from' | 'to', string>> | null {
-  const own = doc.states[i].meta.step;
+  // The step in the state's own #meta: as `step: {...}`, or its fields right in #meta.
+  const own = isObject(doc.states[i].meta.step) ? doc.states[i].meta.step : typeof doc.states[i].meta.actor === 'string' ? doc.states[i].meta : undefined;
   const listed = Array.isArray(doc.meta.steps) ? doc.meta.steps[i - 1] : undefined;
   const s = isObject(own) ? own : isObject(listed) ? listed : null;
   if (s === null) return null;

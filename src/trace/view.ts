@@ -167,7 +167,8 @@ export function writeView(traceFile: string, outFile?: string, opts: ViewOptions
     renameSync(tmp, out);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw new TraceError(`cannot write ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TraceError(`cannot write ${out}: ${code === 'ENOENT' ? 'no such directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code ?? (e as Error).message}`);
   }
   return out;
 }
