@@ -79,6 +79,11 @@ export interface Table {
   readonly rows: readonly { readonly key: string; readonly cells: readonly string[] }[];
 }
 
+/** A record's field, or undefined (not a record, or no such field). */
+export function fieldOf(v: ItfValue, name: string): ItfValue | undefined {
+  return v.kind === 'rec' ? v.fields.find(([k]) => k === name)?.[1] : undefined;
+}
+
 /** The keyed entries of a map or record, or null for any other value. */
 function entriesOf(v: ItfValue): (readonly [string, ItfValue])[] | null {
   if (v.kind === 'map') return v.entries.map(([k, x]) => [inline(k), x] as const);
@@ -108,7 +113,14 @@ function rowCells(v: ItfValue): Map<string, string> {
 export function tableOf(name: string, v: ItfValue): Table {
   const entries = entriesOf(v);
   if (entries === null || entries.length === 0) return { name, columns: ['value'], rows: [{ key: name, cells: [inline(v)] }] };
-  const byRow = entries.map(([k, x]) => [k, rowCells(x)] as const);
+  // Records that carry their own `label` (pagerace's pages, keyed by pfn: `p0`, `t1.0`) are named by it.
+  const labels = entries.map(([, x]) => fieldOf(x, 'label'));
+  const labelled = labels.every((l) => l?.kind === 'str') && new Set(labels.map((l) => inline(l!))).size === labels.length;
+  const byRow = entries.map(([k, x], i) => {
+    const cells = rowCells(x);
+    if (labelled) cells.delete('label');
+    return [labelled ? inline(labels[i]!) : k, cells] as const;
+  });
   const columns: string[] = [];
   for (const [, cells] of byRow) for (const c of cells.keys()) if (!columns.includes(c)) columns.push(c);
   return { name, columns, rows: byRow.map(([key, cells]) => ({ key, cells: columns.map((c) => cells.get(c) ?? '') })) };
@@ -143,9 +155,10 @@ export function changesBetween(before: readonly Table[], now: readonly Table[]):
 
 /**
  * Tables whose row keys read as names of their own (a spec's plain variables,
- * pagerace's `globals` like `driver.isolated`); other keys are qualified by their table.
+ * pagerace's `globals` like `driver.isolated` and `derived` like `free_area`);
+ * other keys are qualified by their table.
  */
-const SELF_NAMED = new Set(['variables', 'globals']);
+const SELF_NAMED = new Set(['variables', 'globals', 'derived']);
 
 /** Where a cell is, in words: `p0.refcount`, `pages[0].ref`, `lastStep.who`, `dlock`. */
 export function cellName(c: Pick<Change, 'table' | 'row' | 'column'>): string {

@@ -12,7 +12,7 @@
 import type { AnyStateMachine } from 'xstate';
 import { DEADLOCK, type System } from '../system.ts';
 import {
-  changesBetween, describeChange, inline, readItf, stateTables, type Change, type ItfDoc, type ItfValue, type Table,
+  changesBetween, describeChange, fieldOf, inline, readItf, stateTables, type Change, type ItfDoc, type ItfValue, type Table,
 } from './view-itf.ts';
 
 export interface ChartState {
@@ -98,10 +98,6 @@ function pcName(v: ItfValue): string {
   return v.kind === 'str' ? v.value : v.kind === 'variant' && v.value.kind === 'tup' && v.value.items.length === 0 ? v.tag : inline(v);
 }
 
-function fieldOf(v: ItfValue, name: string): ItfValue | undefined {
-  return v.kind === 'rec' ? v.fields.find(([k]) => k === name)?.[1] : undefined;
-}
-
 /**
  * Where each actor is in one state. pagerace writes an `actors` record of
  * `{ pc, locals }`; a spec keeps a map of records with a `pc` field (`cpus`), or a
@@ -136,7 +132,10 @@ function pageraceStep(doc: ItfDoc, i: number): Partial<Record<'actor' | 'fn' | '
   const s = isObject(own) ? own : isObject(listed) ? listed : null;
   if (s === null) return null;
   const pick = (k: string) => str(s[k]) ?? undefined;
-  return { actor: pick('actor'), fn: pick('fn'), desc: pick('desc') ?? pick('description'), event: pick('event'), from: pick('from'), to: pick('to') };
+  const desc = pick('desc') ?? pick('description');
+  // A local step (only the actor's own state) says so, as the text swimlanes do.
+  const local = s.local === true && desc !== undefined && !desc.startsWith('(local)') ? `(local) ${desc}` : desc;
+  return { actor: pick('actor'), fn: pick('fn'), desc: local, event: pick('event'), from: pick('from'), to: pick('to') };
 }
 
 function pageraceViolation(meta: Record<string, unknown>, k: Knowledge): ViolationView | null {
@@ -163,7 +162,28 @@ function facts(meta: Record<string, unknown>, states: number): [string, string][
   }
   if (isObject(scope)) out.push(['scope', Object.entries(scope).map(([k, v]) => `${k} ${String(v)}`).join(', ')]);
   out.push(['steps', String(states - 1)]);
+  // pagerace's length of a trace leaves out local steps.
+  if (typeof meta.steps === 'number' && meta.steps !== states - 1) out.push(['length', `${meta.steps} (local steps not counted)`]);
   if (typeof meta.preemptions === 'number') out.push(['preemptions', String(meta.preemptions)]);
+  return out;
+}
+
+/**
+ * pagerace writes the world's raw values and, in each state's `#meta.render`, how
+ * the kernel would print some of them (`driver.lock: free` for 0, `NULL` for 255)
+ * and fields derived from the whole world (a free list, the pageblocks). A rendered
+ * value replaces its raw one; the others make a table of their own, `derived`.
+ */
+function withRendered(tables: Table[], render: unknown): Table[] {
+  if (!isObject(render)) return tables;
+  const texts = new Map(Object.entries(render).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+  const out = tables.map((t) => {
+    if (t.columns.length !== 1 || t.columns[0] !== 'value' || !t.rows.some((r) => texts.has(r.key))) return t;
+    return { ...t, rows: t.rows.map((r) => (texts.has(r.key) ? { key: r.key, cells: [texts.get(r.key)!] } : r)) };
+  });
+  const used = new Set(out.flatMap((t) => (t.columns.length === 1 && t.columns[0] === 'value' ? t.rows.map((r) => r.key) : [])));
+  const rest = [...texts].filter(([k]) => !used.has(k));
+  if (rest.length) out.push({ name: 'derived', columns: ['value'], rows: rest.map(([key, v]) => ({ key, cells: [v] })) });
   return out;
 }
 
@@ -301,15 +321,21 @@ export function traceView(trace: unknown, opts: ViewOptions = {}): TraceView {
     chartOf.set(a, given.get(a) ?? sysCharts.get(a) ?? observedChart(actors.filter((b) => family(b) === family(a) && !given.has(b) && !sysCharts.has(b)).map(runOf)));
   }
   // Actors that run the same machine (cpu0 and cpu1) share one chart, each lit in its colour.
+  // A state's description may name the actor's own pages: the shared chart then gives each.
+  const shape = (c: Chart): string => JSON.stringify({ ...c, states: c.states.map((x) => ({ ...x, desc: undefined })) });
   const charts: { actors: string[]; chart: Chart }[] = [];
   for (const a of actors) {
     const c = chartOf.get(a)!;
-    const same = charts.find((g) => JSON.stringify(g.chart) === JSON.stringify(c));
-    if (same) same.actors.push(a);
-    else charts.push({ actors: [a], chart: c });
+    const same = charts.find((g) => shape(g.chart) === shape(c));
+    if (!same) {
+      charts.push({ actors: [a], chart: c });
+      continue;
+    }
+    same.actors.push(a);
+    same.chart = { ...same.chart, states: same.chart.states.map((x, i) => (x.desc === c.states[i].desc ? x : { ...x, desc: same.actors.map((b) => `${b}: ${chartOf.get(b)!.states[i].desc ?? ''}`).join('\n') })) };
   }
 
-  const tables = doc.states.map((s) => stateTables(doc.vars, s.values));
+  const tables = doc.states.map((s) => withRendered(stateTables(doc.vars, s.values), s.meta.render));
   const changes = tables.map((t, i) => (i === 0 ? [] : changesBetween(tables[i - 1], t)));
 
   const steps: (StepView | null)[] = [null];

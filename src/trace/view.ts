@@ -23,12 +23,23 @@ const COLORS = 8;
 /** An actor's own machine state is shown in its lane; the changes column is for the world. */
 const isPcChange = (c: Change): boolean => c.table === 'actors' || c.column === 'pc' || (c.table === 'variables' && /pc$/i.test(c.row));
 
+/** Past this many rows, a table of plain values is drawn as a grid of key-value chips. */
+const MANY = 16;
+
 /** A cell's text, allowed to break after `|` and `,` (long flag words, sets). */
 const cellText = (s: string): string => esc(s).replace(/([|,])/g, '$1<wbr>');
 
 function tableHtml(t: Table, changes: readonly Change[]): string {
   const changed = new Map(changes.filter((c) => c.table === t.name).map((c) => [`${c.row}\u0000${c.column}`, c]));
   const single = t.columns.length === 1 && t.columns[0] === 'value';
+  if (single && t.rows.length > MANY) {
+    // A long map of plain values (memory by address) reads better as a wrapped grid than as a column.
+    const chips = t.rows.map((r) => {
+      const c = changed.get(`${r.key}\u0000value`);
+      return `<span class="kv${c ? ' chg' : ''}"${c ? ` title="${esc(c.before === null ? 'new' : `was ${c.before}`)}"` : ''}><b>${esc(r.key)}</b> ${esc(r.cells[0])}</span>`;
+    });
+    return `<div class="tbl"><h3>${esc(t.name)}</h3><div class="kvs">${chips.join('')}</div></div>`;
+  }
   const head = single ? '' : `<thead><tr><th></th>${t.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>`;
   const body = t.rows.map((r) => {
     const cells = r.cells.map((v, i) => {
@@ -209,7 +220,7 @@ code,td,th,.facts,#now,#pos,.chart text{font-family:ui-monospace,SFMono-Regular,
 #pos{color:var(--mut);white-space:nowrap}
 #now{flex:1;min-width:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 #now .who{color:#fff;background:var(--c);border-radius:9px;padding:1px 7px;margin-right:6px}
-main{display:grid;grid-template-columns:minmax(0,1.3fr) minmax(0,1fr);gap:16px;padding:12px 20px}
+main{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:16px;padding:12px 20px}
 @media (max-width:1100px){main{grid-template-columns:1fr}}
 section.lanes,section.world,section.charts{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 12px}
 section.charts{margin:0 20px 12px}
@@ -236,12 +247,16 @@ table{border-collapse:collapse;font-size:12px}
 .world .summary{margin:0 0 6px;color:#3b3f4c}
 .world .summary code{background:var(--chg);border-radius:4px;padding:0 4px;margin-right:4px;white-space:nowrap;display:inline-block;margin-bottom:2px}
 .tbl{overflow-x:auto}
-.tbl table{min-width:50%}
+.tbl table{min-width:50%;font-size:11.5px}
 .tbl th,.tbl td{border:1px solid var(--line);padding:2px 6px;text-align:left;vertical-align:top}
 .tbl th{white-space:nowrap}
 .tbl thead th{background:#f3f4f7;font-weight:600}
 .tbl tbody th{background:#fafafb;font-weight:600}
 .tbl tr.rowchg th{background:#fff7d6}
+.kvs{display:flex;flex-wrap:wrap;gap:3px;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:11px}
+.kv{border:1px solid var(--line);border-radius:4px;padding:0 5px;background:#fff}
+.kv b{color:var(--mut);font-weight:600}
+.kv.chg{background:var(--chg);font-weight:700}
 .tbl td.chg{background:var(--chg);font-weight:700}
 .tbl td.chg .was{display:block;font-weight:400;font-size:10px;color:#8a6d00;text-decoration:line-through}
 .tbl td.chg .was:empty{display:none}
