@@ -200,6 +200,19 @@ describe('text from the trace', () => {
   });
 });
 
+describe('a trace with no actors', () => {
+  it('shows its states and changes, and no statecharts', () => {
+    const doc = { vars: ['x', 'y'], states: [{ x: 0, y: { '#set': [] } }, { x: 1, y: { '#set': [{ '#tup': [1, 'a'] }] } }] };
+    const v = traceView(doc);
+    expect(v.actors).toEqual([]);
+    expect(v.steps[1]).toMatchObject({ actor: null, fn: 'step' });
+    expect(v.changes[1].map(describeChange)).toEqual(['x 0→1', 'y ∅→{⟨1, a⟩}']);
+    const html = viewHtml(doc);
+    expect(html).not.toContain('class="charts"');
+    expect(html).toContain('<div>y ∅→{⟨1, a⟩}</div>');
+  });
+});
+
 describe('the generic view of a Quint trace', () => {
   it.skipIf(!QUINT && !process.env.CI)('finds the actors by their pc and gives each step to the one that moved', () => {
     const doc = readJson(QUINT!);

@@ -51,26 +51,29 @@ function layout(chart: Chart): { boxes: Map<string, Box>; headers: { x: number; 
   let bandRows = 0;
   let width = 0;
   let col = 0;
-  for (const g of groupStates(chart.states)) {
+  const groups = groupStates(chart.states);
+  // A chart with no kernel functions to name (a spec's own pcs) needs no header row.
+  const headerH = groups.some((g) => g.label) ? HEADER_H : 4;
+  for (const g of groups) {
     const cols = Math.ceil(g.states.length / MAX_ROWS);
     const rows = Math.min(g.states.length, MAX_ROWS);
     const w = cols * BOX_W + (cols - 1) * (COL_GAP / 2);
     if (x > PAD && x + w > MAX_WIDTH) {
-      bandTop += HEADER_H + bandRows * (BOX_H + ROW_GAP) + BAND_GAP;
+      bandTop += headerH + bandRows * (BOX_H + ROW_GAP) + BAND_GAP;
       x = PAD;
       bandRows = 0;
     }
     headers.push({ x, y: bandTop, w, label: g.label });
     g.states.forEach((s, i) => {
       const c = Math.floor(i / MAX_ROWS);
-      boxes.set(s.name, { x: x + c * (BOX_W + COL_GAP / 2), y: bandTop + HEADER_H + (i % MAX_ROWS) * (BOX_H + ROW_GAP), col: col + c });
+      boxes.set(s.name, { x: x + c * (BOX_W + COL_GAP / 2), y: bandTop + headerH + (i % MAX_ROWS) * (BOX_H + ROW_GAP), col: col + c });
     });
     col += cols;
     bandRows = Math.max(bandRows, rows);
     x += w + COL_GAP;
     width = Math.max(width, x - COL_GAP + PAD);
   }
-  return { boxes, headers, width, height: bandTop + HEADER_H + bandRows * (BOX_H + ROW_GAP) - ROW_GAP + PAD };
+  return { boxes, headers, width, height: bandTop + headerH + bandRows * (BOX_H + ROW_GAP) - ROW_GAP + PAD };
 }
 
 /** A curve from one box to another that leaves and enters at the sides. */

@@ -138,7 +138,7 @@ ${bannerHtml(v)}
 <section class="lanes"><h2>Swimlanes</h2><div class="scroll" id="lanescroll">${lanesHtml(v, v.violation !== null)}</div></section>
 <section class="world"><h2>World after step <span id="worldstep">${n - 1}</span></h2><div id="world">${v.steps.map((_, i) => worldHtml(v, i)).join('')}</div></section>
 </main>
-<section class="charts"><h2>Statecharts</h2><p class="legend">${LEGEND}</p>${chartsHtml(v)}</section>
+${v.charts.length ? `<section class="charts"><h2>Statecharts</h2><p class="legend">${LEGEND}</p>${chartsHtml(v)}</section>` : ''}
 <footer>Written by pagerace view. ← → step, Home/End first/last; click a row to go to its step.</footer>
 <script type="application/json" id="data">${scriptJson(data)}</script>
 <script>${SCRIPT}</script>
