@@ -19,7 +19,7 @@ import {
   folioMappingWord, folio_add_lru, folio_clear_flag, folio_put, folio_ref_count, folio_test, folio_test_clear_lru,
   folio_trylock, folio_unlock, lruvec_del_folio, mapping_unmovable, folioUnlocked,
 } from './folio.ts';
-import { EOPNOTSUPP, MIGRATEPAGE_SUCCESS, folio_migrate_mapping } from './filemap.ts';
+import { EAGAIN, EOPNOTSUPP, MIGRATEPAGE_SUCCESS, folio_migrate_mapping } from './filemap.ts';
 import { set_bit } from '../bitops.ts';
 
 /** isolate_mode_t bits (include/linux/mmzone.h). */
@@ -205,7 +205,7 @@ export function testUnmovableUnderLock(c: CompactCtx): ActionFn {
 /** Step labels of migration, for variants. */
 export const MIGRATE = {
   next: 'migrate/next', refcheck: 'migrate/refcheck', lock: 'migrate/lock', move: 'migrate/move', moved: 'migrate/moved',
-  addLru: 'migrate/add_lru', unlockDst: 'migrate/unlock_dst', doneSrc: 'migrate/done_src', undo: 'migrate/undo',
+  addLru: 'migrate/add_lru', unlockDst: 'migrate/unlock_dst', doneSrc: 'migrate/done_src', retry: 'migrate/retry', undo: 'migrate/undo',
   putback: 'migrate/putback', putbackPut: 'migrate/putback_put',
 } as const;
 
@@ -231,12 +231,20 @@ export function moveToNewFolio(c: CompactCtx, testUnmovable = true): ActionFn {
   };
 }
 
+/** migrate_pages(): NR_MAX_MIGRATE_PAGES_RETRY passes for -EAGAIN (mm/migrate.c, v6.8). */
+export const NR_MAX_MIGRATE_PAGES_RETRY = 10;
+
 /**
  * migrate_pages(&cc->migratepages, compaction_alloc, compaction_free, cc, MIGRATE_SYNC_LIGHT)
  * (mm/migrate.c, v6.8: migrate_pages_batch() with migrate_folio_unmap() and
  * migrate_folio_move()) and putback_movable_pages() for the folios that fail, one
- * folio at a time, then `next`. -EAGAIN is retried by the kernel up to ten passes;
- * the model gives the folio back after the first (see the README).
+ * folio at a time, then `next`. A folio that fails with -EAGAIN (a reference
+ * beyond the expected ones) stays isolated, unlocked, for the next pass, up to
+ * NR_MAX_MIGRATE_PAGES_RETRY passes. A failed pass leaves the world as it found it,
+ * so the model keeps no pass counter: after each -EAGAIN the CPU either runs another
+ * pass (`retry`) or gives the folio back as the kernel does after the last one
+ * (`give_up`). The kernel runs each pass over the whole list, the model runs one
+ * folio's passes before the next folio's (see the README).
  */
 export function migratePages(b: ProgramBuilder, c: CompactCtx, next: string): void {
   const { W, slot: L } = c;
@@ -288,7 +296,8 @@ export function migratePages(b: ProgramBuilder, c: CompactCtx, next: string): vo
     br(MIGRATE.moved, [b.a(MOVE_TO_NEW_FOLIO, moveToNewFolio(c))]),
   ]);
   const ok = b.g('rc == MIGRATEPAGE_SUCCESS', (m, at) => m[at + L.rc] === MIGRATEPAGE_SUCCESS);
-  b.localStep(MIGRATE.moved, 'migrate_folio_move', 'if (rc) goto out', [br(MIGRATE.addLru, [], ok), br(MIGRATE.undo)]);
+  const again = b.g('rc == -EAGAIN', (m, at) => m[at + L.rc] === EAGAIN);
+  b.localStep(MIGRATE.moved, 'migrate_folio_move', 'if (rc) goto out', [br(MIGRATE.addLru, [], ok), br(MIGRATE.retry, [], again), br(MIGRATE.undo)]);
 
   // folio_add_lru(dst) with the batch drained: lru_add_fn() under lru_lock.
   b.steps(MIGRATE.addLru, 'migrate_folio_move', 'folio_add_lru(dst)', [
@@ -323,6 +332,12 @@ export function migratePages(b: ProgramBuilder, c: CompactCtx, next: string): vo
     m[d + F_FLAGS + 1] = 0;
   });
   b.steps(MIGRATE.undo, 'migrate_folio_undo_src', 'folio_unlock(src); migrate_folio_undo_dst(dst)', [br(MIGRATE.putback, [undo])]);
+  // -EAGAIN: the same undo; the folio stays on cc->migratepages for the next pass, or,
+  // after the last pass, goes back.
+  b.step(MIGRATE.retry, 'migrate_folio_undo_src', 'folio_unlock(src); migrate_folio_undo_dst(dst); -EAGAIN: retry in the next pass, or give up after the last', {
+    retry: [br(MIGRATE.refcheck, [undo])],
+    give_up: [br(MIGRATE.putback, [undo])],
+  });
   // putback_movable_pages(): list_del(&folio->lru), then folio_putback_lru() =
   // folio_add_lru() (lru_add_fn() under lru_lock, folio_evictable() under RCU) and
   // folio_put(); the put is its own atomic operation.
