@@ -2,7 +2,10 @@
 // exploration at exactly the committed minimal length, every committed trace replays
 // to the same violation, and the unmodified v6.8 code passes, with the default
 // scope's state and transition counts pinned.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unmovable } from '../models/unmovable/index.ts';
 import { check, exitCodeOf, replay } from '../src/index.ts';
@@ -62,4 +65,38 @@ describe('unmovable, the unmodified v6.8 code', () => {
     expect(off.verdict).toBe('pass');
     expect(off.states).toBeGreaterThan(on.states);
   }, 120_000);
+});
+
+describe('unmovable on the command line', () => {
+  const BIN = new URL('../bin/pagerace.js', import.meta.url).pathname;
+  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+
+  it('takes --gmem and --files', () => {
+    const r = run('check', 'unmovable', '--cpus', '1', '--gmem', '1', '--files', '0', '--json');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.config).toEqual({ cpus: 1, gmem: 1, files: 0 });
+    expect(out.verdict).toBe('pass');
+  });
+
+  it.each([
+    [['check', 'unmovable', '--gmem', '3'], /--gmem must be between 0 and 2/],
+    [['check', 'unmovable', '--pages', '1'], /--pages is not a scope parameter of unmovable/],
+    [['check', 'unmovable', '--variant', 'no-such-bug'], /unknown variant 'no-such-bug' of unmovable/],
+  ])('%j is a one-line usage error with exit 2', (args, message) => {
+    const r = run(...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('exits 12 on a variant that breaks an invariant and 10 on one that fires a kernel WARN', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pagerace-unmovable-'));
+    try {
+      expect(run('check', 'unmovable', '--cpus', '1', '--variant', 'unlocked-mapping-test', '--out', dir).status).toBe(12);
+      expect(run('check', 'unmovable', '--cpus', '1', '--variant', 'set-unmovable-without-unevictable', '--out', dir).status).toBe(10);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
