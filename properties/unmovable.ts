@@ -27,7 +27,7 @@ export function unmovableProperties(lay: UnmovableLayout): Property[] {
     kind: 'invariant',
     scope: 'state',
     rule: 'A mapping is never read through a folio after its inode is freed: test mapping->flags only with the folio locked and still in that mapping.',
-    source: 'Seed 004: "Test AS_UNMOVABLE under folio lock [...] as the mapping can be removed by truncation while compaction is running"; Kirill Shutemov on RFC v11 10/29 (2023-07-25): "I believe the folio can be truncated from under us and the mapping freed with the inode. The folio has to be locked to dereference mapping safely".',
+    source: 'Seed 004: "Test AS_UNMOVABLE under folio lock [...] as the mapping can be removed by truncation while compaction is running"; Kirill Shutemov on RFC v11 10/29 (25 Jul 2023): "I believe the folio can be truncated from under us and the mapping freed with the inode. The folio has to be locked to dereference mapping safely".',
     check(m) {
       const i = m[lay.kasan];
       return i === 0 ? null : `BUG: KASAN: slab-use-after-free: ${inodeName(i - 1)} (mapping->flags) read after destroy_inode()`;

@@ -6,7 +6,7 @@
  */
 import type { ContractRule } from '../../src/system.ts';
 
-const SEED = 'Seed 004, "mm: Add AS_UNMOVABLE to mark mapping as completely unmovable" (Sean Christopherson, 2023-10-27)';
+const SEED = 'Seed 004, "mm: Add AS_UNMOVABLE to mark mapping as completely unmovable" (Sean Christopherson, 27 Oct 2023)';
 
 export const UNMOVABLE_CONTRACT: readonly ContractRule[] = [
   {
@@ -30,7 +30,7 @@ export const UNMOVABLE_CONTRACT: readonly ContractRule[] = [
     id: 'unmovable-implies-unevictable',
     party: 'both',
     text: 'To avoid having to lock every folio with a mapping, assume/require that unmovable mappings are also unevictable, and have mapping_set_unmovable() also set AS_UNEVICTABLE.',
-    source: `${SEED}, commit message and mapping_set_unmovable(); Sean Christopherson's reply to Vlastimil Babka's first fixup (2023-09-05): "Rather than expect/assume that unmovable mappings are always unevictable, how about requiring that?"`,
+    source: `${SEED}, commit message and mapping_set_unmovable(); Sean Christopherson's reply to Vlastimil Babka's first fixup (5 Sep 2023): "Rather than expect/assume that unmovable mappings are always unevictable, how about requiring that?"`,
     enforcedBy: ['WARN_ON_ONCE(!mapping_unevictable(inode->i_mapping))'],
     brokenBy: ['set-unmovable-without-unevictable'],
   },
@@ -38,7 +38,7 @@ export const UNMOVABLE_CONTRACT: readonly ContractRule[] = [
     id: 'test-under-folio-lock',
     party: 'vm',
     text: 'Test AS_UNMOVABLE under folio lock as already done for the async compaction/dirty folio case, as the mapping can be removed by truncation while compaction is running.',
-    source: `${SEED}, commit message; Kirill A. Shutemov on RFC v11 10/29 (2023-07-25): "The folio has to be locked to dereference mapping safely (given that the mapping is still tied to the folio)."`,
+    source: `${SEED}, commit message; Kirill A. Shutemov on RFC v11 10/29 (25 Jul 2023): "The folio has to be locked to dereference mapping safely (given that the mapping is still tied to the folio)."`,
     enforcedBy: ['no-freed-mapping-read'],
     brokenBy: ['unlocked-mapping-test', 'stale-mapping-under-lock', 'test-after-unlock'],
   },
@@ -46,7 +46,7 @@ export const UNMOVABLE_CONTRACT: readonly ContractRule[] = [
     id: 'truncation-holds-folio-lock',
     party: 'vm',
     text: 'However, we can be racing with truncation, which can free the mapping that we need to check. Truncation holds the folio lock until after the folio is removed from the page so holding it ourselves is sufficient.',
-    source: `${SEED}, isolate_migratepages_block() comment (Matthew Wilcox's wording, 2023-07-25); mm/truncate.c truncate_inode_folio() runs with the folio locked`,
+    source: `${SEED}, isolate_migratepages_block() comment (Matthew Wilcox's wording, 25 Jul 2023); mm/truncate.c truncate_inode_folio() runs with the folio locked`,
     enforcedBy: ['no-freed-mapping-read'],
     brokenBy: [],
   },

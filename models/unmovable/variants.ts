@@ -67,7 +67,7 @@ export const UNMOVABLE_VARIANTS: readonly (Variant & { patch: Patch })[] = [
   {
     name: 'unlocked-mapping-test',
     description: 'isolate_migratepages_block() tests mapping_unmovable(mapping) right after reading folio->mapping, without the folio lock, as RFC v11 of the series did ("/* The mapping truly isn\'t movable. */ if (mapping && mapping_unmovable(mapping)) goto isolate_fail_put;"): truncation can free the inode in between.',
-    source: '"[RFC PATCH v11 10/29] mm: Add AS_UNMOVABLE to mark mapping as completely unmovable" (Sean Christopherson, 2023-07-18); Kirill A. Shutemov\'s review (2023-07-25): "I doubt that it is safe to dereference mapping here. I believe the folio can be truncated from under us and the mapping freed with the inode."',
+    source: '"[RFC PATCH v11 10/29] mm: Add AS_UNMOVABLE to mark mapping as completely unmovable" (Sean Christopherson, 18 Jul 2023); Kirill A. Shutemov\'s review (25 Jul 2023): "I doubt that it is safe to dereference mapping here. I believe the folio can be truncated from under us and the mapping freed with the inode."',
     expect: { kind: 'invariant', property: 'no-freed-mapping-read' },
     patch: {
       cpu(b, cpu, lay) {
@@ -83,7 +83,7 @@ export const UNMOVABLE_VARIANTS: readonly (Variant & { patch: Patch })[] = [
   {
     name: 'stale-mapping-under-lock',
     description: 'Under the folio lock, isolate_migratepages_block() tests the mapping it read before folio_trylock() instead of reading folio->mapping again: the lock keeps the folio in its mapping only if it still is in it, and truncation may have removed it and freed the inode before the lock was taken.',
-    source: 'Seed 004: "if (!folio_trylock(folio)) goto isolate_fail_put; mapping = folio_mapping(folio);" and its comment "we can be racing with truncation, which can free the mapping that we need to check. Truncation holds the folio lock until after the folio is removed from the page so holding it ourselves is sufficient" (Matthew Wilcox\'s wording, 2023-07-25).',
+    source: 'Seed 004: "if (!folio_trylock(folio)) goto isolate_fail_put; mapping = folio_mapping(folio);" and its comment "we can be racing with truncation, which can free the mapping that we need to check. Truncation holds the folio lock until after the folio is removed from the page so holding it ourselves is sufficient" (Matthew Wilcox\'s wording, 25 Jul 2023).',
     expect: { kind: 'invariant', property: 'no-freed-mapping-read' },
     patch: {
       cpu(b, cpu, lay) {
@@ -99,7 +99,7 @@ export const UNMOVABLE_VARIANTS: readonly (Variant & { patch: Patch })[] = [
   {
     name: 'test-after-unlock',
     description: 'isolate_migratepages_block() re-reads folio->mapping under the folio lock but tests mapping_unmovable() after folio_unlock(): once the lock is dropped, truncation can remove the folio and free the inode before the test.',
-    source: 'Seed 004: "is_unmovable = mapping && mapping_unmovable(mapping); folio_unlock(folio);" with the test before the unlock, under the comment "holding it [the folio lock] ourselves is sufficient"; Vlastimil Babka\'s "[PATCH gmem FIXUP] mm, compaction: make testing mapping_unmovable() safe" (2023-09-01): "Test it under folio lock".',
+    source: 'Seed 004: "is_unmovable = mapping && mapping_unmovable(mapping); folio_unlock(folio);" with the test before the unlock, under the comment "holding it [the folio lock] ourselves is sufficient"; Vlastimil Babka\'s "[PATCH gmem FIXUP] mm, compaction: make testing mapping_unmovable() safe" (1 Sep 2023): "Test it under folio lock".',
     expect: { kind: 'invariant', property: 'no-freed-mapping-read' },
     patch: {
       cpu(b, cpu, lay) {
@@ -115,7 +115,7 @@ export const UNMOVABLE_VARIANTS: readonly (Variant & { patch: Patch })[] = [
   {
     name: 'set-unmovable-without-unevictable',
     description: 'mapping_set_unmovable() sets AS_UNMOVABLE only, as in Vlastimil Babka\'s first fixup, which only expected unmovable mappings to be unevictable: the scanner then skips the lock test for the owner\'s folios. guest_memfd\'s own WARN_ON_ONCE(!mapping_unevictable(inode->i_mapping)) in __kvm_gmem_create() fires.',
-    source: '"[PATCH gmem FIXUP] mm, compaction: make testing mapping_unmovable() safe" (Vlastimil Babka, 2023-09-01): "we can expect the unmovable mapping folios are also unevictable"; Sean Christopherson\'s reply (2023-09-05): "Rather than expect/assume that unmovable mappings are always unevictable, how about requiring that? E.g. either through a VM_WARN_ON in mapping_set_unmovable(), or by simply having that helper forcefully set AS_UNEVICTABLE as well."',
+    source: '"[PATCH gmem FIXUP] mm, compaction: make testing mapping_unmovable() safe" (Vlastimil Babka, 1 Sep 2023): "we can expect the unmovable mapping folios are also unevictable"; Sean Christopherson\'s reply (5 Sep 2023): "Rather than expect/assume that unmovable mappings are always unevictable, how about requiring that? E.g. either through a VM_WARN_ON in mapping_set_unmovable(), or by simply having that helper forcefully set AS_UNEVICTABLE as well."',
     expect: { kind: 'kernel-bug', property: 'WARN_ON_ONCE(!mapping_unevictable(inode->i_mapping))' },
     patch: {
       owner(b, lay) {
