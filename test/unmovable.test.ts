@@ -8,6 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { unmovable } from '../models/unmovable/index.ts';
+import { FILE_INODE, GMEM_INODE, unmovableLayout } from '../models/unmovable/layout.ts';
+import { AS_UNMOVABLE, F_MAPPING, F_REF, I_FLAGS, I_SLOTS, I_STATE, INODE_FREED, INODE_LIVE } from '../src/kernel/folio-v6/folio.ts';
+import { list_add, list_del } from '../src/kernel/list.ts';
+import type { EndProperty, StateInvariant } from '../src/system.ts';
 import { check, exitCodeOf, replay } from '../src/index.ts';
 import { traceLength } from '../src/trace/trace.ts';
 
@@ -98,5 +102,61 @@ describe('unmovable on the command line', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('unmovable properties can fail', () => {
+  const scope = { cpus: 1, gmem: 1, files: 1 };
+  const lay = unmovableLayout(1, 1, 1);
+  const fresh = () => {
+    const model = unmovable.build(scope, null);
+    const prop = (name: string) => model.properties.find((p) => p.name === name)!;
+    return { m: Uint8Array.from(model.world), prop };
+  };
+  const file = lay.gmem; // the file's folio
+
+  it('hold in the initial world', () => {
+    const { m, prop } = fresh();
+    for (const n of ['no-freed-mapping-read', 'unmovable-never-migrated', 'isolated-holds-reference']) expect((prop(n) as StateInvariant).check(m)).toBeNull();
+    expect((prop('folios-accounted') as EndProperty).check(m)).toMatch(/never freed/);
+  });
+
+  it('no-freed-mapping-read: a KASAN report', () => {
+    const { m, prop } = fresh();
+    m[lay.kasan] = FILE_INODE + 1;
+    expect((prop('no-freed-mapping-read') as StateInvariant).check(m)).toMatch(/slab-use-after-free: the file's inode/);
+  });
+
+  it('unmovable-never-migrated: a target in an unmovable mapping', () => {
+    const { m, prop } = fresh();
+    m[lay.inode(GMEM_INODE) + I_STATE] = INODE_LIVE;
+    m[lay.inode(GMEM_INODE) + I_FLAGS] = AS_UNMOVABLE & 0xff;
+    m[lay.inode(GMEM_INODE) + I_FLAGS + 1] = AS_UNMOVABLE >> 8;
+    m[lay.inode(GMEM_INODE) + I_SLOTS] = lay.target(0, 0) + 1;
+    expect((prop('unmovable-never-migrated') as StateInvariant).check(m)).toMatch(/migrated to f/);
+  });
+
+  it('isolated-holds-reference: an isolated folio without a reference, or still PG_lru', () => {
+    const { m, prop } = fresh();
+    list_del(m, lay.S, lay.lruNode(file));
+    list_add(m, lay.S, lay.lruNode(file), lay.migrateHead(0));
+    expect((prop('isolated-holds-reference') as StateInvariant).check(m)).toMatch(/with PG_lru set/);
+    m[lay.folio(file)] = 0;
+    m[lay.folio(file) + 1] = 0;
+    m[lay.folio(file) + F_REF] = 0;
+    expect((prop('isolated-holds-reference') as StateInvariant).check(m)).toMatch(/with no reference/);
+  });
+
+  it('folios-accounted: a leaked reference', () => {
+    const { m, prop } = fresh();
+    for (const i of [GMEM_INODE, FILE_INODE]) m[lay.inode(i) + I_STATE] = INODE_FREED;
+    m[lay.inode(FILE_INODE) + I_SLOTS] = 0;
+    list_del(m, lay.S, lay.lruNode(file));
+    m[lay.folio(file)] = 0;
+    m[lay.folio(file) + 1] = 0;
+    m[lay.folio(file) + F_MAPPING] = 0;
+    expect((prop('folios-accounted') as EndProperty).check(m)).toMatch(/keeps 1 reference/);
+    m[lay.folio(file) + F_REF] = 0;
+    expect((prop('folios-accounted') as EndProperty).check(m)).toBeNull();
   });
 });
