@@ -42,6 +42,15 @@ describe('unmovable variants', () => {
         expect(exitCodeOf(r.trace!.violation.kind)).toBe(exitCodeOf(v.expect.kind));
       });
 
+      it('is found with the same property and shortest length with symmetry on or off', () => {
+        const length = committedLength(v.name);
+        for (const symmetry of [true, false]) {
+          const { result, trace } = check('unmovable', DEFAULT, v.name, { symmetry });
+          expect({ symmetry, property: result.violation?.property, steps: trace && traceLength(trace.steps) })
+            .toEqual({ symmetry, property: v.expect.property, steps: length });
+        }
+      }, 60_000);
+
       it('is found with and without local-step chaining, at the same property and length, with one CPU', () => {
         const on = check('unmovable', { ...DEFAULT, cpus: 1 }, v.name, { por: true });
         const off = check('unmovable', { ...DEFAULT, cpus: 1 }, v.name, { por: false });
@@ -57,7 +66,15 @@ describe('unmovable, the unmodified v6.8 code', () => {
   it('passes at the default scope with pinned counts', () => {
     const { result } = check('unmovable', DEFAULT, null);
     expect(result.verdict).toBe('pass');
-    expect({ states: result.states, transitions: result.transitions }).toEqual({ states: 776688, transitions: 2581021 });
+    expect({ states: result.states, transitions: result.transitions }).toEqual({ states: 390122, transitions: 1296616 });
+  }, 120_000);
+
+  it.each([[{ cpus: 2, gmem: 1, files: 0 }], [{ cpus: 2, gmem: 0, files: 1 }]])('passes at %j with symmetry on and off, symmetry storing fewer states', (scope) => {
+    const on = check('unmovable', scope, null, { symmetry: true }).result;
+    const off = check('unmovable', scope, null, { symmetry: false }).result;
+    expect(on.verdict).toBe('pass');
+    expect(off.verdict).toBe('pass');
+    expect(on.states).toBeLessThan(off.states);
   }, 120_000);
 
   it.each([

@@ -16,6 +16,7 @@ import { programActor } from '../common/machine.ts';
 import { cpuProgram, ownerProgram, truncatorProgram } from './actors.ts';
 import { UNMOVABLE_CONTRACT } from './contract.ts';
 import { FILE_INODE, GMEM_INODE, type UnmovableLayout, initialWorld, unmovableLayout } from './layout.ts';
+import { unmovableSymmetry } from './symmetry.ts';
 import { UNMOVABLE_VARIANTS } from './variants.ts';
 
 export const unmovable: System = {
@@ -54,6 +55,7 @@ export const unmovable: System = {
       actors,
       world: initialWorld(lay),
       properties: unmovableProperties(lay),
+      symmetry: unmovableSymmetry(lay),
       view: {
         pages: 0,
         pageLabel: (pfn) => folioLabel(lay, pfn),
