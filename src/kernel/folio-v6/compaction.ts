@@ -16,7 +16,7 @@ import { list_add, list_del, list_first_or_null } from '../list.ts';
 import { type ActionFn, type ProgramBuilder, br } from '../program.ts';
 import {
   type FolioWorld, NO_MAPPING, PG_active, PG_dirty, PG_locked, PG_lru, PG_unevictable, PG_writeback, F_FLAGS, F_REF,
-  folioMappingWord, folio_add_lru, folio_clear_flag, folio_put, folio_ref_count, folio_test, folio_test_clear_lru,
+  flagsOf, folioMappingWord, folio_add_lru, folio_clear_flag, folio_put, folio_ref_count, folio_test, folio_test_clear_lru,
   folio_trylock, folio_unlock, lruvec_del_folio, mapping_unmovable, folioUnlocked,
 } from './folio.ts';
 import { EAGAIN, EOPNOTSUPP, MIGRATEPAGE_SUCCESS, folio_migrate_mapping } from './filemap.ts';
@@ -122,7 +122,7 @@ export function isolateMigratepagesBlock(b: ProgramBuilder, c: CompactCtx, next:
   // the same word and matter only with ISOLATE_ASYNC_MIGRATE, which kcompactd's mode
   // has not (and no actor of the model dirties a folio or writes one back).
   const needsLock = b.g('(mode & ISOLATE_ASYNC_MIGRATE) && is_dirty || mapping && is_unevictable', (m, at) => {
-    const flags = m[W.folio(pfnOf(m, at)) + F_FLAGS] | (m[W.folio(pfnOf(m, at)) + F_FLAGS + 1] << 8);
+    const flags = flagsOf(m, W, pfnOf(m, at));
     const asyncDirty = (KCOMPACTD_ISOLATE_MODE & ISOLATE_ASYNC_MIGRATE) !== 0 && (flags & PG_dirty) !== 0;
     return asyncDirty || (m[at + L.mapping] !== NO_MAPPING && (flags & PG_unevictable) !== 0);
   });
