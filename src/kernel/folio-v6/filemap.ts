@@ -12,7 +12,7 @@
 import { BUG_ON, KernelBug, VM_BUG_ON_PAGE } from '../bug.ts';
 import {
   type FolioWorld, F_MAPPING, F_REF, I_SLOTS, I_STATE, INODE_FREED, INODE_LIVE, NO_FOLIO, NO_MAPPING, PG_active,
-  PG_locked, PG_unevictable, folio_test, folio_clear_flag, folio_put,
+  PG_locked, PG_unevictable, folio_test, folio_clear_flag, folio_put, touchMapping,
 } from './folio.ts';
 import { set_bit } from '../bitops.ts';
 import { F_FLAGS } from './folio.ts';
@@ -79,6 +79,8 @@ export function folio_migrate_mapping(m: Uint8Array, W: FolioWorld, mapping: num
   if (mapping === NO_MAPPING) {
     if (m[s + F_REF] !== 1) return EAGAIN;
   } else {
+    // a_ops->migrate_folio and xa_lock(&mapping->i_pages): through the mapping pointer.
+    touchMapping(m, W, mapping, where);
     if (m[s + F_REF] !== 2) return EAGAIN;
     const i = mapping - 1;
     let index = -1;

@@ -122,10 +122,18 @@ export function describeFolioFlags(flags: number): string[] {
  * NULL is a NULL pointer dereference.
  */
 export function readMappingFlags(m: Uint8Array, W: FolioWorld, mapping: number, where: string): number {
+  return loadWord(m, touchMapping(m, W, mapping, where) + I_FLAGS);
+}
+
+/**
+ * Any other access through a mapping pointer (xa_lock(&mapping->i_pages), a slot,
+ * mapping->a_ops): KASAN reports it as readMappingFlags() does.
+ */
+export function touchMapping(m: Uint8Array, W: FolioWorld, mapping: number, where: string): number {
   if (mapping === NO_MAPPING) throw new KernelBug('BUG: kernel NULL pointer dereference', where, -1);
   const at = W.inode(mapping - 1);
   if (m[at + I_STATE] !== INODE_LIVE && m[W.kasan] === 0) m[W.kasan] = mapping;
-  return loadWord(m, at + I_FLAGS);
+  return at;
 }
 
 /** mapping_unmovable(mapping): test_bit(AS_UNMOVABLE, &mapping->flags) (include/linux/pagemap.h, v6.8). */
