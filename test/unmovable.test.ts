@@ -7,10 +7,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { unmovable } from '../models/unmovable/index.ts';
+import { buildUnmovable, unmovable } from '../models/unmovable/index.ts';
+import { SEED_WITHOUT } from '../models/unmovable/variants.ts';
+import { compile } from '../src/explore/compile.ts';
+import { walk } from '../src/explore/walker.ts';
 import { FILE_INODE, GMEM_INODE, unmovableLayout } from '../models/unmovable/layout.ts';
 import { AS_UNMOVABLE, F_MAPPING, F_REF, I_FLAGS, I_SLOTS, I_STATE, INODE_FREED, INODE_LIVE } from '../src/kernel/folio-v6/folio.ts';
-import { list_add, list_del } from '../src/kernel/list.ts';
+import { headOf, list_add, list_del } from '../src/kernel/list.ts';
 import type { EndProperty, StateInvariant } from '../src/system.ts';
 import { check, exitCodeOf, replay } from '../src/index.ts';
 import { traceLength } from '../src/trace/trace.ts';
@@ -85,6 +88,38 @@ describe('unmovable, the unmodified v6.8 code', () => {
     expect(on.verdict).toBe('pass');
     expect(off.verdict).toBe('pass');
     expect(off.states).toBeGreaterThan(on.states);
+  }, 120_000);
+});
+
+describe('each of the seed\'s two hunks alone keeps the owner\'s folios in place', () => {
+  const lay = unmovableLayout(DEFAULT.cpus, DEFAULT.gmem, DEFAULT.files);
+  /** Walk the patched model; count the states where the owner's folio is isolated while still in its mapping. */
+  const run = (patch: Parameters<typeof buildUnmovable>[1]) => {
+    let isolated = 0;
+    const r = walk(compile(buildUnmovable(DEFAULT, patch)), {
+      por: true,
+      symmetry: true,
+      visit: (m) => {
+        const head = headOf(m, lay.S, lay.lruNode(0));
+        const inMapping = m[lay.folio(0) + F_MAPPING] === GMEM_INODE + 1;
+        if (inMapping && (head === lay.migrateHead(0) || head === lay.migrateHead(1))) isolated++;
+      },
+    });
+    return { ...r, isolated };
+  };
+
+  it('without the compaction hunk: isolated, refused by move_to_new_folio(), put back', () => {
+    const r = run(SEED_WITHOUT.compactionHunk);
+    expect(r.verdict).toBe('pass');
+    expect(r.isolated).toBeGreaterThan(0);
+    expect(r.states).toBe(320604);
+  }, 120_000);
+
+  it('without the move_to_new_folio() hunk: the scanner never isolates them (the same states as v6.8)', () => {
+    const r = run(SEED_WITHOUT.migrateHunk);
+    expect(r.verdict).toBe('pass');
+    expect(r.isolated).toBe(0);
+    expect(r.states).toBe(390122);
   }, 120_000);
 });
 

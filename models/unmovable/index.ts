@@ -17,7 +17,7 @@ import { cpuProgram, ownerProgram, truncatorProgram } from './actors.ts';
 import { UNMOVABLE_CONTRACT } from './contract.ts';
 import { FILE_INODE, GMEM_INODE, type UnmovableLayout, initialWorld, unmovableLayout } from './layout.ts';
 import { unmovableSymmetry } from './symmetry.ts';
-import { UNMOVABLE_VARIANTS } from './variants.ts';
+import { type Patch, UNMOVABLE_VARIANTS } from './variants.ts';
 
 export const unmovable: System = {
   name: 'unmovable',
@@ -37,38 +37,43 @@ export const unmovable: System = {
   variants: UNMOVABLE_VARIANTS.map(({ patch: _patch, ...v }) => v),
   contract: UNMOVABLE_CONTRACT,
   build(scope: Scope, variant: string | null): Model {
-    const { cpus, gmem, files } = scope;
-    const lay = unmovableLayout(cpus, gmem, files);
     const v = variant === null ? null : UNMOVABLE_VARIANTS.find((x) => x.name === variant);
     if (v === undefined) throw new Error(`unknown variant '${variant}'`);
-    const actors: ActorDef[] = [];
-    for (let c = 0; c < cpus; c++) {
-      const b = cpuProgram(lay, c);
-      v?.patch.cpu?.(b, c, lay);
-      actors.push(programActor(b, `cpu${c}`, 'cpu', 'scan/get', c));
-    }
-    const o = ownerProgram(lay);
-    v?.patch.owner?.(o, lay);
-    actors.push(programActor(o, 'owner', 'owner', 'create', cpus));
-    actors.push(programActor(truncatorProgram(lay), 'truncate', 'truncate', 'evict/find0', cpus + 1));
-    return {
-      actors,
-      world: initialWorld(lay),
-      properties: unmovableProperties(lay),
-      symmetry: unmovableSymmetry(lay),
-      view: {
-        pages: 0,
-        pageLabel: (pfn) => folioLabel(lay, pfn),
-        listName: (l) => lay.S.name(l),
-        globals: [{ name: 'KASAN', at: lay.kasan, render: (x) => (x === 0 ? '-' : `read of freed inode ${x - 1}`) }],
-        derived: [
-          ...Array.from({ length: lay.nfolios }, (_, p) => ({ name: folioLabel(lay, p), render: (m: Uint8Array) => renderFolio(m, lay, p) })),
-          ...[GMEM_INODE, FILE_INODE].map((i) => ({ name: i === GMEM_INODE ? 'gmem inode' : 'file inode', render: (m: Uint8Array) => renderInode(m, lay, i) })),
-        ],
-      },
-    };
+    return buildUnmovable(scope, v?.patch ?? {});
   },
 };
+
+/** The model at `scope` with `patch` applied to the programs (a variant's, or none). */
+export function buildUnmovable(scope: Scope, patch: Patch): Model {
+  const { cpus, gmem, files } = scope;
+  const lay = unmovableLayout(cpus, gmem, files);
+  const actors: ActorDef[] = [];
+  for (let c = 0; c < cpus; c++) {
+    const b = cpuProgram(lay, c);
+    patch.cpu?.(b, c, lay);
+    actors.push(programActor(b, `cpu${c}`, 'cpu', 'scan/get', c));
+  }
+  const o = ownerProgram(lay);
+  patch.owner?.(o, lay);
+  actors.push(programActor(o, 'owner', 'owner', 'create', cpus));
+  actors.push(programActor(truncatorProgram(lay), 'truncate', 'truncate', 'evict/find0', cpus + 1));
+  return {
+    actors,
+    world: initialWorld(lay),
+    properties: unmovableProperties(lay),
+    symmetry: unmovableSymmetry(lay),
+    view: {
+      pages: 0,
+      pageLabel: (pfn) => folioLabel(lay, pfn),
+      listName: (l) => lay.S.name(l),
+      globals: [{ name: 'KASAN', at: lay.kasan, render: (x) => (x === 0 ? '-' : `read of freed inode ${x - 1}`) }],
+      derived: [
+        ...Array.from({ length: lay.nfolios }, (_, p) => ({ name: folioLabel(lay, p), render: (m: Uint8Array) => renderFolio(m, lay, p) })),
+        ...[GMEM_INODE, FILE_INODE].map((i) => ({ name: i === GMEM_INODE ? 'gmem inode' : 'file inode', render: (m: Uint8Array) => renderInode(m, lay, i) })),
+      ],
+    },
+  };
+}
 
 function folioLabel(lay: UnmovableLayout, pfn: number): string {
   if (pfn < lay.gmem) return `f${pfn} (gmem ${pfn})`;
