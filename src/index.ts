@@ -3,13 +3,15 @@
  * The CLI (src/cli/main.ts) is a thin layer over these.
  */
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SYSTEMS, findSystem } from '../models/index.ts';
 import { compile, type Compiled } from './explore/compile.ts';
 import { walk, type Progress, type WalkResult } from './explore/walker.ts';
 import { walkParallel } from './explore/parallel.ts';
-import { rebuild, replaySteps, toItf, parseTraceFile, TraceError, type Trace } from './trace/trace.ts';
+import {
+  StaleTraceError, TraceError, compareStates, countPreemptions, parseTraceFile, rebuild, replaySteps, toItf, type Trace,
+} from './trace/trace.ts';
 import type { Driver, Scope, System, ViolationKind } from './system.ts';
 import { DriverError, driverFromModule } from './driver.ts';
 
@@ -44,7 +46,9 @@ export async function loadDriver(path: string, cwd = process.cwd()): Promise<Loa
 }
 
 /** Exit codes, after TLC's (DESIGN.md). */
-export const EXIT = { pass: 0, usage: 2, incomplete: 3, 'kernel-bug': 10, deadlock: 11, invariant: 12, termination: 13 } as const;
+export const EXIT = {
+  pass: 0, usage: 2, incomplete: 3, stale: 4, 'kernel-bug': 10, deadlock: 11, invariant: 12, termination: 13, interrupted: 130,
+} as const;
 export const exitCodeOf = (kind: ViolationKind): number => EXIT[kind];
 
 /** A bad system, variant or scope: the CLI prints the message and exits 2. */
@@ -155,26 +159,39 @@ function outcome(system: System, scope: Scope, variant: string | null, compiled:
   return { system, scope, variant, compiled, result, trace };
 }
 
-/** Write a trace file whole or not at all (write aside, then rename). */
+/**
+ * Write a trace file whole or not at all (write aside, then rename). A driver's path
+ * is stored relative to the trace file's directory, so that `replay` finds the
+ * driver from any working directory (and after the two are moved together).
+ */
 export function writeTrace(dir: string, name: string, compiled: Compiled, trace: Trace): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${name}.json`);
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, toItf(compiled, trace));
+  const driver = trace.driver === undefined ? undefined : relative(resolve(dir), resolve(trace.driver)).split(sep).join('/');
+  writeFileSync(tmp, toItf(compiled, trace, driver === undefined ? {} : { driver }));
   renameSync(tmp, path);
   return path;
 }
 
 export interface ReplayOutcome {
   readonly compiled: Compiled;
-  readonly trace: Trace | null;
+  /** The re-executed trace; its preemptions are counted on the re-execution. */
+  readonly trace: Trace;
   readonly expected: ReturnType<typeof parseTraceFile>['violation'];
+  /** The preemptions the file records. */
+  readonly recordedPreemptions?: number;
+  /** The same violation, at the same step. */
   readonly matches: boolean;
 }
 
 /**
- * Re-execute a trace file against the core. A trace found with a user's driver names
- * it in #meta.driver; pass the loaded driver (see driverOfTrace) to replay it.
+ * Re-execute a trace file against the core and compare every state of the file with
+ * the re-executed one. A trace found with a user's driver names it in #meta.driver;
+ * pass the loaded driver (see driverOfTrace) to replay it.
+ * Throws TraceError (exit 2) for a malformed file or a state that differs, and
+ * StaleTraceError (exit 4) when the trace no longer applies: a step is not possible,
+ * or the steps no longer end in a violation.
  */
 export function replay(text: string, driver?: LoadedDriver): ReplayOutcome {
   const file = parseTraceFile(text);
@@ -184,17 +201,29 @@ export function replay(text: string, driver?: LoadedDriver): ReplayOutcome {
   if (file.driver !== undefined && !driver) throw new InputError(`the trace was found with --driver ${file.driver}; load that driver to replay it`);
   const compiled = compile(buildModel(system, scope, file.variant, driver));
   const r = replaySteps(compiled, file.steps);
-  const trace: Trace | null = r.finding
-    ? { system: system.name, kernel: system.kernel, scope, variant: file.variant, ...(driver ? { driver: driver.path } : {}), violation: r.finding, preemptions: 0, steps: r.steps, states: r.states }
-    : null;
-  const matches = !!r.finding && r.finding.kind === file.violation.kind && r.finding.property === file.violation.property && r.steps.length === file.steps.length;
-  return { compiled, trace, expected: file.violation, matches };
+  if (!r.finding) {
+    throw new StaleTraceError(`the trace no longer applies: its ${file.steps.length} steps run without a violation (it recorded ${file.violation.kind} ${file.violation.property})`);
+  }
+  const matches = r.finding.kind === file.violation.kind && r.finding.property === file.violation.property && r.steps.length === file.steps.length;
+  // A different violation is the news; a trace that reproduces its own is held to every state it records.
+  if (matches) compareStates(compiled, file.states, r.states, r.steps);
+  const trace: Trace = {
+    system: system.name, kernel: system.kernel, scope, variant: file.variant, ...(driver ? { driver: driver.path } : {}),
+    violation: r.finding, preemptions: countPreemptions(compiled, r.steps, r.states), steps: r.steps, states: r.states,
+    ...(file.loop !== undefined ? { loop: file.loop } : {}),
+  };
+  return { compiled, trace, expected: file.violation, ...(file.preemptions !== undefined ? { recordedPreemptions: file.preemptions } : {}), matches };
 }
 
-/** The driver a trace file was found with (#meta.driver), loaded, or undefined. */
-export async function driverOfTrace(text: string, cwd = process.cwd()): Promise<LoadedDriver | undefined> {
+/**
+ * The driver a trace file was found with (#meta.driver), loaded, or undefined. The
+ * path is relative to the trace file's directory (`tracePath`; without it, to `cwd`).
+ */
+export async function driverOfTrace(text: string, tracePath?: string, cwd = process.cwd()): Promise<LoadedDriver | undefined> {
   const file = parseTraceFile(text);
-  return file.driver === undefined ? undefined : loadDriver(file.driver, cwd);
+  if (file.driver === undefined) return undefined;
+  const base = tracePath === undefined ? cwd : dirname(resolve(cwd, tracePath));
+  return loadDriver(isAbsolute(file.driver) ? file.driver : resolve(base, file.driver), cwd);
 }
 
-export { TraceError };
+export { TraceError, StaleTraceError };

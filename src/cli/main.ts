@@ -7,7 +7,7 @@ import { totalmem } from 'node:os';
 import { basename, dirname, extname } from 'node:path';
 import { CONTRACT_DOC, ContractError, firstDifference, generateContracts } from '../contracts.ts';
 import {
-  DriverError, EXIT, InputError, SYSTEMS, TraceError, check, checkParallel, driverOfTrace, exitCodeOf, loadDriver, replay, resolveSystem, writeTrace,
+  DriverError, EXIT, InputError, StaleTraceError, SYSTEMS, TraceError, check, checkParallel, driverOfTrace, exitCodeOf, loadDriver, replay, resolveSystem, writeTrace,
 } from '../index.ts';
 import { CompileError } from '../explore/compile.ts';
 import { DEADLOCK } from '../system.ts';
@@ -188,18 +188,14 @@ async function runReplay(argv: string[]): Promise<number> {
   } catch (e) {
     throw new InputError(`cannot read ${p.positional[0]}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const r = replay(text, await driverOfTrace(text));
-  const code = r.trace ? exitCodeOf(r.trace.violation.kind) : EXIT.pass;
+  const r = replay(text, await driverOfTrace(text, p.positional[0]));
+  const code = exitCodeOf(r.trace.violation.kind);
   if (p.flags.has('json')) {
     out(JSON.stringify({
       reproduced: r.trace ? { ...r.trace.violation, steps: traceLength(r.trace.steps) } : null,
       expected: r.expected,
       matches: r.matches,
     }));
-    return code;
-  }
-  if (!r.trace) {
-    out(`the trace ran to its end without a violation (it recorded ${r.expected.kind} ${r.expected.property})`);
     return code;
   }
   out(`${r.matches ? 'reproduced' : 'reproduced a different violation'}: ${describeViolation(r.trace)}`);
@@ -259,6 +255,10 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command '${cmd}'`);
     }
   } catch (e) {
+    if (e instanceof StaleTraceError) {
+      err(`pagerace: ${e.message}`);
+      return EXIT.stale;
+    }
     if (e instanceof UsageError || e instanceof InputError || e instanceof TraceError || e instanceof CompileError || e instanceof DriverError || e instanceof ContractError) {
       err(`pagerace: ${e.message}`);
       return EXIT.usage;
