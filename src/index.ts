@@ -14,6 +14,7 @@ import {
 } from './trace/trace.ts';
 import type { Driver, Scope, System, ViolationKind } from './system.ts';
 import { DriverError, driverFromModule } from './driver.ts';
+import { match } from 'ts-pattern';
 
 export { SYSTEMS, findSystem, DriverError };
 export type { System, Driver };
@@ -49,7 +50,21 @@ export async function loadDriver(path: string, cwd = process.cwd()): Promise<Loa
 export const EXIT = {
   pass: 0, usage: 2, incomplete: 3, stale: 4, 'kernel-bug': 10, deadlock: 11, invariant: 12, termination: 13, interrupted: 130,
 } as const;
-export const exitCodeOf = (kind: ViolationKind): number => EXIT[kind];
+export const exitCodeOf = (kind: ViolationKind): number =>
+  match(kind)
+    .with('kernel-bug', () => EXIT['kernel-bug'])
+    .with('deadlock', () => EXIT.deadlock)
+    .with('invariant', () => EXIT.invariant)
+    .with('termination', () => EXIT.termination)
+    .exhaustive();
+
+/** The exit code of a search's verdict (DESIGN.md, "CLI contract"). */
+export const exitCodeOfVerdict = (verdict: WalkResult['verdict'], kind?: ViolationKind): number =>
+  match(verdict)
+    .with('pass', () => EXIT.pass)
+    .with('incomplete', () => EXIT.incomplete)
+    .with('violation', () => exitCodeOf(kind!))
+    .exhaustive();
 
 /** A bad system, variant or scope: the CLI prints the message and exits 2. */
 export class InputError extends Error {
@@ -72,6 +87,14 @@ export function resolveScope(sys: System, given: Readonly<Record<string, number 
   return scope;
 }
 
+/** The kernel version to model: one of the system's `kernels` (default: its `kernel`). */
+export function resolveKernel(sys: System, kernel: string | undefined): string {
+  const known = sys.kernels ?? [sys.kernel];
+  if (kernel === undefined) return sys.kernel;
+  if (!known.includes(kernel)) throw new InputError(`${sys.name} does not model kernel ${kernel} (it models: ${known.join(', ')})`);
+  return kernel;
+}
+
 export function resolveVariant(sys: System, variant: string | null): string | null {
   if (variant !== null && !sys.variants.some((v) => v.name === variant)) {
     throw new InputError(`unknown variant '${variant}' of ${sys.name} (known: ${sys.variants.map((v) => v.name).join(', ')})`);
@@ -90,16 +113,24 @@ export interface CheckOptions {
   readonly onProgress?: (p: Progress) => void;
   /** Check this driver instead of the system's own (the system must have a driverSlot). */
   readonly driver?: LoadedDriver;
+  /** The kernel version to model (one of System.kernels); default the system's `kernel`. */
+  readonly kernel?: string;
+  /** Called with each new distinct state (coverage, tests). */
+  readonly visit?: (state: Uint8Array) => void;
 }
 
 /** Build a system's model, with a user's driver when one is given. */
-export function buildModel(system: System, scope: Scope, variant: string | null, driver?: LoadedDriver) {
+export function buildModel(system: System, scope: Scope, variant: string | null, driver?: LoadedDriver, kernel?: string) {
   if (driver && !system.driverSlot) throw new InputError(`${system.name} takes no --driver (systems that do: ${SYSTEMS.filter((s) => s.driverSlot).map((s) => s.name).join(', ') || 'none'})`);
-  return system.build(scope, variant, driver?.driver);
+  const k = resolveKernel(system, kernel);
+  // Only a version other than the default is passed, so systems that model one need not know the argument.
+  return k === system.kernel ? system.build(scope, variant, driver?.driver) : system.build(scope, variant, driver?.driver, k);
 }
 
 export interface CheckOutcome {
   readonly system: System;
+  /** The kernel version checked. */
+  readonly kernel: string;
   readonly scope: Scope;
   readonly variant: string | null;
   readonly compiled: Compiled;
@@ -108,9 +139,9 @@ export interface CheckOutcome {
 }
 
 export function check(systemName: string, given: Readonly<Record<string, number | undefined>>, variant: string | null, opts: CheckOptions = {}): CheckOutcome {
-  const { system, scope, compiled } = prepare(systemName, given, variant, opts.driver);
+  const prepared = prepareCheck(systemName, given, variant, opts.driver, opts.kernel);
   const por = opts.por ?? true;
-  return outcome(system, scope, variant, compiled, walk(compiled, { ...opts, por }), opts);
+  return checkOutcome(prepared, walk(prepared.compiled, { ...opts, por }), opts);
 }
 
 /**
@@ -121,11 +152,9 @@ export async function checkParallel(
   systemName: string, given: Readonly<Record<string, number | undefined>>, variant: string | null,
   opts: Omit<CheckOptions, 'shard' | 'expandedFingerprint'> & { readonly workers: number },
 ): Promise<CheckOutcome> {
-  const { system, scope, compiled } = prepare(systemName, given, variant, opts.driver);
-  const spec: ModelSpec = { system: system.name, scope, variant, ...(opts.driver ? { driver: opts.driver.path } : {}) };
-  const source = { module: SOURCE_MODULE, export: 'compiledFor', args: spec };
-  const result = await walkParallel(compiled, source, { ...opts, por: opts.por ?? true });
-  return outcome(system, scope, variant, compiled, result, opts);
+  const prepared = prepareCheck(systemName, given, variant, opts.driver, opts.kernel);
+  const result = await walkParallel(prepared.compiled, { module: SOURCE_MODULE, export: 'compiledFor', args: modelSpec(prepared) }, { ...opts, por: opts.por ?? true });
+  return checkOutcome(prepared, result, opts);
 }
 
 /** The module worker threads import compiledFor from. */
@@ -138,25 +167,46 @@ export interface ModelSpec {
   readonly variant: string | null;
   /** A user's driver module, as given on the command line (relative to the working directory). */
   readonly driver?: string;
+  readonly kernel?: string;
 }
 
 export async function compiledFor(spec: ModelSpec): Promise<Compiled> {
   const driver = spec.driver === undefined ? undefined : await loadDriver(spec.driver);
-  return prepare(spec.system, spec.scope, spec.variant, driver).compiled;
+  return prepareCheck(spec.system, spec.scope, spec.variant, driver, spec.kernel).compiled;
 }
 
-function prepare(systemName: string, given: Readonly<Record<string, number | undefined>>, variant: string | null, driver?: LoadedDriver) {
+/** A system, scope, variant and kernel resolved (every input error thrown here) and compiled. */
+export interface PreparedCheck {
+  readonly system: System;
+  readonly scope: Scope;
+  readonly variant: string | null;
+  readonly kernel: string;
+  readonly driver?: LoadedDriver;
+  readonly compiled: Compiled;
+}
+
+export function prepareCheck(
+  systemName: string, given: Readonly<Record<string, number | undefined>>, variant: string | null, driver?: LoadedDriver, kernel?: string,
+): PreparedCheck {
   const system = resolveSystem(systemName);
   const scope = resolveScope(system, given);
   resolveVariant(system, variant);
-  return { system, scope, compiled: compile(buildModel(system, scope, variant, driver)) };
+  const k = resolveKernel(system, kernel);
+  return { system, scope, variant, kernel: k, ...(driver ? { driver } : {}), compiled: compile(buildModel(system, scope, variant, driver, k)) };
 }
 
-function outcome(system: System, scope: Scope, variant: string | null, compiled: Compiled, result: WalkResult, opts: CheckOptions): CheckOutcome {
+/** What a worker thread needs to build the same compiled model. */
+export const modelSpec = (p: PreparedCheck): ModelSpec => ({
+  system: p.system.name, scope: p.scope, variant: p.variant, ...(p.driver ? { driver: p.driver.path } : {}), ...(p.kernel !== p.system.kernel ? { kernel: p.kernel } : {}),
+});
+
+/** A walk's result with its violation rebuilt into a full trace. */
+export function checkOutcome(p: PreparedCheck, result: WalkResult, opts: Pick<CheckOptions, 'por'> = {}): CheckOutcome {
+  const { system, scope, variant, compiled, kernel } = p;
   const trace = result.violation
-    ? rebuild(compiled, result.violation, { system: system.name, kernel: system.kernel, scope, variant, ...(opts.driver ? { driver: opts.driver.path } : {}) }, opts.por ?? true)
+    ? rebuild(compiled, result.violation, { system: system.name, kernel, scope, variant, ...(p.driver ? { driver: p.driver.path } : {}) }, opts.por ?? true)
     : undefined;
-  return { system, scope, variant, compiled, result, trace };
+  return { system, kernel, scope, variant, compiled, result, ...(trace ? { trace } : {}) };
 }
 
 /**
@@ -199,7 +249,12 @@ export function replay(text: string, driver?: LoadedDriver): ReplayOutcome {
   const scope = resolveScope(system, file.scope);
   resolveVariant(system, file.variant);
   if (file.driver !== undefined && !driver) throw new InputError(`the trace was found with --driver ${file.driver}; load that driver to replay it`);
-  const compiled = compile(buildModel(system, scope, file.variant, driver));
+  // A trace of a kernel version this system no longer models does not apply.
+  if (file.kernel !== undefined && !(system.kernels ?? [system.kernel]).includes(file.kernel)) {
+    throw new StaleTraceError(`the trace no longer applies: ${system.name} does not model kernel ${file.kernel} (it models: ${(system.kernels ?? [system.kernel]).join(', ')})`);
+  }
+  const kernel = file.kernel ?? system.kernel;
+  const compiled = compile(buildModel(system, scope, file.variant, driver, kernel));
   const r = replaySteps(compiled, file.steps);
   if (!r.finding) {
     throw new StaleTraceError(`the trace no longer applies: its ${file.steps.length} steps run without a violation (it recorded ${file.violation.kind} ${file.violation.property})`);
@@ -208,7 +263,7 @@ export function replay(text: string, driver?: LoadedDriver): ReplayOutcome {
   // A different violation is the news; a trace that reproduces its own is held to every state it records.
   if (matches) compareStates(compiled, file.states, r.states, r.steps);
   const trace: Trace = {
-    system: system.name, kernel: system.kernel, scope, variant: file.variant, ...(driver ? { driver: driver.path } : {}),
+    system: system.name, kernel, scope, variant: file.variant, ...(driver ? { driver: driver.path } : {}),
     violation: r.finding, preemptions: countPreemptions(compiled, r.steps, r.states), steps: r.steps, states: r.states,
     ...(file.loop !== undefined ? { loop: file.loop } : {}),
   };
