@@ -4,7 +4,8 @@
  * scope, in one table.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { basename, extname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { totalmem } from 'node:os';
 import { match } from 'ts-pattern';
 import {
@@ -47,6 +48,7 @@ export const CHECK_OPTIONS: OptionTable = {
   format: { type: 'string', value: 'FORMAT', help: 'text (default), json, junit or sarif' },
   json: { type: 'boolean', help: 'the same as --format json' },
   all: { type: 'boolean', help: 'check every system at its default scope and every variant at its committed scope' },
+  counterexamples: { type: 'string', value: 'DIR', help: 'with --all: where the committed traces are (default the package\'s counterexamples/)' },
   only: { type: 'string', value: 'NAMES', help: 'with --all: only the rows whose name (system or system/variant) contains one of these comma-separated words' },
 };
 
@@ -65,7 +67,7 @@ const scopeText = (scope: Readonly<Record<string, number>>) => Object.entries(sc
 
 export async function runCheck(p: Parsed): Promise<number> {
   if (p.flags.has('all')) return runAll(p);
-  if (p.flags.has('only')) throw new UsageError('--only goes with --all');
+  for (const k of ['only', 'counterexamples']) if (p.flags.has(k)) throw new UsageError(`--${k} goes with --all`);
   const format = formatOf(p);
   if (p.positional.length !== 1) throw new UsageError('check needs exactly one system name (or --all)');
   const system = resolveSystem(p.positional[0]);
@@ -238,18 +240,26 @@ function runOneShard(
 export const COUNTEREXAMPLES = new URL('../../counterexamples/', import.meta.url);
 
 /** A variant's committed trace: its scope, violation and length, or null when there is none. */
-export function committedVariant(system: System, variant: string): { path: string; scope: Record<string, number>; kind: string; property: string; steps: number } | null {
-  const url = new URL(`${system.name}/${variant}.json`, COUNTEREXAMPLES);
-  if (!existsSync(url)) return null;
-  const f = parseTraceFile(readFileSync(url, 'utf8'));
+export function committedVariant(
+  system: System, variant: string, dir: string = fileURLToPath(COUNTEREXAMPLES),
+): { path: string; scope: Record<string, number>; kind: string; property: string; steps: number } | null {
+  const path = join(dir, system.name, `${variant}.json`);
+  if (!existsSync(path)) return null;
+  let f;
+  try {
+    f = parseTraceFile(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new InputError(`${path}: ${(e as Error).message}`);
+  }
   const steps = f.states.filter((s, i) => i > 0 && !(s.meta.step as { local?: boolean }).local).length;
-  return { path: `counterexamples/${system.name}/${variant}.json`, scope: { ...f.scope }, kind: f.violation.kind, property: f.violation.property, steps };
+  return { path: relative(process.cwd(), path) || path, scope: { ...f.scope }, kind: f.violation.kind, property: f.violation.property, steps };
 }
 
 async function runAll(p: Parsed): Promise<number> {
   const format = formatOf(p);
   if (p.positional.length) throw new UsageError('check --all takes no system name (use --only to pick rows)');
-  for (const k of p.flags.keys()) if (!['all', 'only', 'format', 'json'].includes(k)) throw new UsageError(`--${k} does not go with --all`);
+  for (const k of p.flags.keys()) if (!['all', 'only', 'format', 'json', 'counterexamples'].includes(k)) throw new UsageError(`--${k} does not go with --all`);
+  const dir = strFlag(p, 'counterexamples');
   const only = strFlag(p, 'only')?.split(',').map((w) => w.trim()).filter(Boolean);
   const wanted = (name: string) => !only || only.some((w) => name.includes(w));
   const rows: Row[] = [];
@@ -262,12 +272,12 @@ async function runAll(p: Parsed): Promise<number> {
       todo.push({
         name,
         run: () => {
-          const c = committedVariant(s, v.name);
+          const c = committedVariant(s, v.name, dir);
           const expected = c ? `${c.kind} ${c.property}, ${c.steps} steps` : `${v.expect.kind} ${v.expect.property} (no committed trace)`;
           const o = check(s.name, c?.scope ?? {}, v.name);
           const row = rowOf(o, c?.path ?? null, s.name, expected);
           const ok = !!c && row.got === expected && v.expect.kind === c.kind && v.expect.property === c.property;
-          return { ...row, ok, ...(ok ? {} : { message: `expected ${expected}, got ${row.got}${c ? '' : `: no ${s.name}/${v.name}.json under counterexamples/`}` }) };
+          return { ...row, ok, ...(ok ? {} : { message: `expected ${expected}, got ${row.got}${c ? '' : `: no ${s.name}/${v.name}.json among the committed traces`}` }) };
         },
       });
     }
