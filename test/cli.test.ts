@@ -227,7 +227,7 @@ describe('pagerace check --all and CI reports', () => {
     const t = runIn(ROOT, { GITHUB_ACTIONS: 'true' }, ...args);
     expect(t.status).toBe(1);
     expect(t.stdout).toMatch(/^FAIL {2}contig\/seed-goto-done /m);
-    expect(t.stdout).toMatch(/^::error title=pagerace contig\/seed-goto-done::expected kernel-bug .* \(no committed trace\), got pass: no contig\/seed-goto-done\.json among the committed traces; reproduce: pagerace check contig/m);
+    expect(t.stderr).toMatch(/^::error title=pagerace contig\/seed-goto-done::expected kernel-bug .* \(no committed trace\), got pass: no contig\/seed-goto-done\.json among the committed traces; reproduce: pagerace check contig/m);
     expect(t.stdout).toMatch(/^2 of 3 as expected; 1 unexpected$/m);
     const j = run(...args, '--format', 'junit');
     expect(j.status).toBe(1);
@@ -245,9 +245,9 @@ describe('pagerace check --all and CI reports', () => {
     const out = mkdtempSync(join(tmpdir(), 'pagerace-'));
     const r = runIn(ROOT, { GITHUB_ACTIONS: 'true' }, 'check', 'nonlru', '--cpus', '2', '--pages', '1', '--variant', 'no-isolated-check', '--format', 'sarif', '--out', out);
     expect(r.status).toBe(12);
-    const [annotation, ...rest] = r.stdout.split('\n');
+    const annotation = r.stderr.split('\n').find((l) => l.startsWith('::'));
     expect(annotation).toBe(`::error file=${out}/no-isolated-check.json,title=pagerace nonlru/no-isolated-check::invariant no-double-isolation: pfn 0 is isolated by CPUs 0 and 1; reproduce: pagerace check nonlru --cpus 2 --pages 1 --variant no-isolated-check`);
-    const sarif = JSON.parse(rest.join('\n'));
+    const sarif = JSON.parse(r.stdout);
     expect(sarif.runs[0].results[0]).toMatchObject({ ruleId: 'no-double-isolation', locations: [{ physicalLocation: { artifactLocation: { uri: `${out}/no-isolated-check.json` } } }] });
     expect(sarif.runs[0].tool.driver.rules[0].shortDescription.text).toMatch(/isolate/);
     const j = run('check', 'nonlru', '--cpus', '1', '--pages', '1', '--format', 'junit');

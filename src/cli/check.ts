@@ -130,7 +130,8 @@ export async function runCheck(p: Parsed): Promise<number> {
     ...(cov ? { coverage: cov } : {}),
   };
   const row = rowOf(outcome, tracePath, p.positional[0], result.verdict === 'pass' ? 'pass' : 'pass (no violation)');
-  if (inGithubActions()) for (const l of githubAnnotations([row])) out(l);
+  // On stderr, so that stdout stays one JSON, JUnit or SARIF document; the runner reads both.
+  if (inGithubActions()) for (const l of githubAnnotations([row])) err(l);
   match(format)
     .with('json', () => out(JSON.stringify(summary)))
     .with('junit', () => out(junit([row], `pagerace check ${system.name}`)))
@@ -288,7 +289,7 @@ async function runAll(p: Parsed): Promise<number> {
     rows.push(t.run());
   }
   const bad = rows.filter((r) => !r.ok).length;
-  if (inGithubActions()) for (const l of githubAnnotations(rows)) out(l);
+  if (inGithubActions()) for (const l of githubAnnotations(rows)) err(l);
   match(format)
     .with('json', () => out(JSON.stringify({ verdict: bad ? 'unexpected' : 'as-expected', unexpected: bad, rows })))
     .with('junit', () => out(junit(rows, 'pagerace check --all')))
