@@ -3,6 +3,7 @@
  * with what it changed), replay a trace against the kernel core, and read and write
  * trace files in ITF JSON (the Informal Trace Format) with pagerace's steps in #meta.
  */
+import { resolve } from 'node:path';
 import type { Compiled, CompiledBranch } from '../explore/compile.ts';
 import { ItfError, firstDifference, readItf, showValue, writeItf, type ItfState, type ItfValue } from './itf.ts';
 import { STATE_VARS, decodeState, pageText, renderState } from './world.ts';
@@ -217,7 +218,9 @@ export function countPreemptions(c: Compiled, steps: readonly TraceStep[], state
  * path stored (writeTrace stores it relative to the trace file).
  */
 export function toItf(c: Compiled, t: Trace, opts: { readonly driver?: string } = {}): string {
-  const driver = opts.driver ?? t.driver;
+  // Without a path relative to the file (writeTrace gives one), an absolute one: a
+  // path relative to the working directory would not be found again by replay.
+  const driver = opts.driver ?? (t.driver === undefined ? undefined : resolve(t.driver));
   const states: ItfState[] = t.states.map((m, i) => {
     const s = i > 0 ? t.steps[i - 1] : undefined;
     return {
