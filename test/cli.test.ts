@@ -88,14 +88,14 @@ describe('pagerace CLI', () => {
     // Each system's scope flags, and the flags every check takes.
     for (const f of ['--cpus', '--pages', '--zspages', '--objects', '--contigs', '--rounds', '--kernel', '--coverage', '--format', '--all']) expect(h.stdout).toContain(f);
     expect(h.stdout).toMatch(/zsmalloc \(kernel v4\.8\):\n\s+--cpus 1\.\.2/);
-    for (const cmd of ['list', 'replay', 'merge', 'contracts', 'bench']) {
+    for (const cmd of ['list', 'replay', 'view', 'merge', 'contracts', 'bench']) {
       const r = run(cmd, '--help');
       expect(r.status, cmd).toBe(0);
       expect(r.stdout, cmd).toMatch(new RegExp(`^usage: pagerace ${cmd}`));
     }
     const g = run('--help');
     expect(g.status).toBe(0);
-    for (const cmd of ['list', 'check', 'replay', 'merge', 'contracts', 'bench']) expect(g.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
+    for (const cmd of ['list', 'check', 'replay', 'view', 'merge', 'contracts', 'bench']) expect(g.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
   });
 
   it.each([
@@ -207,6 +207,21 @@ describe('pagerace replay', () => {
     // Stored relative to the trace file's directory.
     const rel = JSON.parse(readFileSync(join(out, 'buggy-driver.json'), 'utf8'))['#meta'].driver as string;
     expect(join(out, rel)).toBe(join(ROOT, 'examples/buggy-driver.ts'));
+  });
+});
+
+describe('pagerace view', () => {
+  it('writes one HTML page for a committed trace; check names the command', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pagerace-'));
+    const r = run('view', join(ROOT, 'counterexamples/nonlru/no-isolated-check.json'), '--out', join(dir, 'v.html'));
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(`wrote ${join(dir, 'v.html')}`);
+    expect(readFileSync(join(dir, 'v.html'), 'utf8')).toMatch(/^<!doctype html>/);
+    const bad = run('view', join(dir, 'nosuch.json'));
+    expect(bad.status).toBe(2);
+    oneLine(bad);
+    const c = run('check', 'nonlru', '--cpus', '2', '--pages', '1', '--variant', 'no-isolated-check', '--out', dir);
+    expect(c.stdout).toContain(`see it with: pagerace view ${dir}/no-isolated-check.json`);
   });
 });
 

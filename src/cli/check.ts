@@ -144,7 +144,7 @@ export async function runCheck(p: Parsed): Promise<number> {
         out('');
         out(swimlanes(trace, outcome.compiled.actors.map((a) => a.name)));
         out('');
-        out(`trace written to ${tracePath}; replay it with: pagerace replay ${tracePath}`);
+        out(`trace written to ${tracePath}; replay it with: pagerace replay ${tracePath}; see it with: pagerace view ${tracePath}`);
       }
       if (cov) for (const l of coverageText(cov)) out(l);
     })

@@ -12,6 +12,7 @@ import { describeViolation, swimlanes } from '../trace/render.ts';
 import { traceLength } from '../trace/trace.ts';
 import { BENCH_SCOPES, benchTable, runBench } from '../bench.ts';
 import { mergeShards, writeMergedTrace } from '../shard.ts';
+import { writeView } from '../trace/view.ts';
 import { UsageError, strFlag, type OptionTable, type Parsed } from './args.ts';
 import { CHECK_OPTIONS, runCheck } from './check.ts';
 import { err, out } from './io.ts';
@@ -115,6 +116,18 @@ const replayCmd: Command = {
   },
 };
 
+const view: Command = {
+  name: 'view',
+  summary: 'one self-contained HTML page for a trace (any ITF trace): swimlanes, a step slider, the world, statecharts',
+  usage: 'view <trace.json> [--out FILE.html]',
+  options: { out: { type: 'string', value: 'FILE.html', help: 'where the page goes (default: the trace\'s path with .html)' } },
+  run(p) {
+    if (p.positional.length !== 1) throw new UsageError('view needs exactly one trace file');
+    out(`wrote ${writeView(p.positional[0], strFlag(p, 'out'), { systems: SYSTEMS })}`);
+    return EXIT.pass;
+  },
+};
+
 const mergeCmd: Command = {
   name: 'merge',
   summary: 'combine shard results (check --shard) into one verdict',
@@ -196,7 +209,7 @@ export const COMMANDS: readonly Command[] = [
   checkCmd,
   // simulate (random schedules) plugs in here.
   replayCmd,
-  // view (the HTML trace viewer) plugs in here.
+  view,
   mergeCmd,
   contracts,
   bench,
