@@ -203,9 +203,12 @@ export const modelSpec = (p: PreparedCheck): ModelSpec => ({
 /** A walk's result with its violation rebuilt into a full trace. */
 export function checkOutcome(p: PreparedCheck, result: WalkResult, opts: Pick<CheckOptions, 'por'> = {}): CheckOutcome {
   const { system, scope, variant, compiled, kernel } = p;
-  const trace = result.violation
+  const rebuilt = result.violation
     ? rebuild(compiled, result.violation, { system: system.name, kernel, scope, variant, ...(p.driver ? { driver: p.driver.path } : {}) }, opts.por ?? true)
     : undefined;
+  // A lasso (a livelock) carries the index of the state where its loop starts.
+  const loop = (result.violation as { loop?: unknown } | undefined)?.loop;
+  const trace = rebuilt && Number.isInteger(loop) ? { ...rebuilt, loop: loop as number } : rebuilt;
   return { system, kernel, scope, variant, compiled, result, ...(trace ? { trace } : {}) };
 }
 
@@ -256,6 +259,10 @@ export function replay(text: string, driver?: LoadedDriver): ReplayOutcome {
   const kernel = file.kernel ?? system.kernel;
   const compiled = compile(buildModel(system, scope, file.variant, driver, kernel));
   const r = replaySteps(compiled, file.steps);
+  // A lasso reproduces when its steps come back to the state where its loop starts.
+  if (!r.finding && file.loop !== undefined && sameState(r.states[file.loop], r.states[r.states.length - 1])) {
+    r.finding = file.violation;
+  }
   if (!r.finding) {
     throw new StaleTraceError(`the trace no longer applies: its ${file.steps.length} steps run without a violation (it recorded ${file.violation.kind} ${file.violation.property})`);
   }
@@ -269,6 +276,9 @@ export function replay(text: string, driver?: LoadedDriver): ReplayOutcome {
   };
   return { compiled, trace, expected: file.violation, ...(file.preemptions !== undefined ? { recordedPreemptions: file.preemptions } : {}), matches };
 }
+
+const sameState = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean =>
+  a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 
 /**
  * The driver a trace file was found with (#meta.driver), loaded, or undefined. The
