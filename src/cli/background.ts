@@ -23,31 +23,46 @@ export class Interrupted extends Error {
   }
 }
 
-export function walkInBackground(
+/** A search started in a worker thread: its result, or cancel it (nothing is reported then). */
+export interface BackgroundSearch {
+  readonly done: Promise<BackgroundResult>;
+  cancel(): void;
+}
+
+/**
+ * Start the search at once: the worker loads and compiles the model while the caller
+ * checks its inputs (cancel() when they are bad), which hides most of the thread's start.
+ */
+export function startSearch(
   spec: ModelSpec, opts: Pick<WalkOptions, 'maxStates' | 'maxSeconds' | 'maxBytes' | 'por' | 'symmetry'>, coverage: boolean,
   onProgress?: (p: Progress) => void,
-): Promise<BackgroundResult> {
+): BackgroundSearch {
   const t0 = performance.now();
   let last: Progress = { states: 0, transitions: 0, queue: 0, depth: 0, seconds: 0 };
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('../explore/parallel-boot.js', import.meta.url), {
+  let cancelled = false;
+  let worker!: Worker;
+  let onSigint = () => {};
+  const done = new Promise<BackgroundResult>((resolve, reject) => {
+    worker = new Worker(new URL('../explore/parallel-boot.js', import.meta.url), {
       workerData: { entry: new URL('./walk-worker.ts', import.meta.url).href, spec, opts, coverage },
     });
-    const onSigint = () => {
-      process.off('SIGINT', onSigint);
-      void worker.terminate();
-      reject(new Interrupted({ ...last, seconds: (performance.now() - t0) / 1000 }));
-    };
+    const settle = () => { process.off('SIGINT', onSigint); void worker.terminate(); };
+    const fail = (e: Error) => { settle(); if (!cancelled) reject(e); };
+    onSigint = () => fail(new Interrupted({ ...last, seconds: (performance.now() - t0) / 1000 }));
     process.on('SIGINT', onSigint);
-    const done = () => process.off('SIGINT', onSigint);
     worker.on('message', (m: { t: 'progress'; p: Progress } | ({ t: 'done' } & BackgroundResult) | { t: 'error'; message: string }) => {
       if (m.t === 'progress') { last = m.p; onProgress?.(m.p); return; }
-      done();
-      void worker.terminate();
-      if (m.t === 'done') resolve({ result: m.result, ...(m.coverage ? { coverage: m.coverage } : {}) });
-      else reject(new Error(`search thread: ${m.message}`));
+      if (m.t === 'error') { fail(new Error(`search thread: ${m.message}`)); return; }
+      settle();
+      resolve({ result: m.result, ...(m.coverage ? { coverage: m.coverage } : {}) });
     });
-    worker.on('error', (e) => { done(); reject(e); });
-    worker.on('exit', (code) => { done(); if (code !== 0) reject(new Error(`search thread exited with code ${code}`)); });
+    worker.on('error', fail);
+    worker.on('exit', (code) => { if (code !== 0) fail(new Error(`search thread exited with code ${code}`)); });
   });
+  return {
+    done,
+    cancel: () => { cancelled = true; process.off('SIGINT', onSigint); void worker.terminate(); },
+  };
 }
+
+export const walkInBackground = (...args: Parameters<typeof startSearch>): Promise<BackgroundResult> => startSearch(...args).done;

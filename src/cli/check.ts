@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { totalmem } from 'node:os';
 import { match } from 'ts-pattern';
 import {
-  EXIT, InputError, SYSTEMS, checkOutcome, checkParallel, check, exitCodeOfVerdict, loadDriver, modelSpec, prepareCheck, resolveSystem,
+  EXIT, InputError, SYSTEMS, checkOutcome, checkParallel, check, exitCodeOfVerdict, loadDriver, prepareCheck, resolveSystem,
   writeTrace, type CheckOutcome, type PreparedCheck,
 } from '../index.ts';
 import type { Progress, WalkResult } from '../explore/walker.ts';
@@ -18,7 +18,7 @@ import { describeViolation, swimlanes } from '../trace/render.ts';
 import { parseTraceFile, traceLength } from '../trace/trace.ts';
 import { parseShardSpec, runShard } from '../shard.ts';
 import { UsageError, intFlag, numFlag, strFlag, type OptionTable, type Parsed } from './args.ts';
-import { Interrupted, walkInBackground } from './background.ts';
+import { Interrupted, startSearch } from './background.ts';
 import { coverageReport, coverageText } from './coverage.ts';
 import { checkOutDir, err, out, progressPrinter } from './io.ts';
 import { githubAnnotations, inGithubActions, junit, sarif, type Row } from './report.ts';
@@ -87,9 +87,22 @@ export async function runCheck(p: Parsed): Promise<number> {
   const dir = strFlag(p, 'out') ?? `out/${system.name}`;
   // Every input is checked before the search: the output place, the driver, the model.
   checkOutDir(dir);
-  const driver = driverPath === undefined ? undefined : await loadDriver(driverPath);
-  const prepared = prepareCheck(system.name, given, variant, driver, strFlag(p, 'kernel'));
   const progress = progressPrinter();
+  // A one-thread search starts in its worker thread now, while this thread checks the
+  // rest of the input (the worker resolves the same spec the same way).
+  const kernel = strFlag(p, 'kernel');
+  const early = workers === 1 && !p.flags.has('shard')
+    ? startSearch({ system: system.name, scope: given as Record<string, number>, variant, ...(driverPath !== undefined ? { driver: driverPath } : {}), ...(kernel !== undefined ? { kernel } : {}) }, search, coverage, progress.show)
+    : null;
+  let prepared: PreparedCheck;
+  try {
+    const driver = driverPath === undefined ? undefined : await loadDriver(driverPath);
+    prepared = prepareCheck(system.name, given, variant, driver, kernel);
+  } catch (e) {
+    early?.cancel();
+    throw e;
+  }
+  const { driver } = prepared;
 
   if (p.flags.has('shard')) return runOneShard(p, prepared, dir, search, format, progress);
 
@@ -101,7 +114,7 @@ export async function runCheck(p: Parsed): Promise<number> {
         ...search, workers, ...(driver ? { driver } : {}), kernel: prepared.kernel, onProgress: progress.show,
       }), progress)).result;
     } else {
-      const bg = await walkInBackground(modelSpec(prepared), search, coverage, progress.show);
+      const bg = await early!.done;
       result = bg.result;
       counts = bg.coverage;
     }
