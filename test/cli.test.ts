@@ -3,13 +3,27 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli/main.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = new URL('../bin/pagerace.js', import.meta.url).pathname;
 const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
 const runIn = (cwd: string, env: Record<string, string>, ...args: string[]) =>
   spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd, env: { ...process.env, ...env }, timeout: 120_000 });
+/** The CLI in this process (no node start-up): for the many quick usage errors. */
+async function runMain(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { stdout += String(s); return true; });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { stderr += String(s); return true; });
+  try {
+    return { status: await main(args), stdout, stderr };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
 const oneLine = (r: { stderr: string }) => {
   expect(r.stderr.trim().split('\n')).toHaveLength(1);
   expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
@@ -25,12 +39,19 @@ describe('pagerace CLI', () => {
     [['frob'], /unknown command 'frob'/],
     [['check', 'nonlru', '--workers', '0'], /--workers must be between 1 and 64/],
     [['check', 'nonlru', '--workers', '2', '--shard', '1/2'], /--workers and --shard do not combine/],
-  ])('%j is a one-line usage error with exit 2', (args, message) => {
-    const r = run(...args);
+  ])('%j is a one-line usage error with exit 2', async (args, message) => {
+    const r = await runMain(...args);
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('a usage error from the real process is one line on stderr and exit 2', () => {
+    const r = run('check', 'nonlru', '--frobnicate');
+    expect(r.status).toBe(2);
+    oneLine(r);
+    expect(r.stderr).toBe('pagerace: unknown flag --frobnicate\n');
   });
 
   it('rejects a malformed trace file with exit 2 and one line', () => {
@@ -107,8 +128,8 @@ describe('pagerace CLI', () => {
     [['check', 'nonlru', '--only', 'x'], /--only goes with --all/],
     [['check', 'nonlru', '--coverage', '--workers', '2'], /--coverage runs on one thread/],
     [['replay'], /replay needs exactly one trace file/],
-  ])('%j is a one-line usage error with exit 2', (args, message) => {
-    const r = run(...args);
+  ])('%j is a one-line usage error with exit 2', async (args, message) => {
+    const r = await runMain(...args);
     expect(r.status).toBe(2);
     oneLine(r);
     expect(r.stderr).toMatch(message);
@@ -170,6 +191,12 @@ describe('pagerace CLI', () => {
 
 describe('pagerace replay', () => {
   const committed = join(ROOT, 'counterexamples/nonlru/no-isolated-check.json');
+
+  it('a trace another tool wrote is read, and refused for replay in one line', async () => {
+    const r = await runMain('replay', join(ROOT, 'test/fixtures/quint-nonlru-violation.itf.json'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('pagerace: not a pagerace trace (#meta.source is "protocol.qnt"): replay re-executes pagerace\'s own traces\n');
+  });
 
   it('reports the real preemption count', () => {
     const r = run('replay', committed, '--json');
