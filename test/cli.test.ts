@@ -162,8 +162,8 @@ describe('pagerace CLI', () => {
 
   it('Ctrl-C prints the incomplete summary with the figures so far, writes nothing, exits 130', async () => {
     const out = mkdtempSync(join(tmpdir(), 'pagerace-'));
-    for (const json of [true, false]) {
-      const child = spawn(process.execPath, [BIN, 'check', 'nonlru', '--cpus', '3', '--pages', '3', '--out', out, ...(json ? ['--json'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const [json, workers] of [[true, 1], [false, 1], [false, 2]] as const) {
+      const child = spawn(process.execPath, [BIN, 'check', 'nonlru', '--cpus', '3', '--pages', '3', '--out', out, '--workers', String(workers), ...(json ? ['--json'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => { stdout += d; });
@@ -175,11 +175,11 @@ describe('pagerace CLI', () => {
       if (json) {
         expect(JSON.parse(stdout)).toMatchObject({ system: 'nonlru', verdict: 'incomplete', limit: 'interrupted (SIGINT)', states: expect.any(Number) });
       } else {
-        expect(stderr).toMatch(/^incomplete: \d+ states, \d+ transitions, depth \d+, .* \(stopped by interrupted \(SIGINT\)\)$/m);
+        expect(stderr).toMatch(/^incomplete: \d+ states, \d+ transitions, depth \d+, .*s\/s( on 2 workers)? \(stopped by interrupted \(SIGINT\)\)$/m);
       }
     }
     expect(readdirSync(out)).toEqual([]);
-  }, 60_000);
+  }, 90_000);
 
   it('list prints each property\'s rule and source, and every system', () => {
     const r = run('list');
