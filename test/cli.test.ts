@@ -175,7 +175,7 @@ describe('pagerace CLI', () => {
       if (json) {
         expect(JSON.parse(stdout)).toMatchObject({ system: 'nonlru', verdict: 'incomplete', limit: 'interrupted (SIGINT)', states: expect.any(Number) });
       } else {
-        expect(stderr).toMatch(/^incomplete: \d+ states, \d+ transitions, depth \d+, .*s\/s( on 2 workers)? \(stopped by interrupted \(SIGINT\)\)$/m);
+        expect(stdout).toMatch(/^incomplete: \d+ states, \d+ transitions, depth \d+, .*s\/s( on 2 workers)? \(stopped by interrupted \(SIGINT\)\)$/m);
       }
     }
     expect(readdirSync(out)).toEqual([]);

@@ -123,7 +123,7 @@ export async function runCheck(p: Parsed): Promise<number> {
     progress.clear();
     const summary = summaryOf(prepared, { verdict: 'incomplete', ...e.progress, limit: 'interrupted (SIGINT)' }, workers);
     if (format === 'json') out(JSON.stringify(summary));
-    else err(`${headline(prepared)}\n${verdictLine(summary, workers)}`);
+    else out(`${headline(prepared)}\n${verdictLine(summary, workers)}`);
     return EXIT.interrupted;
   }
   progress.clear();
@@ -142,7 +142,7 @@ export async function runCheck(p: Parsed): Promise<number> {
     } : {}),
     ...(cov ? { coverage: cov } : {}),
   };
-  const row = rowOf(outcome, tracePath, p.positional[0], result.verdict === 'pass' ? 'pass' : 'pass (no violation)');
+  const row = rowOf(outcome, tracePath, system.name, 'pass');
   // On stderr, so that stdout stays one JSON, JUnit or SARIF document; the runner reads both.
   if (inGithubActions()) for (const l of githubAnnotations([row])) err(l);
   match(format)
