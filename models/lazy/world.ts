@@ -1,0 +1,13 @@
+/** The lazy system's world: the mapped-page layout at a scope, and its initial state. */
+import { initialMappedWorld, mappedLayout, type MappedLayout } from '../../src/kernel/mapped-v3/layout.ts';
+
+export type { MappedLayout };
+
+/**
+ * Node 1 has a free page per virtual page, plus one per extra thread: two threads
+ * faulting the same page may each allocate before one of them backs off.
+ */
+export function fromLayout(pages: number, touchers: number): { lay: MappedLayout; world: Uint8Array } {
+  const lay = mappedLayout(pages, pages + touchers - 1, 1 + touchers);
+  return { lay, world: initialMappedWorld(lay) };
+}
