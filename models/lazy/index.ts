@@ -11,11 +11,13 @@ import { fromLayout, type MappedLayout } from './world.ts';
 import { kswapdProgram } from '../../src/kernel/mapped-v3/vmscan.ts';
 import { mbindProgram } from '../../src/kernel/mapped-v3/mempolicy.ts';
 import { toucherProgram } from '../../src/kernel/mapped-v3/fault.ts';
+import { compactionProgram } from '../../src/kernel/mapped-v3/compaction.ts';
 import { lazyProperties } from '../../properties/lazy.ts';
 import type { ActorDef, Model, Scope, System } from '../../src/system.ts';
 import { programActor } from '../common/machine.ts';
 import { LAZY_CONTRACT } from './contract.ts';
 import { LAZY_VARIANTS } from './variants.ts';
+import { toucherSymmetry } from './symmetry.ts';
 
 /** The node the touching threads run on. */
 const TOUCHER_NODE = 1;
@@ -33,12 +35,13 @@ export const lazy: System = {
     pages: { min: 1, max: 2, default: 1, description: 'virtual pages of the range (one swap slot each)' },
     touchers: { min: 1, max: 2, default: 2, description: 'threads on node 1 writing every page of the range' },
     reclaim: { min: 0, max: 2, default: 1, description: 'kswapd passes over node 0\'s LRU (0: no reclaim)' },
+    compaction: { min: 0, max: 1, default: 0, description: 'compaction of node 0 migrating one page (1; 0: none)' },
   },
   variants: LAZY_VARIANTS.map(({ patch: _p, ...v }) => v),
   contract: LAZY_CONTRACT,
   build(scope: Scope, variant: string | null): Model {
-    const { pages, touchers, reclaim } = scope;
-    const lay = fromLayout(pages, touchers);
+    const { pages, touchers, reclaim, compaction } = scope;
+    const lay = fromLayout(pages, touchers, compaction);
     const v = variant === null ? null : LAZY_VARIANTS.find((x) => x.name === variant);
     if (v === undefined) throw new Error(`unknown variant '${variant}'`);
     const actors: ActorDef[] = [];
@@ -50,11 +53,13 @@ export const lazy: System = {
       v?.patch.toucher?.(tp.b, lay.lay);
       actors.push(programActor(tp.b, `thread${t}`, 'toucher', 'access@0', 1 + t));
     }
-    if (reclaim > 0) actors.push(programActor(kswapdProgram(lay.lay, reclaim), 'kswapd0', 'kswapd', 'isolate', 1 + touchers));
+    if (reclaim > 0) actors.push(programActor(kswapdProgram(lay.lay, reclaim), 'kswapd0', 'kswapd', 'isolate', actors.length));
+    if (compaction > 0) actors.push(programActor(compactionProgram(lay.lay, 1 + touchers), 'compact', 'compaction', 'freepages', actors.length));
     return {
       actors,
       world: lay.world,
       properties: lazyProperties(lay.lay),
+      ...(touchers > 1 ? { symmetry: toucherSymmetry(lay.lay, 1, touchers) } : {}),
       view: view(lay.lay),
     };
   },

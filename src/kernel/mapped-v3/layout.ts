@@ -4,9 +4,10 @@
  * swap cache, one mm with its page table, mmap_sem and VMA policy, each CPU's LRU add
  * pagevec, and the ghost fields the properties read.
  *
- *   pfn [0, V)        node 0: the pages the initial thread faulted in, one per
- *                     virtual page, mapped and on node 0's LRU
- *   pfn [V, V+F)      node 1: free pages (F = the scope's spare pages)
+ *   pfn [0, V)            node 0: the pages the initial thread faulted in, one per
+ *                         virtual page, mapped and on node 0's LRU
+ *   pfn [V, V+F0)         node 0: free pages (compaction's targets)
+ *   pfn [V+F0, V+F0+F1)   node 1: free pages
  */
 import { ListSpace, INIT_LIST_HEAD, list_add_tail } from '../list.ts';
 import {
@@ -28,6 +29,8 @@ export const LRU_HEAD = (n: number): number => HEADS + 2 * n + 1;
 export const PAGELIST_HEAD = HEADS + 8;
 /** shrink_inactive_list()'s LIST_HEAD(page_list). */
 export const RECLAIM_HEAD = HEADS + 9;
+/** compact_control's cc->migratepages. */
+export const COMPACT_HEAD = HEADS + 10;
 
 /** PTE encodings: none, a swap entry (slot), a present page (pfn), a migration entry (pfn). */
 export const PTE_NONE = 0;
@@ -87,11 +90,11 @@ export interface MappedLayout {
   readonly mbindDone: number;
 }
 
-export function mappedLayout(vpages: number, spare: number, cpus: number): MappedLayout {
-  const npages = vpages + spare;
+export function mappedLayout(vpages: number, spare0: number, spare1: number, cpus: number): MappedLayout {
+  const npages = vpages + spare0 + spare1;
   const nodeBase = npages * PAGE_STRIDE;
   const extraHeads = nodeBase + NODES * 4;
-  const swapBase = extraHeads + 4;
+  const swapBase = extraHeads + 6;
   const mmBase = swapBase + 3 * vpages;
   const pvBase = mmBase + 2 + vpages;
   const ghostBase = pvBase + cpus * (1 + PAGEVEC_SIZE);
@@ -104,9 +107,10 @@ export function mappedLayout(vpages: number, spare: number, cpus: number): Mappe
   }
   S.node(PAGELIST_HEAD, extraHeads, 'pagelist', true);
   S.node(RECLAIM_HEAD, extraHeads + 2, 'page_list', true);
+  S.node(COMPACT_HEAD, extraHeads + 4, 'cc->migratepages', true);
   return {
     vpages, npages, nodeBase, swapBase, mmBase, pvBase, ghostBase, size, cpus, S,
-    nid: (pfn) => (pfn < vpages ? 0 : 1),
+    nid: (pfn) => (pfn < vpages + spare0 ? 0 : 1),
     swapMap: (s) => swapBase + 3 * s,
     swapCache: (s) => swapBase + 3 * s + 1,
     swapData: (s) => swapBase + 3 * s + 2,
@@ -129,7 +133,7 @@ export function mappedLayout(vpages: number, spare: number, cpus: number): Mappe
 export function initialMappedWorld(lay: MappedLayout): Uint8Array {
   const m = new Uint8Array(lay.size);
   const S = lay.S;
-  for (const h of [FREE_HEAD(0), FREE_HEAD(1), LRU_HEAD(0), LRU_HEAD(1), PAGELIST_HEAD, RECLAIM_HEAD]) INIT_LIST_HEAD(m, S, h);
+  for (const h of [FREE_HEAD(0), FREE_HEAD(1), LRU_HEAD(0), LRU_HEAD(1), PAGELIST_HEAD, RECLAIM_HEAD, COMPACT_HEAD]) INIT_LIST_HEAD(m, S, h);
   for (let p = 0; p < lay.npages; p++) {
     if (p < lay.vpages) {
       setFlags(m, p, PG_lru | PG_uptodate | PG_swapbacked);
