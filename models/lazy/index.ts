@@ -47,7 +47,7 @@ export const lazy: System = {
     const actors: ActorDef[] = [];
     const mb = mbindProgram(lay.lay, 0);
     v?.patch.mbind?.(mb.b, lay.lay);
-    actors.push(programActor(mb.b, 'mbind', 'mbind', 'down_write', 0));
+    actors.push(programActor(mb.b, 'mbind', 'mbind', 'migrate_prep', 0));
     for (let t = 0; t < touchers; t++) {
       const tp = toucherProgram(lay.lay, 1 + t, TOUCHER_NODE);
       v?.patch.toucher?.(tp.b, lay.lay);

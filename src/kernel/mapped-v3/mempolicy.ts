@@ -11,12 +11,13 @@
  *   migrate_pages_unmap_only(&pagelist)
  *   up_write(&mm->mmap_sem)
  *
- * lru_add_drain_all() of migrate_prep() is left out: the CPUs' pagevecs start empty
- * and the touchers cannot fault while the writer holds mmap_sem.
+ * Before down_write, migrate_prep(): lru_add_drain_all() runs each CPU's drain as
+ * work on that CPU (schedule_on_each_cpu()), one step per CPU here: a pagevec is only
+ * touched by its own CPU, with preemption off.
  */
 import { KernelBug } from '../bug.ts';
 import { list_add_tail, list_del, list_first_or_null } from '../list.ts';
-import { STEP, type ActionFn, type GuardFn, ProgramBuilder, br } from '../program.ts';
+import { STEP, type ActionFn, type Branch, type GuardFn, ProgramBuilder, br } from '../program.ts';
 import {
   MMAP_WRITER, PAGELIST_HEAD, POLICY_MOF, PTE_PRESENT, PTE_TYPE, REASON, lruNode, pteArg, type MappedLayout,
 } from './layout.ts';
@@ -59,6 +60,18 @@ export function mbindProgram(lay: MappedLayout, cpu: number): { b: ProgramBuilde
   const P = { ...slots, cpu };
   const pg = (m: Uint8Array, L: number) => m[L + slots.page];
 
+  // migrate_prep(): the drain works run on every CPU at once and lru_add_drain_all()
+  // waits for them all (flush_work), so they may finish in any order: one event per
+  // CPU, and a bitmask of the CPUs done in the task's locals.
+  const drained = b.local('drained');
+  const drainCpu: ActionFn = (m, L, Pm) => { lru_add_drain(m, lay, Pm.cpu); m[L + drained] |= 1 << Pm.cpu; };
+  const notDrained: GuardFn = (m, L, Pm) => (m[L + drained] & (1 << Pm.cpu)) === 0;
+  const allDrained: GuardFn = (m, L) => m[L + drained] === (1 << lay.cpus) - 1;
+  const prep: Record<string, Branch[]> = { flush_work: [br('down_write', [], b.g('every CPU drained', allDrained))] };
+  for (let c = 0; c < lay.cpus; c++) {
+    prep[`drain_cpu${c}`] = [br('migrate_prep', [b.a('lru_add_drain on a CPU', drainCpu, { cpu: c })], b.g('CPU not drained yet', notDrained, { cpu: c }))];
+  }
+  b.step('migrate_prep', 'migrate_prep', 'lru_add_drain_all(): schedule_on_each_cpu(lru_add_drain_per_cpu): a CPU\'s drain work runs; then flush_work waits for all', prep);
   const noWriterNoReader: GuardFn = (m) => m[lay.mmapSem] === 0;
   const downWrite: ActionFn = (m) => { m[lay.mmapSem] = MMAP_WRITER; };
   b.steps('down_write', 'do_mbind', 'down_write(&mm->mmap_sem)', [br(lay.vpages ? 'check0' : 'mbind_range', [b.a('down_write', downWrite)], b.g('mmap_sem free', noWriterNoReader))]);
