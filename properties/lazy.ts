@@ -11,7 +11,7 @@ import {
 } from '../src/kernel/mapped-v3/layout.ts';
 import { pagevecPages } from '../src/kernel/mapped-v3/lru.ts';
 import {
-  F_DATA, F_INDEX, PG_locked, PG_lru, PageBuddy, PageSwapCache, flagsOf, page_count, page_mapcount, pageAt,
+  F_DATA, F_INDEX, PG_locked, PG_lru, PG_writeback, PageBuddy, PageSwapCache, flagsOf, page_count, page_mapcount, pageAt,
 } from '../src/kernel/mapped-v3/page.ts';
 import type { EndProperty, Property, StateInvariant } from '../src/system.ts';
 
@@ -163,6 +163,7 @@ export function lazyProperties(lay: MappedLayout): Property[] {
           continue;
         }
         if (flagsOf(m, p) & PG_locked) return `pfn ${p} is still locked`;
+        if (flagsOf(m, p) & PG_writeback) return `pfn ${p} is still under writeback`;
         const onLru = (flagsOf(m, p) & PG_lru) !== 0;
         if (onLru !== (head === LRU_HEAD(lay.nid(p)))) return `pfn ${p}: PG_lru ${onLru ? 'set' : 'clear'} but ${head === LRU_HEAD(lay.nid(p)) ? 'on' : 'off'} its LRU`;
         if (!onLru && !inPv[p]) return `pfn ${p} is in use but neither on an LRU nor in a pagevec (isolated and never put back)`;

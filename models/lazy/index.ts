@@ -8,7 +8,7 @@
 import { describeMappedPage, describeSwap } from './view.ts';
 import { headOf } from '../../src/kernel/list.ts';
 import { fromLayout, type MappedLayout } from './world.ts';
-import { kswapdProgram } from '../../src/kernel/mapped-v3/vmscan.ts';
+import { endIoProgram, kswapdProgram } from '../../src/kernel/mapped-v3/vmscan.ts';
 import { mbindProgram } from '../../src/kernel/mapped-v3/mempolicy.ts';
 import { toucherProgram } from '../../src/kernel/mapped-v3/fault.ts';
 import { compactionProgram } from '../../src/kernel/mapped-v3/compaction.ts';
@@ -53,7 +53,10 @@ export const lazy: System = {
       v?.patch.toucher?.(tp.b, lay.lay);
       actors.push(programActor(tp.b, `thread${t}`, 'toucher', 'access@0', 1 + t));
     }
-    if (reclaim > 0) actors.push(programActor(kswapdProgram(lay.lay, reclaim), 'kswapd0', 'kswapd', 'isolate', actors.length));
+    if (reclaim > 0) {
+      actors.push(programActor(kswapdProgram(lay.lay, reclaim), 'kswapd0', 'kswapd', 'isolate', actors.length));
+      actors.push(programActor(endIoProgram(lay.lay), 'swap-io', 'swap-io', 'wait', actors.length));
+    }
     if (compaction > 0) actors.push(programActor(compactionProgram(lay.lay, 1 + touchers), 'compact', 'compaction', 'freepages', actors.length));
     return {
       actors,
@@ -71,7 +74,7 @@ function view(lay: MappedLayout): Model['view'] {
     { name: 'vma policy', at: lay.policy, render: (x) => (x & 0x80 ? `MPOL_BIND {${x & 0xf}} | MPOL_F_MOF` : 'default') },
   ];
   for (let v = 0; v < lay.vpages; v++) {
-    globals.push({ name: `pte[${v}]`, at: lay.pte(v), render: (x) => ['none', `swap slot ${x & 0x3f}`, `pfn ${x & 0x3f}`, `migration pfn ${x & 0x3f}`][x >> 6] });
+    globals.push({ name: `pte[${v}]`, at: lay.pte(v), render: (x) => ['none', `swap slot ${x & 0x1f}`, `pfn ${x & 0x1f}${x & 0x20 ? ' (read-only)' : ''}`, `migration pfn ${x & 0x1f}`][x >> 6] });
   }
   return {
     pages: 0,

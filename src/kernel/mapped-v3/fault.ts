@@ -15,27 +15,32 @@
  * migrate_page_move_mapping() expecting the fault's reference too, migrate_page_copy(),
  * putback_lru_page() of the old page, lru_cache_add() of the new one.
  *
- * Every touch is a write fault; do_wp_page() is not reached because
- * reuse_swap_page() always succeeds for the one mm's private pages (no fork, no
- * page under writeback: see the README's abstractions). lock_page_or_retry() is
- * modelled as lock_page(): VM_FAULT_RETRY drops mmap_sem, waits for the lock and
- * faults again, which reaches the same states.
+ * Every touch is a write. When reuse_swap_page() refuses the page (it is under
+ * writeback), do_swap_page() maps it read-only and do_wp_page() follows: it reuses
+ * the page once it may, or copies it (COW) to a new page. do_wp_page() is entered
+ * here by the write's next fault rather than straight from do_swap_page() with the
+ * ptl still held: it retakes the ptl and rechecks pte_same() either way.
+ * lock_page_or_retry() is modelled as lock_page(): VM_FAULT_RETRY drops mmap_sem,
+ * waits for the lock and faults again, which reaches the same states. A page under
+ * writeback is not migrated on fault: migrate_pages()' __unmap_and_move() returns
+ * -EBUSY for it in MIGRATE_ASYNC mode, as mainline's migrate_misplaced_page() (v3.8)
+ * goes through it.
  */
 import { BUG_ON, KernelBug } from '../bug.ts';
 import { type ActionFn, type GuardFn, ProgramBuilder, br } from '../program.ts';
 import { alloc_page_node, alloc_page_policy } from './alloc.ts';
 import {
-  MMAP_WRITER, NO_PAGE, POLICY_MOF, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_SWAP, PTE_TYPE, REASON, pteArg,
+  MMAP_WRITER, NO_PAGE, POLICY_MOF, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_RDONLY, PTE_SWAP, PTE_TYPE, REASON, pteArg,
   type MappedLayout,
 } from './layout.ts';
 import { isolate_lru_page, lru_add_drain, lru_cache_add, put_page, putback_lru_page } from './lru.ts';
 import { migrate_page_copy, migrate_page_move_mapping } from './migrate.ts';
 import { noteReason } from './mempolicy.ts';
 import {
-  F_COUNT, F_DATA, F_PRIVATE, PG_locked, PG_swapbacked, PG_uptodate, PageLocked, PageSwapCache, flagsOf, get_page_unless_zero,
+  F_COUNT, F_DATA, F_INDEX, F_MAPCOUNT, F_MAPPING, F_PRIVATE, ANON_MAPPING, PG_locked, PageWriteback, get_page, PG_swapbacked, PG_uptodate, PageLocked, PageSwapCache, flagsOf, get_page_unless_zero,
   page_mapcount, pageAt, setFlag, setFlags, unlock_page,
 } from './page.ts';
-import { page_add_anon_rmap } from './rmap.ts';
+import { page_add_anon_rmap, page_remove_rmap } from './rmap.ts';
 import { add_to_swap_cache, entryOf, reuse_swap_page, swap_free, swapcache_free, swapcache_prepare } from './swap.ts';
 
 /** Step labels variants replace (with the virtual page appended as `@v`). */
@@ -58,7 +63,7 @@ export function toucherProgram(lay: MappedLayout, cpu: number, nid: number): { b
   const slotOfOrig = (m: Uint8Array, L: number) => pteArg(m[L + slots.orig]);
 
   // --- the access: the hardware walks the page table and writes the page ---------
-  const present: GuardFn = (m, _L, P) => (m[lay.pte(P.v)] & PTE_TYPE) === PTE_PRESENT;
+  const present: GuardFn = (m, _L, P) => (m[lay.pte(P.v)] & (PTE_TYPE | PTE_RDONLY)) === PTE_PRESENT;
   const write: ActionFn = (m, _L, P) => {
     const p = pteArg(m[lay.pte(P.v)]);
     const next = m[lay.version(P.v)] + 1;
@@ -141,7 +146,11 @@ export function toucherProgram(lay: MappedLayout, cpu: number, nid: number): { b
   };
   const haveNew: GuardFn = (m, L) => m[L + slots.newpage] !== NO_PAGE;
   const mofIsolate: ActionFn = (m, L) => {
-    if (isolate_lru_page(m, lay, pg(m, L)) !== 0) {
+    if (PageWriteback(m, pg(m, L))) {
+      noteReason(m, lay, pg(m, L), REASON.busy);
+      put_page(m, lay, m[L + slots.newpage], 'migrate_misplaced_page');
+      m[L + slots.newpage] = NO_PAGE;
+    } else if (isolate_lru_page(m, lay, pg(m, L)) !== 0) {
       noteReason(m, lay, pg(m, L), REASON.notLru);
       put_page(m, lay, m[L + slots.newpage], 'migrate_misplaced_page');
       m[L + slots.newpage] = NO_PAGE;
@@ -175,8 +184,8 @@ export function toucherProgram(lay: MappedLayout, cpu: number, nid: number): { b
     const p = pg(m, L);
     const s = slotOfOrig(m, L);
     // FAULT_FLAG_WRITE && reuse_swap_page(page): pte_mkdirty(pte_mkwrite())
-    if (!reuse_swap_page(m, lay, p)) throw new KernelBug('do_wp_page() after do_swap_page() is not modelled', 'do_swap_page', p);
-    m[lay.pte(P.v)] = PTE_PRESENT | p;
+    const reuse = reuse_swap_page(m, lay, p);
+    m[lay.pte(P.v)] = reuse ? PTE_PRESENT | p : PTE_PRESENT | PTE_RDONLY | p;
     page_add_anon_rmap(m, p);
     swap_free(m, lay, s);
     unlock_page(m, p, 'do_swap_page');
@@ -185,6 +194,57 @@ export function toucherProgram(lay: MappedLayout, cpu: number, nid: number): { b
   const drain: ActionFn = (m) => lru_add_drain(m, lay, cpu);
   const pteIs = (t: number): GuardFn => (m, _L, Pm) => (m[lay.pte(Pm.v)] & PTE_TYPE) === t;
   const ptePresentNow = pteIs(PTE_PRESENT);
+  const pteReadOnlyNow: GuardFn = (m, _L, Pm) => (m[lay.pte(Pm.v)] & (PTE_TYPE | PTE_RDONLY)) === (PTE_PRESENT | PTE_RDONLY);
+  // --- do_wp_page() for an anon page (mm/memory.c, v3.3) ------------------------------
+  const wpres = b.local('reused');
+  const origPage: ActionFn = (m, L) => { m[L + slots.page] = pteArg(m[L + slots.orig]); };
+  const oldUnlocked: GuardFn = (m, L) => !PageLocked(m, pteArg(m[L + slots.orig]));
+  /** With the page locked and the ptl held: reuse_swap_page(old_page) ? reuse : unlock and copy. */
+  const wpReuse: ActionFn = (m, L, Pm) => {
+    const p = pg(m, L);
+    if (reuse_swap_page(m, lay, p)) {
+      m[lay.pte(Pm.v)] = PTE_PRESENT | p; // page_move_anon_rmap(); reuse: pte_mkyoung(pte_mkdirty(maybe_mkwrite()))
+      m[L + wpres] = 1;
+      m[L + slots.page] = NO_PAGE;
+    } else {
+      m[L + wpres] = 0;
+    }
+    unlock_page(m, p, 'do_wp_page');
+  };
+  const trylockReuse: ActionFn = (m, L, Pm) => {
+    origPage(m, L, Pm, 0);
+    setFlag(m, pg(m, L), PG_locked);
+    wpReuse(m, L, Pm, 0);
+  };
+  const getOld: ActionFn = (m, L) => { origPage(m, L, {}, 0); get_page(m, pg(m, L), 'do_wp_page'); };
+  const relockReuse: ActionFn = (m, L, Pm) => { put_page(m, lay, pg(m, L), 'do_wp_page'); wpReuse(m, L, Pm, 0); };
+  const reused: GuardFn = (m, L) => m[L + wpres] === 1;
+  const pteChanged: GuardFn = (m, L, Pm) => !pteStill(m, L, Pm, 0);
+  const cowAlloc: ActionFn = (m, L) => {
+    const old = pg(m, L);
+    get_page(m, old, 'do_wp_page'); // page_cache_get(old_page); pte_unmap_unlock()
+    const pol = m[lay.policy];
+    const n = pol & POLICY_MOF ? alloc_page_policy(m, lay, pol & 0xf, true) : alloc_page_policy(m, lay, nid, false);
+    if (n < 0) throw new KernelBug('VM_FAULT_OOM: no page to copy on write', 'do_wp_page', old);
+    m[pageAt(n, F_DATA)] = m[pageAt(old, F_DATA)]; // cow_user_page(): nobody can write the old page, mapped read-only
+    setFlag(m, n, PG_uptodate);
+    m[L + slots.newpage] = n;
+  };
+  const cowMap: ActionFn = (m, L, Pm) => {
+    const old = pg(m, L);
+    const n = m[L + slots.newpage];
+    // page_add_new_anon_rmap(new_page): SetPageSwapBacked; _mapcount = 0; anon rmap; lru_cache_add_lru()
+    setFlag(m, n, PG_swapbacked);
+    m[pageAt(n, F_MAPCOUNT)] = 0;
+    m[pageAt(n, F_MAPPING)] = ANON_MAPPING;
+    m[pageAt(n, F_INDEX)] = Pm.v;
+    lru_cache_add(m, lay, cpu, n);
+    m[lay.pte(Pm.v)] = PTE_PRESENT | n; // set_pte_at_notify(mk_pte(new_page), writable, dirty)
+    page_remove_rmap(m, old);
+    put_page(m, lay, old, 'do_wp_page'); // new_page = old_page; page_cache_release(new_page): the PTE's reference
+    m[L + slots.newpage] = NO_PAGE;
+  };
+  const cowLost: ActionFn = (m, L) => { put_page(m, lay, m[L + slots.newpage], 'do_wp_page'); m[L + slots.newpage] = NO_PAGE; };
   const pteMigrationNow = pteIs(PTE_MIGRATION);
   const pteSwapNow = pteIs(PTE_SWAP);
   const pageNull: GuardFn = (m, L) => pg(m, L) === NO_PAGE;
@@ -202,6 +262,7 @@ export function toucherProgram(lay: MappedLayout, cpu: number, nid: number): { b
     ]);
     b.steps(at('down_read'), 'do_page_fault', 'down_read(&mm->mmap_sem)', [br(at('pte'), [b.a('down_read', downRead)], b.g('no writer', noWriter))]);
     b.steps(at('pte'), 'handle_pte_fault', 'entry = *pte (unlocked read): present, swap entry or migration entry', [
+      br(at('wp'), [b.a('entry = *pte', readPte, P)], b.g('pte_present(*pte) && !pte_write(*pte)', pteReadOnlyNow, P)),
       br(at('up_read'), [b.a('entry = *pte', readPte, P)], b.g('pte_present(*pte)', ptePresentNow, P)),
       br(at('mew'), [b.a('entry = *pte', readPte, P)], b.g('is_migration_entry(*pte)', pteMigrationNow, P)),
       br(at('lookup'), [b.a('entry = *pte', readPte, P)], b.g('swap entry', pteSwapNow, P)),
@@ -241,7 +302,7 @@ export function toucherProgram(lay: MappedLayout, cpu: number, nid: number): { b
     b.steps(at('mof/alloc'), 'migrate_misplaced_page', 'newpage = alloc_pages_exact_node(node, GFP_HIGHUSER_MOVABLE | GFP_THISNODE, 0); if (!newpage) return page', [
       br(at('mof/isolate'), [b.a('alloc_pages_exact_node', mofAlloc)]),
     ]);
-    b.steps(at('mof/isolate'), 'migrate_misplaced_page', 'if (isolate_lru_page(page)) { put_page(newpage); return page }', [
+    b.steps(at('mof/isolate'), 'migrate_misplaced_page', 'if (PageWriteback(page)) return page  /* -EBUSY */; if (isolate_lru_page(page)) { put_page(newpage); return page }', [
       br(at(FAULT.map), [], b.g('newpage == NULL', noNew)),
       br(at(FAULT.moveMapping), [b.a('isolate_lru_page', mofIsolate)]),
     ]);
@@ -262,6 +323,27 @@ export function toucherProgram(lay: MappedLayout, cpu: number, nid: number): { b
     ]);
     b.steps(at('out_page'), 'do_swap_page', 'out_page: unlock_page(page)', [br(at('out_put'), [b.a('unlock_page(page)', unlockPage)])]);
     b.steps(at('out_put'), 'do_swap_page', 'page_cache_release(page)', [br(at('up_read'), [b.a('page_cache_release(page)', putPage)])]);
+    b.steps(at('wp'), 'do_wp_page', 'pte_offset_map_lock(); if (!pte_same()) goto unlock; if (!trylock_page(old_page)) { page_cache_get(old_page); pte_unmap_unlock(); lock_page(old_page); ... }; if (reuse_swap_page(old_page)) reuse', [
+      br(at('up_read'), [], b.g('!pte_same(*pte, orig_pte)', pteChanged, P)),
+      br(at('wp/reused'), [b.a('trylock_page; reuse_swap_page; unlock_page', trylockReuse, P)], b.g('trylock_page(old_page)', oldUnlocked)),
+      br(at('wp/lock'), [b.a('page_cache_get(old_page)', getOld)]),
+    ]);
+    b.steps(at('wp/lock'), 'do_wp_page', 'lock_page(old_page)', [br(at('wp/relock'), [b.a('lock_page', lockPage)], b.g('!PageLocked(page)', pageUnlocked))]);
+    b.steps(at('wp/relock'), 'do_wp_page', 'pte_offset_map_lock(); if (!pte_same()) { unlock_page(old_page); goto unlock } page_cache_release(old_page); if (reuse_swap_page(old_page)) reuse; unlock_page(old_page)', [
+      br(at('out_page'), [], b.g('!pte_same(*pte, orig_pte)', pteChanged, P)),
+      br(at('wp/reused'), [b.a('page_cache_release; reuse_swap_page; unlock_page', relockReuse, P)]),
+    ]);
+    b.localStep(at('wp/reused'), 'do_wp_page', 'reused ? reuse : gotten (copy on write)', [
+      br(at('up_read'), [], b.g('reused', reused)),
+      br(at('cow')),
+    ]);
+    b.steps(at('cow'), 'do_wp_page', 'page_cache_get(old_page); pte_unmap_unlock(); new_page = alloc_page_vma(); cow_user_page(new_page, old_page)', [
+      br(at('cow/map'), [b.a('alloc_page_vma; cow_user_page', cowAlloc)]),
+    ]);
+    b.steps(at('cow/map'), 'do_wp_page', 'pte_offset_map_lock(); if (pte_same()) { page_add_new_anon_rmap(new_page); set_pte_at_notify(); page_remove_rmap(old_page); page_cache_release(old_page) } else page_cache_release(new_page); pte_unmap_unlock()', [
+      br(at('out_put'), [b.a('map the copy', cowMap, P)], b.g('pte_same(*pte, orig_pte)', pteStill, P)),
+      br(at('out_put'), [b.a('page_cache_release(copy)', cowLost)]),
+    ]);
     b.steps(at('up_read'), 'do_page_fault', 'up_read(&mm->mmap_sem); the access is retried', [br(at('access'), [b.a('up_read', upRead)])]);
   }
   b.steps('drain', 'lru_add_drain', 'later, this CPU drains its LRU add pagevec (lru_add_drain())', [br('done', [b.a('lru_add_drain', drain)])]);

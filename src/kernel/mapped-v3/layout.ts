@@ -38,8 +38,12 @@ export const PTE_SWAP = 0x40;
 export const PTE_PRESENT = 0x80;
 export const PTE_MIGRATION = 0xc0;
 export const PTE_TYPE = 0xc0;
+/** A present PTE without write permission (!pte_write). */
+export const PTE_RDONLY = 0x20;
 export const pteType = (pte: number): number => pte & PTE_TYPE;
-export const pteArg = (pte: number): number => pte & 0x3f;
+export const pteArg = (pte: number): number => pte & 0x1f;
+/** pte_present(pte) && pte_pfn(pte) == pfn, writable or not. */
+export const pteMaps = (pte: number, pfn: number): boolean => pteType(pte) === PTE_PRESENT && pteArg(pte) === pfn;
 
 /** swap_map: the count of swap PTEs, and SWAP_HAS_CACHE (include/linux/swap.h, v3.3). */
 export const SWAP_HAS_CACHE = 0x40;
@@ -88,6 +92,8 @@ export interface MappedLayout {
   reason(v: number): number;
   lazied(v: number): number;
   readonly mbindDone: number;
+  /** Ghost: kswapd has finished (the swap I/O completions may stop once none is pending). */
+  readonly kswapdDone: number;
 }
 
 export function mappedLayout(vpages: number, spare0: number, spare1: number, cpus: number): MappedLayout {
@@ -98,7 +104,7 @@ export function mappedLayout(vpages: number, spare0: number, spare1: number, cpu
   const mmBase = swapBase + 3 * vpages;
   const pvBase = mmBase + 2 + vpages;
   const ghostBase = pvBase + cpus * (1 + PAGEVEC_SIZE);
-  const size = ghostBase + 3 * vpages + 1;
+  const size = ghostBase + 3 * vpages + 2;
   const S = new ListSpace();
   for (let p = 0; p < npages; p++) S.node(lruNode(p), pageAt(p, F_LRU), `p${p}.lru`);
   for (let n = 0; n < NODES; n++) {
@@ -122,6 +128,7 @@ export function mappedLayout(vpages: number, spare0: number, spare1: number, cpu
     reason: (v) => ghostBase + vpages + v,
     lazied: (v) => ghostBase + 2 * vpages + v,
     mbindDone: ghostBase + 3 * vpages,
+    kswapdDone: ghostBase + 3 * vpages + 1,
   };
 }
 

@@ -8,7 +8,7 @@
  * toucher's access step, after ptep_clear_flush()'s TLB shootdown has finished).
  */
 import { BUG_ON, KernelBug } from '../bug.ts';
-import { PTE_MIGRATION, PTE_PRESENT, PTE_SWAP, type MappedLayout } from './layout.ts';
+import { PTE_MIGRATION, PTE_SWAP, pteMaps, type MappedLayout } from './layout.ts';
 import { put_page } from './lru.ts';
 import { F_INDEX, F_MAPCOUNT, MAPCOUNT_NONE, PageAnon, PageKsm, PageLocked, PageSwapCache, PG_dirty, page_mapped, page_private, pageAt, setFlag } from './page.ts';
 import { slotOf, swap_duplicate } from './swap.ts';
@@ -46,7 +46,7 @@ export function page_add_anon_rmap(m: Uint8Array, p: number): void {
 export function try_to_unmap_one(m: Uint8Array, lay: MappedLayout, p: number, mode: number): number {
   const v = m[pageAt(p, F_INDEX)];
   // page_check_address(): the PTE maps this page?
-  if (m[lay.pte(v)] !== (PTE_PRESENT | p)) return SWAP_AGAIN;
+  if (!pteMaps(m[lay.pte(v)], p)) return SWAP_AGAIN;
   // pteval = ptep_clear_flush(); if (pte_dirty(pteval)) set_page_dirty(page): every modelled PTE is written through.
   setFlag(m, p, PG_dirty);
   if (PageAnon(m, p)) {

@@ -15,16 +15,18 @@
  *
  * page_check_references() is left out (the page is reclaimed as if unreferenced: the
  * referenced outcome keeps or activates it, which the trylock and unmap failures
- * reach too); swap I/O completes within the step that starts it (see the README).
+ * reach too). swap_writepage() sets PG_writeback and unlocks the page; the bio
+ * completes later (end_page_writeback(), endIoProgram below), in any order with
+ * everything else.
  */
 import { list_del, list_move, listPrevOf } from '../list.ts';
-import { type ActionFn, type GuardFn, ProgramBuilder, br } from '../program.ts';
+import { type ActionFn, type Branch, type GuardFn, ProgramBuilder, br } from '../program.ts';
 import { free_hot_cold_page } from './alloc.ts';
 import { LRU_HEAD, NO_PAGE, RECLAIM_HEAD, lruNode, type MappedLayout } from './layout.ts';
 import { putback_inactive_page } from './lru.ts';
 import { addToSwapSteps } from './mempolicy.ts';
 import {
-  F_DATA, F_PRIVATE, PG_dirty, PG_locked, PG_lru, PageAnon, PageDirty, PageLocked, PageSwapCache, PageWriteback,
+  F_DATA, F_PRIVATE, PG_dirty, PG_locked, PG_lru, PG_writeback, PageAnon, PageDirty, PageLocked, PageSwapCache, PageWriteback,
   clearFlag, get_page_unless_zero, setFlag, page_freeze_refs, page_mapped, page_unfreeze_refs, pageAt,
 } from './page.ts';
 import { TTU_UNMAP, SWAP_SUCCESS, try_to_unmap } from './rmap.ts';
@@ -40,6 +42,7 @@ export function kswapdProgram(lay: MappedLayout, passes: number): ProgramBuilder
   const allDone: GuardFn = (m, L) => m[L + pass] >= passes;
   const lruEmpty: GuardFn = (m) => listPrevOf(m, lay.S, LRU_HEAD(0)) === LRU_HEAD(0);
   const nextPass: ActionFn = (m, L) => { m[L + pass]++; };
+  const finish: ActionFn = (m) => { m[lay.kswapdDone] = 1; };
   // isolate_lru_pages() -> __isolate_lru_page() on the tail page, under lru_lock.
   const isolateTail: ActionFn = (m, L) => {
     m[L + pass]++;
@@ -50,7 +53,7 @@ export function kswapdProgram(lay: MappedLayout, passes: number): ProgramBuilder
     m[L + page] = p;
   };
   b.steps('isolate', 'isolate_lru_pages', 'spin_lock_irq(&zone->lru_lock); page = lru_to_page(src); __isolate_lru_page(): get_page_unless_zero(page); ClearPageLRU(page); list_move(&page->lru, dst)', [
-    br('done', [], b.g('all passes done', allDone)),
+    br('done', [b.a('kswapd done', finish)], b.g('all passes done', allDone)),
     br('isolate', [b.a('next pass', nextPass)], b.g('list_empty(&zone->lru)', lruEmpty)),
     br('trylock', [b.a('__isolate_lru_page', isolateTail)]),
   ]);
@@ -84,16 +87,22 @@ export function kswapdProgram(lay: MappedLayout, passes: number): ProgramBuilder
   ]);
   const dirty: GuardFn = (m, L) => PageDirty(m, pg(m, L));
   // pageout(): clear_page_dirty_for_io(); swap_writepage(): set_page_writeback();
-  // unlock_page(); the bio completes: end_page_writeback().
+  // unlock_page(); submit_bio(). The device reads the page as the bio is submitted.
   const pageout: ActionFn = (m, L) => {
     const p = pg(m, L);
     clearFlag(m, p, PG_dirty);
+    setFlag(m, p, PG_writeback);
     m[lay.swapData(slotOf(m[pageAt(p, F_PRIVATE)]))] = m[pageAt(p, F_DATA)];
     clearFlag(m, p, PG_locked);
   };
-  b.steps('pageout', 'shrink_page_list', 'if (PageDirty(page)) pageout(page, mapping): clear_page_dirty_for_io; swap_writepage; unlock_page; I/O done', [
-    br('relock', [b.a('pageout', pageout)], b.g('PageDirty(page)', dirty)),
+  b.steps('pageout', 'shrink_page_list', 'if (PageDirty(page)) pageout(page, mapping): clear_page_dirty_for_io(); swap_writepage(): set_page_writeback(); unlock_page(); submit_bio()', [
+    br('written', [b.a('pageout', pageout)], b.g('PageDirty(page)', dirty)),
     br('remove'),
+  ]);
+  b.steps('written', 'shrink_page_list', 'case PAGE_SUCCESS: if (PageWriteback(page)) goto keep_lumpy; if (PageDirty(page)) goto keep', [
+    br('keep', [], b.g('PageWriteback(page)', writeback)),
+    br('keep', [], b.g('PageDirty(page)', dirty)),
+    br('relock'),
   ]);
   const noMapping: GuardFn = (m, L) => PageDirty(m, pg(m, L)) || PageWriteback(m, pg(m, L)) || !PageSwapCache(m, pg(m, L));
   // trylock_page() and the tests it makes possible: PG_dirty, PG_writeback and the
@@ -134,5 +143,26 @@ export function kswapdProgram(lay: MappedLayout, passes: number): ProgramBuilder
   b.steps('keep', 'putback_inactive_pages', 'spin_lock_irq(&zone->lru_lock); SetPageLRU(page); add_page_to_lru_list(); put_page(page)', [br('isolate', [b.a('putback_inactive_pages', keep)])]);
   b.final('done');
   void page_unfreeze_refs; void SWAP_SUCCESS;
+  return b;
+}
+
+/**
+ * The swap device's completions: end_swap_bio_write() -> end_page_writeback() (mm/page_io.c,
+ * mm/filemap.c, v3.3) for any page under writeback, in any order, on any CPU; done once
+ * kswapd has finished and no write is in flight.
+ */
+export function endIoProgram(lay: MappedLayout): ProgramBuilder {
+  const b = new ProgramBuilder('swap-io');
+  const under: GuardFn = (m, _L, P) => (m[pageAt(P.p, 0)] & PG_writeback) !== 0;
+  const end: ActionFn = (m, _L, P) => clearFlag(m, P.p, PG_writeback);
+  const idle: GuardFn = (m) => {
+    if (!m[lay.kswapdDone]) return false;
+    for (let p = 0; p < lay.npages; p++) if (m[pageAt(p, 0)] & PG_writeback) return false;
+    return true;
+  };
+  const on: Record<string, Branch[]> = { idle: [br('done', [], b.g('kswapd done, no write in flight', idle))] };
+  for (let p = 0; p < lay.npages; p++) on[`end_io_p${p}`] = [br('wait', [b.a('end_page_writeback', end, { p })], b.g('PageWriteback(page)', under, { p }))];
+  b.step('wait', 'end_swap_bio_write', 'the bio completes: end_page_writeback(page): test_clear_page_writeback(); wake_up_page(PG_writeback)', on);
+  b.final('done');
   return b;
 }
