@@ -29,6 +29,7 @@ describe('lazy, the fixed system', () => {
     [{ pages: 1, touchers: 1, reclaim: 0 }, 81, 120],
     [{ pages: 1, touchers: 1, reclaim: 1 }, 4542, 11114],
     [{ pages: 2, touchers: 1, reclaim: 1 }, 14251, 32826],
+    [{ pages: 1, touchers: 1, reclaim: 1, reads: 1 }, 10556, 25689],
   ])('passes at %j with %i states and %i transitions', (scope, states, transitions) => {
     const { result } = check('lazy', scope, null);
     expect(result.verdict).toBe('pass');
@@ -140,7 +141,7 @@ describe('lazy on the command line', () => {
   it('takes --touchers, --reclaim and --compaction', () => {
     const r = spawnSync(process.execPath, [BIN, 'check', 'lazy', '--touchers', '1', '--reclaim', '0', '--json'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout).config).toEqual({ pages: 1, touchers: 1, reclaim: 0, compaction: 0 });
+    expect(JSON.parse(r.stdout).config).toEqual({ pages: 1, touchers: 1, reclaim: 0, compaction: 0, reads: 0 });
   });
   it('a scope out of range is a one-line usage error', () => {
     const r = spawnSync(process.execPath, [BIN, 'check', 'lazy', '--compaction', '2'], { encoding: 'utf8' });

@@ -10,7 +10,7 @@ import { headOf } from '../../src/kernel/list.ts';
 import { fromLayout, type MappedLayout } from './world.ts';
 import { endIoProgram, kswapdProgram } from '../../src/kernel/mapped-v3/vmscan.ts';
 import { mbindProgram } from '../../src/kernel/mapped-v3/mempolicy.ts';
-import { toucherProgram } from '../../src/kernel/mapped-v3/fault.ts';
+import { toucherProgram, toucherStart } from '../../src/kernel/mapped-v3/fault.ts';
 import { compactionProgram } from '../../src/kernel/mapped-v3/compaction.ts';
 import { lazyProperties } from '../../properties/lazy.ts';
 import type { ActorDef, Model, Scope, System } from '../../src/system.ts';
@@ -36,11 +36,12 @@ export const lazy: System = {
     touchers: { min: 1, max: 2, default: 2, description: 'threads on node 1 writing every page of the range' },
     reclaim: { min: 0, max: 2, default: 1, description: 'kswapd passes over node 0\'s LRU (0: no reclaim)' },
     compaction: { min: 0, max: 1, default: 0, description: 'compaction of node 0 migrating one page (1; 0: none)' },
+    reads: { min: 0, max: 1, default: 0, description: 'threads read each page before writing it (1: read faults map pages read-only in the swap cache; 0: writes only)' },
   },
   variants: LAZY_VARIANTS.map(({ patch: _p, ...v }) => v),
   contract: LAZY_CONTRACT,
   build(scope: Scope, variant: string | null): Model {
-    const { pages, touchers, reclaim, compaction } = scope;
+    const { pages, touchers, reclaim, compaction, reads } = scope;
     const lay = fromLayout(pages, touchers, compaction);
     const v = variant === null ? null : LAZY_VARIANTS.find((x) => x.name === variant);
     if (v === undefined) throw new Error(`unknown variant '${variant}'`);
@@ -49,9 +50,9 @@ export const lazy: System = {
     v?.patch.mbind?.(mb.b, lay.lay);
     actors.push(programActor(mb.b, 'mbind', 'mbind', 'migrate_prep', 0));
     for (let t = 0; t < touchers; t++) {
-      const tp = toucherProgram(lay.lay, 1 + t, TOUCHER_NODE);
+      const tp = toucherProgram(lay.lay, 1 + t, TOUCHER_NODE, reads === 1);
       v?.patch.toucher?.(tp.b, lay.lay);
-      actors.push(programActor(tp.b, `thread${t}`, 'toucher', 'access@0', 1 + t));
+      actors.push(programActor(tp.b, `thread${t}`, 'toucher', toucherStart(reads === 1), 1 + t));
     }
     if (reclaim > 0) {
       actors.push(programActor(kswapdProgram(lay.lay, reclaim), 'kswapd0', 'kswapd', 'isolate', actors.length));

@@ -56,7 +56,10 @@ export interface ToucherSlots {
   readonly newpage: number;
 }
 
-export function toucherProgram(lay: MappedLayout, cpu: number, nid: number): { b: ProgramBuilder; slots: ToucherSlots } {
+/** The first step of a thread: a read of page 0 when threads read before they write. */
+export const toucherStart = (reads: boolean): string => (reads ? 'read@0' : 'access@0');
+
+export function toucherProgram(lay: MappedLayout, cpu: number, nid: number, reads = false): { b: ProgramBuilder; slots: ToucherSlots } {
   const b = new ProgramBuilder('toucher');
   const slots: ToucherSlots = { orig: b.local('orig_pte'), page: b.local('page', NO_PAGE), newpage: b.local('newpage', NO_PAGE) };
   const pg = (m: Uint8Array, L: number) => m[L + slots.page];
@@ -64,6 +67,7 @@ export function toucherProgram(lay: MappedLayout, cpu: number, nid: number): { b
 
   // --- the access: the hardware walks the page table and writes the page ---------
   const present: GuardFn = (m, _L, P) => (m[lay.pte(P.v)] & (PTE_TYPE | PTE_RDONLY)) === PTE_PRESENT;
+  const presentAny: GuardFn = (m, _L, P) => (m[lay.pte(P.v)] & PTE_TYPE) === PTE_PRESENT;
   const write: ActionFn = (m, _L, P) => {
     const p = pteArg(m[lay.pte(P.v)]);
     const next = m[lay.version(P.v)] + 1;
@@ -180,11 +184,17 @@ export function toucherProgram(lay: MappedLayout, cpu: number, nid: number): { b
     m[L + slots.page] = n;
     m[L + slots.newpage] = NO_PAGE;
   };
+  // FAULT_FLAG_WRITE: the fault is for a write (1) or a read (0).
+  const writeFault = b.local('write');
+  const setWrite: ActionFn = (m, L) => { m[L + writeFault] = 1; };
+  const setRead: ActionFn = (m, L) => { m[L + writeFault] = 0; };
+  const isWrite: GuardFn = (m, L) => m[L + writeFault] === 1;
+  const isRead: GuardFn = (m, L) => m[L + writeFault] === 0;
   const mapIt: ActionFn = (m, L, P) => {
     const p = pg(m, L);
     const s = slotOfOrig(m, L);
-    // FAULT_FLAG_WRITE && reuse_swap_page(page): pte_mkdirty(pte_mkwrite())
-    const reuse = reuse_swap_page(m, lay, p);
+    // if ((flags & FAULT_FLAG_WRITE) && reuse_swap_page(page)) pte = maybe_mkwrite(pte_mkdirty(pte))
+    const reuse = m[L + writeFault] === 1 && reuse_swap_page(m, lay, p);
     m[lay.pte(P.v)] = reuse ? PTE_PRESENT | p : PTE_PRESENT | PTE_RDONLY | p;
     page_add_anon_rmap(m, p);
     swap_free(m, lay, s);
@@ -255,14 +265,20 @@ export function toucherProgram(lay: MappedLayout, cpu: number, nid: number): { b
   for (let v = 0; v < lay.vpages; v++) {
     const P = { v };
     const at = (s: string) => `${s}@${v}`;
-    const next = v + 1 < lay.vpages ? `access@${v + 1}` : 'drain';
+    const next = v + 1 < lay.vpages ? toucherStart(reads).replace('@0', `@${v + 1}`) : 'drain';
+    if (reads) {
+      b.steps(at('read'), 'access', `the task reads virtual page ${v}: the MMU walks the page table`, [
+        br(at('access'), [], b.g('pte_present(pte) (read)', presentAny, P)),
+        br(at('down_read'), [b.a('read fault', setRead)]),
+      ]);
+    }
     b.steps(at('access'), 'access', `the task writes virtual page ${v}: the MMU walks the page table`, [
       br(next, [b.a('write through the PTE', write, P)], b.g('pte_present(pte)', present, P)),
-      br(at('down_read')),
+      br(at('down_read'), [b.a('write fault', setWrite)]),
     ]);
     b.steps(at('down_read'), 'do_page_fault', 'down_read(&mm->mmap_sem)', [br(at('pte'), [b.a('down_read', downRead)], b.g('no writer', noWriter))]);
     b.steps(at('pte'), 'handle_pte_fault', 'entry = *pte (unlocked read): present, swap entry or migration entry', [
-      br(at('wp'), [b.a('entry = *pte', readPte, P)], b.g('pte_present(*pte) && !pte_write(*pte)', pteReadOnlyNow, P)),
+      br(at('wp'), [b.a('entry = *pte', readPte, P)], b.and(b.g('pte_present(*pte) && !pte_write(*pte)', pteReadOnlyNow, P), b.g('FAULT_FLAG_WRITE', isWrite))),
       br(at('up_read'), [b.a('entry = *pte', readPte, P)], b.g('pte_present(*pte)', ptePresentNow, P)),
       br(at('mew'), [b.a('entry = *pte', readPte, P)], b.g('is_migration_entry(*pte)', pteMigrationNow, P)),
       br(at('lookup'), [b.a('entry = *pte', readPte, P)], b.g('swap entry', pteSwapNow, P)),
@@ -344,7 +360,10 @@ export function toucherProgram(lay: MappedLayout, cpu: number, nid: number): { b
       br(at('out_put'), [b.a('map the copy', cowMap, P)], b.g('pte_same(*pte, orig_pte)', pteStill, P)),
       br(at('out_put'), [b.a('page_cache_release(copy)', cowLost)]),
     ]);
-    b.steps(at('up_read'), 'do_page_fault', 'up_read(&mm->mmap_sem); the access is retried', [br(at('access'), [b.a('up_read', upRead)])]);
+    b.steps(at('up_read'), 'do_page_fault', 'up_read(&mm->mmap_sem); the access is retried', [
+      ...(reads ? [br(at('read'), [b.a('up_read', upRead)], b.g('read fault', isRead))] : []),
+      br(at('access'), [b.a('up_read', upRead)]),
+    ]);
   }
   b.steps('drain', 'lru_add_drain', 'later, this CPU drains its LRU add pagevec (lru_add_drain())', [br('done', [b.a('lru_add_drain', drain)])]);
   b.final('done');
