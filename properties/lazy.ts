@@ -6,7 +6,7 @@
  */
 import { headOf } from '../src/kernel/list.ts';
 import {
-  FREE_HEAD, LRU_HEAD, NO_PAGE, NODES, POLICY_MOF, PTE_MIGRATION, PTE_PRESENT, PTE_SWAP, REASON_NAMES, SWAP_HAS_CACHE,
+  FREE_HEAD, LRU_HEAD, NO_PAGE, POLICY_MOF, PTE_MIGRATION, PTE_PRESENT, PTE_SWAP, SWAP_HAS_CACHE,
   lruNode, pteArg, pteType, type MappedLayout,
 } from '../src/kernel/mapped-v3/layout.ts';
 import { pagevecPages } from '../src/kernel/mapped-v3/lru.ts';
@@ -173,6 +173,5 @@ export function lazyProperties(lay: MappedLayout): Property[] {
     },
   };
 
-  void NODES; void REASON_NAMES;
   return [noMappedFree, dataNotLost, mapcountMatches, drained, placement, refcounts, accounted];
 }

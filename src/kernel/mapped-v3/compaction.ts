@@ -25,7 +25,7 @@ import { BUG_ON } from '../bug.ts';
 import { list_del, list_first_or_null, list_move } from '../list.ts';
 import { type ActionFn, type GuardFn, ProgramBuilder, br } from '../program.ts';
 import { alloc_page_node } from './alloc.ts';
-import { COMPACT_HEAD, FREE_HEAD, LRU_HEAD, NO_PAGE, PTE_MIGRATION, PTE_PRESENT, lruNode, type MappedLayout } from './layout.ts';
+import { COMPACT_HEAD, FREE_HEAD, NO_PAGE, PTE_MIGRATION, PTE_PRESENT, lruNode, type MappedLayout } from './layout.ts';
 import { lru_add_drain, put_page, putback_lru_page } from './lru.ts';
 import { migrate_page_copy, migrate_page_move_mapping } from './migrate.ts';
 import {
@@ -154,6 +154,5 @@ export function compactionProgram(lay: MappedLayout, cpu: number): ProgramBuilde
   const drain: ActionFn = (m) => lru_add_drain(m, lay, cpu);
   b.steps('drain', 'lru_add_drain', 'later, this CPU drains its LRU add pagevec (lru_add_drain())', [br('done', [b.a('lru_add_drain', drain)])]);
   b.final('done');
-  void LRU_HEAD; void PG_lru;
   return b;
 }

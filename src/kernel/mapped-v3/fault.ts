@@ -30,7 +30,7 @@ import { BUG_ON, KernelBug } from '../bug.ts';
 import { type ActionFn, type GuardFn, ProgramBuilder, br } from '../program.ts';
 import { alloc_page_node, alloc_page_policy } from './alloc.ts';
 import {
-  MMAP_WRITER, NO_PAGE, POLICY_MOF, PTE_MIGRATION, PTE_NONE, PTE_PRESENT, PTE_RDONLY, PTE_SWAP, PTE_TYPE, REASON, pteArg,
+  MMAP_WRITER, NO_PAGE, POLICY_MOF, PTE_MIGRATION, PTE_PRESENT, PTE_RDONLY, PTE_SWAP, PTE_TYPE, REASON, pteArg,
   type MappedLayout,
 } from './layout.ts';
 import { isolate_lru_page, lru_add_drain, lru_cache_add, put_page, putback_lru_page } from './lru.ts';
@@ -41,7 +41,7 @@ import {
   page_mapcount, pageAt, setFlag, setFlags, unlock_page,
 } from './page.ts';
 import { page_add_anon_rmap, page_remove_rmap } from './rmap.ts';
-import { add_to_swap_cache, entryOf, reuse_swap_page, swap_free, swapcache_free, swapcache_prepare } from './swap.ts';
+import { add_to_swap_cache, entryOf, reuse_swap_page, swap_free, swapcache_prepare } from './swap.ts';
 
 /** Step labels variants replace (with the virtual page appended as `@v`). */
 export const FAULT = {
@@ -79,10 +79,6 @@ export function toucherProgram(lay: MappedLayout, cpu: number, nid: number, read
   const downRead: ActionFn = (m) => { m[lay.mmapSem]++; };
   const upRead: ActionFn = (m) => { m[lay.mmapSem]--; };
   const readPte: ActionFn = (m, L, P) => { m[L + slots.orig] = m[lay.pte(P.v)]; };
-  const origIs = (t: number): GuardFn => (m, L) => (m[L + slots.orig] & PTE_TYPE) === t;
-  const origPresent = origIs(PTE_PRESENT);
-  const origSwap = origIs(PTE_SWAP);
-  const origMigration = origIs(PTE_MIGRATION);
   const noAnon: ActionFn = (_m, _L, P) => { throw new KernelBug('do_anonymous_page() on a range the initial thread faulted in', 'handle_pte_fault', -1 - P.v); };
   // --- migration_entry_wait() ---------------------------------------------------------
   const pteStill: GuardFn = (m, L, P) => m[lay.pte(P.v)] === m[L + slots.orig];
@@ -260,7 +256,6 @@ export function toucherProgram(lay: MappedLayout, cpu: number, nid: number, read
   const pageNull: GuardFn = (m, L) => pg(m, L) === NO_PAGE;
   const pageFreed: GuardFn = (m, L) => !getSpec(m, L, {}, 0);
   const noNew: GuardFn = (m, L) => !haveNew(m, L, {}, 0);
-  void swapcache_free; void PTE_NONE;
 
   for (let v = 0; v < lay.vpages; v++) {
     const P = { v };
@@ -284,7 +279,6 @@ export function toucherProgram(lay: MappedLayout, cpu: number, nid: number, read
       br(at('lookup'), [b.a('entry = *pte', readPte, P)], b.g('swap entry', pteSwapNow, P)),
       br('access@0', [b.a('do_anonymous_page', noAnon, P)]),
     ]);
-    void origPresent; void origSwap; void origMigration;
     b.steps(at('mew'), 'migration_entry_wait', 'spin_lock(ptl); if (is_migration_entry(pte)) { page = migration_entry_to_page(entry); get_page_unless_zero(page) }; pte_unmap_unlock', [
       br(at('mew/wait'), [b.a('migration_entry_to_page; get_page_unless_zero', mewGet)], b.g('pte unchanged', pteStill, P)),
       br(at('up_read')),

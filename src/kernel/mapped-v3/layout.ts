@@ -11,7 +11,7 @@
  */
 import { ListSpace, INIT_LIST_HEAD, list_add_tail } from '../list.ts';
 import {
-  ANON_MAPPING, DATA_GARBAGE, F_COUNT, F_DATA, F_INDEX, F_LRU, F_MAPCOUNT, F_MAPPING, MAPCOUNT_NONE,
+  ANON_MAPPING, DATA_GARBAGE, F_COUNT, F_DATA, F_INDEX, F_LRU, F_MAPCOUNT, F_MAPPING,
   PAGE_BUDDY_MAPCOUNT, PAGE_STRIDE, PG_lru, PG_swapbacked, PG_uptodate, pageAt, setFlags,
 } from './page.ts';
 
@@ -159,6 +159,5 @@ export function initialMappedWorld(lay: MappedLayout): Uint8Array {
   }
   for (let s = 0; s < lay.vpages; s++) m[lay.swapCache(s)] = NO_PAGE;
   for (let c = 0; c < lay.cpus; c++) for (let i = 0; i < PAGEVEC_SIZE; i++) m[lay.pv(c) + 1 + i] = NO_PAGE;
-  void MAPCOUNT_NONE;
   return m;
 }

@@ -57,7 +57,6 @@ export interface MbindSlots {
 export function mbindProgram(lay: MappedLayout, cpu: number): { b: ProgramBuilder; slots: MbindSlots } {
   const b = new ProgramBuilder('mbind');
   const slots: MbindSlots = { page: b.local('page', 0xff), slot: b.local('slot'), unmapped: b.local('nr_unmapped') };
-  const P = { ...slots, cpu };
   const pg = (m: Uint8Array, L: number) => m[L + slots.page];
 
   // migrate_prep(): the drain works run on every CPU at once and lru_add_drain_all()
@@ -158,7 +157,6 @@ export function mbindProgram(lay: MappedLayout, cpu: number): { b: ProgramBuilde
   const upWrite: ActionFn = (m) => { m[lay.mmapSem] = 0; m[lay.mbindDone] = 1; };
   b.steps('up_write', 'do_mbind', 'up_write(&mm->mmap_sem); return to user', [br('done', [b.a('up_write', upWrite)])]);
   b.final('done');
-  void P;
   return { b, slots };
 }
 

@@ -7,7 +7,7 @@
 import { KernelBug } from '../bug.ts';
 import type { MappedLayout } from './layout.ts';
 import {
-  F_DATA, F_INDEX, F_MAPPING, F_PRIVATE, PG_dirty, PG_locked, PG_swapbacked, PG_swapcache, PG_uptodate,
+  F_DATA, F_INDEX, F_MAPPING, F_PRIVATE, PG_dirty, PG_swapbacked, PG_swapcache, PG_uptodate,
   PageLocked, PageSwapCache, clearFlag, flagsOf, get_page, page_freeze_refs, page_unfreeze_refs, pageAt, setFlags,
 } from './page.ts';
 import { slotOf } from './swap.ts';
@@ -48,5 +48,4 @@ export function migrate_page_copy(m: Uint8Array, newpage: number, page: number):
   clearFlag(m, page, PG_dirty);
   m[pageAt(page, F_PRIVATE)] = 0;
   m[pageAt(page, F_MAPPING)] = 0;
-  void PG_locked;
 }

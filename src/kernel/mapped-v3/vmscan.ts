@@ -27,7 +27,7 @@ import { putback_inactive_page } from './lru.ts';
 import { addToSwapSteps } from './mempolicy.ts';
 import {
   F_DATA, F_PRIVATE, PG_dirty, PG_locked, PG_lru, PG_writeback, PageAnon, PageDirty, PageLocked, PageSwapCache, PageWriteback,
-  clearFlag, get_page_unless_zero, setFlag, page_freeze_refs, page_mapped, page_unfreeze_refs, pageAt,
+  clearFlag, get_page_unless_zero, setFlag, page_freeze_refs, page_mapped, pageAt,
 } from './page.ts';
 import { TTU_UNMAP, SWAP_SUCCESS, try_to_unmap } from './rmap.ts';
 import { __delete_from_swap_cache, slotOf, swapcache_free } from './swap.ts';
@@ -142,7 +142,6 @@ export function kswapdProgram(lay: MappedLayout, passes: number): ProgramBuilder
   };
   b.steps('keep', 'putback_inactive_pages', 'spin_lock_irq(&zone->lru_lock); SetPageLRU(page); add_page_to_lru_list(); put_page(page)', [br('isolate', [b.a('putback_inactive_pages', keep)])]);
   b.final('done');
-  void page_unfreeze_refs; void SWAP_SUCCESS;
   return b;
 }
 
