@@ -44,7 +44,8 @@ const anchor = (...parts: string[]) => parts.join('-').toLowerCase().replace(/[^
 /** Kernel sources an assertion's text must appear in (as the string the code passes). */
 function kernelSources(system: System): string {
   const dirs = [join(ROOT, 'src/kernel'), join(ROOT, 'models', system.name)];
-  return dirs.filter(existsSync).flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.ts')).sort().map((f) => readFileSync(join(d, f), 'utf8'))).join('\n');
+  // Recursive: a later kernel world lives in a subdirectory of src/kernel (e.g. mapped-v3/).
+  return dirs.filter(existsSync).flatMap((d) => readdirSync(d, { recursive: true }).map(String).filter((f) => f.endsWith('.ts')).sort().map((f) => readFileSync(join(d, f), 'utf8'))).join('\n');
 }
 
 /** `VM_BUG_ON_PAGE(!PageLocked(page))` -> `!PageLocked(page)`; `bad_page(): why` -> `why`. */
