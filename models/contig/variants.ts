@@ -3,7 +3,7 @@
  * otherwise correct programs. A variant changes code only.
  */
 import { type ProgramBuilder, br } from '../../src/kernel/program.ts';
-import { ISOLATION_FAILED, isolateStepBranches, takeRangeSeed, type ContigCtx } from '../../src/kernel/contig.ts';
+import { isolateStepBranches, returnOnIsolationFailure, takeRangeSeed, type ContigCtx } from '../../src/kernel/contig.ts';
 import type { Scope, Variant } from '../../src/system.ts';
 
 export interface ContigVariant extends Variant {
@@ -48,14 +48,14 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
     },
   },
   {
-    name: 'seed-goto-done',
-    description: 'alloc_contig_range() as the seed has it: when start_isolate_page_range() fails (a pageblock of the range is already isolated by a concurrent alloc_contig_range() on an overlapping range) it jumps to done: and undo_isolate_page_range() un-isolates the whole range, the other caller\'s pageblocks included.',
-    source: 'Seed 002, alloc_contig_range(): "- ret = start_isolate_page_range(start, end, migratetype, 0); - if (ret) return ret; + ... if (ret) goto done;" with "done: undo_isolate_page_range(alloc_start, alloc_end, migratetype)"; start_isolate_page_range()\'s comment: "one thread will notice pageblocks in the overlapping range already set to isolate ... This prevents two threads from simultaneously working on overlapping ranges."',
+    name: 'fix-return-on-isolation-failure',
+    description: 'The fix of the v5.19 finding "goto done": when start_isolate_page_range() fails, alloc_contig_range() returns at once (as before the seed) instead of running undo_isolate_page_range() over its whole range, which un-isolates the pageblocks a concurrent alloc_contig_range() on an overlapping range isolated. start_isolate_page_range() has already undone what it isolated itself. A fix, so the check passes.',
+    source: 'Seed 002, alloc_contig_range(): "- if (ret) return ret; + ... if (ret) goto done;" (b2c9e2fbba32, v5.19); start_isolate_page_range()\'s comment: "one thread will notice pageblocks in the overlapping range already set to isolate ... This prevents two threads from simultaneously working on overlapping ranges." See docs/findings.md.',
     expect: { kind: 'kernel-bug', property: 'VM_BUG_ON_PAGE(!is_migrate_isolate(saved_mt))' },
+    fix: true,
     scope: { cpus: 0, contigs: 2, range: 1, exact: 0 },
-    patch(b) {
-      const at = ISOLATION_FAILED(AT);
-      b.replace(at, { step: [br(`${AT}/undo`)] }, 'goto done: undo_isolate_page_range(alloc_start, alloc_end, migratetype)');
+    patch(b, _k, ctx) {
+      returnOnIsolationFailure(b, AT, ctx, 'done');
     },
   },
   {
@@ -69,4 +69,22 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
       b.replace(`${AT}/take`, { step: [br(`${AT}/seed-test`)] }, 'after migration: take [alloc_start, alloc_end) (the seed)');
     },
   },
+];
+
+/**
+ * Findings: v5.19's own code, unmodified, violates a property at a scope. Each has a
+ * committed trace in counterexamples/contig/findings/ and an entry in docs/findings.md.
+ */
+export interface Finding {
+  readonly name: string;
+  readonly scope: Scope;
+  readonly property: string;
+  readonly steps: number;
+}
+
+export const CONTIG_FINDINGS: readonly Finding[] = [
+  { name: 'goto-done-unisolates-other-caller', scope: { cpus: 0, contigs: 2, range: 1 }, property: 'VM_BUG_ON_PAGE(!is_migrate_isolate(saved_mt))', steps: 5 },
+  { name: 'isolated-handed-out', scope: { cpus: 2, contigs: 2, range: 0 }, property: 'isolated-never-handed-out', steps: 9 },
+  { name: 'isolated-handed-out-order1', scope: { cpus: 2, contigs: 2, range: 0, orders: 1 }, property: 'isolated-never-handed-out', steps: 4 },
+  { name: 'nr-free-drift', scope: { cpus: 2, contigs: 2, range: 0, exact: 1 }, property: 'nr-free-pages-exact', steps: 8 },
 ];

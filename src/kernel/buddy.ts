@@ -62,7 +62,9 @@ export const Z_FLAGS = 6;
 export const Z_NR_FREE_PAGES = 7;
 /** zone->nr_isolate_pageblock. */
 export const Z_NR_ISOLATE = 8;
-const Z_NR_FREE = 9;
+/** zone->_watermark[WMARK_MIN] (constant per zone). */
+const Z_WMARK_MIN = 9;
+const Z_NR_FREE = 10;
 
 export interface ZoneGeometry {
   readonly npages: number;
@@ -73,6 +75,8 @@ export interface ZoneGeometry {
   readonly nmt: number;
   /** Extra list heads for the system (an aerator's batch, ...). */
   readonly extraLists: number;
+  /** zone->_watermark[WMARK_MIN] in pages; 0 when absent. */
+  readonly wmarkMin?: number;
 }
 
 export const nrFreeAt = (m: Uint8Array, z: number, order: number): number => z + Z_NR_FREE + order;
@@ -114,6 +118,7 @@ export function initZone(m: Uint8Array, z: number, g: ZoneGeometry, mt = MIGRATE
   m[z + Z_PB_ORDER] = g.pageblockOrder;
   m[z + Z_NMT] = g.nmt;
   m[z + Z_EXTRA] = g.extraLists;
+  m[z + Z_WMARK_MIN] = g.wmarkMin ?? 0;
   for (let b = 0; b < g.npages >> g.pageblockOrder; b++) m[pbBase(m, z) + b] = mt;
   const nodes = g.npages + g.maxOrder * g.nmt + g.extraLists;
   for (let n = g.npages; n < nodes; n++) {
@@ -462,26 +467,54 @@ export function freeListMigratetype(m: Uint8Array, z: number, pfn: number): numb
 }
 
 /**
- * __isolate_free_page() (mm/page_alloc.c, v5.19), zone->lock held: take a free page
- * off its list for the caller, without the watermark check (the callers here take
- * pages from isolated pageblocks, where watermarks do not apply).
+ * zone_watermark_ok(zone, 0, mark, 0, ALLOC_CMA) (mm/page_alloc.c, v5.19,
+ * __zone_watermark_ok() for order 0 with no highatomic reserve, no lowmem_reserve and
+ * no CMA pages held back): free_pages > mark.
  */
-export function __isolate_free_page(m: Uint8Array, z: number, pfn: number, order: number, hooks?: FreeHooks): void {
-  const mt = freeListMigratetype(m, z, pfn);
+export const zone_watermark_ok_order0 = (m: Uint8Array, z: number, mark: number): boolean => m[z + Z_NR_FREE_PAGES] > mark;
+export const wmarkMinOf = (m: Uint8Array, z: number): number => m[z + Z_WMARK_MIN];
+
+/**
+ * __isolate_free_page() (mm/page_alloc.c, v5.19), zone->lock held: take a free page
+ * off its list for the caller. The migratetype is the pageblock's
+ * (get_pageblock_migratetype()), not the list's; outside an isolated pageblock the
+ * watermarks are obeyed "as if the page was being allocated" (min + 1 << order, else
+ * 0 is returned and nothing changes) and NR_FREE_PAGES drops. A page of at least
+ * half a pageblock turns each pageblock it starts ("for (; page < endpage; page +=
+ * pageblock_nr_pages)") that is not isolated (nor CMA, nor highatomic, which the model
+ * has not) into MIGRATE_MOVABLE. Returns 1 << order, or 0.
+ */
+export function __isolate_free_page(m: Uint8Array, z: number, pfn: number, order: number, hooks?: FreeHooks): number {
+  BUG_ON(!PageBuddy(m, pfn), '!PageBuddy(page)', '__isolate_free_page', pfn);
+  const mt = get_pageblock_migratetype(m, z, pfn);
+  if (mt !== MIGRATE_ISOLATE) {
+    const watermark = m[z + Z_WMARK_MIN] + (1 << order);
+    if (!zone_watermark_ok_order0(m, z, watermark)) return 0;
+    __mod_zone_freepage_state(m, z, -(1 << order), mt);
+  }
   del_page_from_free_list(m, z, pfn, order, hooks);
-  if (mt !== MIGRATE_ISOLATE) __mod_zone_freepage_state(m, z, -(1 << order), mt);
+  if (order >= m[z + Z_PB_ORDER] - 1) {
+    const endpage = pfn + (1 << order) - 1;
+    for (let page = pfn; page < endpage; page += pageblockNrPages(m, z)) {
+      const bmt = get_pageblock_migratetype(m, z, page);
+      if (bmt !== MIGRATE_ISOLATE && bmt !== MIGRATE_CMA) set_pageblock_migratetype(m, z, page, MIGRATE_MOVABLE);
+    }
+  }
+  return 1 << order;
 }
 
 /**
- * split_free_page() (mm/page_alloc.c, v6.0: the seed's function with the recheck
+ * split_free_page() (mm/page_alloc.c, v5.19: the seed's function with the recheck
  * added by 88ee134320b8), zone->lock held: split the free page at `pfn` of `order`
  * at `splitOffset` pages into blocks freed one by one to the free lists of their own
  * pageblocks. Returns false (the kernel's -ENOENT) when the page is no longer a free
  * page of that order.
  */
 export function split_free_page(m: Uint8Array, z: number, freePfn: number, order: number, splitOffset: number): boolean {
+  if (splitOffset === 0) return true;
   if (!PageBuddy(m, freePfn) || buddy_order(m, freePfn) !== order) return false;
-  const mt = freeListMigratetype(m, z, freePfn);
+  // v5.19: the pageblock's migratetype, whatever list the page is on.
+  const mt = get_pageblock_migratetype(m, z, freePfn);
   del_page_from_free_list(m, z, freePfn, order);
   if (mt !== MIGRATE_ISOLATE) __mod_zone_freepage_state(m, z, -(1 << order), mt);
   for (let pfn = freePfn; pfn < freePfn + (1 << order);) {

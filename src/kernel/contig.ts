@@ -19,9 +19,11 @@
  * pageblock, so that it is not isolated twice; with 88ee134320b8, split_free_page()
  * rechecks the page under zone->lock ("free page changed before split, check it
  * again") and the search for the freed page after a migration gives up at MAX_ORDER.
- * The temporary isolation of the migrated page's own pageblock that 88ee134320b8
- * also adds is left out: without it the freed page can be taken by someone else
- * before it is split, and the search gives up, which is a failure, not a bug.
+ * 88ee134320b8 also isolates the migrated page's own pageblock around the
+ * migration (set_migratetype_isolate(page, page_mt, ...) before,
+ * unset_migratetype_isolate(page, page_mt) after, "XXX: mark the page as
+ * MIGRATE_ISOLATE so that no one else can grab the freed page after migration"),
+ * each a zone->lock section of its own, as v5.19 has them.
  *
  * Every zone->lock critical section is one step. The lockless scans of
  * isolate_single_pageblock() peek at one page per step.
@@ -61,6 +63,8 @@ export interface ContigCtx {
   readonly slot: {
     readonly pfn: number; readonly order: number; readonly head: number; readonly saved: number; readonly ret: number;
     readonly outerStart: number; readonly tail: number;
+    /** isolate_single_pageblock()'s page_mt and isolate_page around the migration. */
+    readonly pageMt: number; readonly isolatePage: number;
   };
 }
 
@@ -127,6 +131,19 @@ const migrateHead: ActionFn = (m, L, P) => {
   if (cpuOwnedHead(m, head, P.ncpus) < 0) { m[L + P.ret] = 0; return; }
   m[L + P.ret] = migrate_cpu_page(m, P.z, head, P.ncpus, P.slots) ? 0 : EBUSY;
 };
+/** page_mt = get_pageblock_migratetype(page); isolate_page = !is_migrate_isolate_page(page). */
+const readPageMt: ActionFn = (m, L, P) => {
+  const mt = get_pageblock_migratetype(m, P.z, m[L + P.pfn]);
+  m[L + P.pageMt] = mt;
+  m[L + P.isolatePage] = mt === MIGRATE_ISOLATE ? 0 : 1;
+};
+const notIsolatePage: GuardFn = (m, L, P) => m[L + P.isolatePage] === 0;
+const pageBlockIsolated: GuardFn = (m, L, P) => is_migrate_isolate_page(m, P.z, m[L + P.pfn]);
+const isolatePageBlock: ActionFn = (m, L, P) => {
+  const ok = set_migratetype_isolate(m, P.z, m[L + P.pfn]);
+  VM_BUG_ON_PAGE(!ok, 'set_migratetype_isolate failed on a block seen unisolated', 'isolate_single_pageblock', m[L + P.pfn]);
+};
+const unsetPageBlock: ActionFn = (m, L, P) => unset_migratetype_isolate(m, P.z, m[L + P.pfn], m[L + P.pageMt]);
 const retNonZero: GuardFn = (m, L, P) => m[L + P.ret] !== 0;
 /** order = 0; outer_pfn = pfn; while (!PageBuddy(outer_pfn)) { if (++order >= MAX_ORDER) fail; outer_pfn &= ~0UL << order; } */
 const findFreed = (m: Uint8Array, L: number, P: Readonly<Record<string, number>>): number => {
@@ -205,8 +222,23 @@ export function isolateSinglePageblock(
   b.steps(x('split'), 'split_free_page', 'spin_lock(&zone->lock); recheck; split the free page at boundary_pfn into its pageblocks\' free lists; spin_unlock', [
     br(x('scan'), [b.a('split_free_page(page, order, boundary_pfn - pfn)', splitAtBoundary, P)]),
   ]);
-  b.steps(x('migrate'), '__alloc_contig_migrate_range', 'migrate the in-use page [head_pfn, head_pfn + nr_pages) to a page outside isolated pageblocks', [
-    br(x('migrated'), [b.a('__alloc_contig_migrate_range(head)', migrateHead, P)]),
+  // v5.19 (with 88ee134320b8): "XXX: mark the page as MIGRATE_ISOLATE so that no one
+  // else can grab the freed page after migration": the pageblock of `page` (the scan
+  // cursor) is isolated around the migration and restored to page_mt after it.
+  b.steps(x('migrate'), fn, 'page_mt = get_pageblock_migratetype(page); isolate_page = !is_migrate_isolate_page(page) (unlocked reads)', [
+    br(x('tmp-isolate'), [b.a('page_mt, isolate_page', readPageMt, P)]),
+  ]);
+  b.steps(x('tmp-isolate'), 'set_migratetype_isolate', 'if (isolate_page) { spin_lock; set_migratetype_isolate(page, page_mt): -EBUSY if isolated meanwhile (goto failed); spin_unlock }', [
+    br(x('migrate-range'), [], b.g('!isolate_page', notIsolatePage, P)),
+    br(x('failed'), [], b.g('is_migrate_isolate_page(pfn_to_page(pfn))', pageBlockIsolated, P)),
+    br(x('migrate-range'), [b.a('set_migratetype_isolate(page)', isolatePageBlock, P)]),
+  ]);
+  b.steps(x('migrate-range'), '__alloc_contig_migrate_range', 'migrate the in-use page [head_pfn, head_pfn + nr_pages) to a page outside isolated pageblocks', [
+    br(x('tmp-unset'), [b.a('__alloc_contig_migrate_range(head)', migrateHead, P)]),
+  ]);
+  b.steps(x('tmp-unset'), 'unset_migratetype_isolate', 'if (isolate_page) { spin_lock; unset_migratetype_isolate(page, page_mt); spin_unlock } (restore the page\'s migratetype so that it can be split later)', [
+    br(x('migrated'), [], b.g('!isolate_page', notIsolatePage, P)),
+    br(x('migrated'), [b.a('unset_migratetype_isolate(page, page_mt)', unsetPageBlock, P)]),
   ]);
   b.localStep(x('migrated'), fn, 'if (ret) goto failed', [
     br(x('failed'), [], b.g('ret != 0', retNonZero, P)),
@@ -241,15 +273,15 @@ export function isolateStepBranches(
 }
 
 /**
- * Where alloc_contig_range() goes when start_isolate_page_range() fails. The seed
- * changed `if (ret) return ret;` into `if (ret) goto done;`, so that the failed call
- * runs undo_isolate_page_range() over its whole range, and unset_migratetype_isolate()
+ * Where alloc_contig_range() goes when start_isolate_page_range() fails. v5.19 (the
+ * seed's change) has `if (ret) goto done;`, so the failed call runs
+ * undo_isolate_page_range() over its whole range, and unset_migratetype_isolate()
  * un-isolates any isolated pageblock there, including those that a concurrent
  * alloc_contig_range() on an overlapping range isolated (the very case
- * start_isolate_page_range()'s comment says makes the second caller fail). pagerace
- * found that this breaks the other caller (variant `seed-goto-done`), so the model's
- * fixed code returns at once, as before the seed: start_isolate_page_range() has
- * already undone what it isolated itself.
+ * start_isolate_page_range()'s comment says makes the second caller fail). That is a
+ * finding (docs/findings.md); `returnOnIsolationFailure()` is the fix the variant
+ * `fix-return-on-isolation-failure` checks: return at once, as before the seed, since
+ * start_isolate_page_range() has already undone what it isolated itself.
  */
 export const ISOLATION_FAILED = (at: string): string => `${at}/isolation-failed`;
 
@@ -263,16 +295,14 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
   const C = { z: ctx.z, npages: ctx.npages, ncpus: ctx.ncpus, slots: ctx.slots, pbnr: pb, ...s };
   const single = allocStart === allocEnd - pb;
 
-  // start_isolate_page_range(); when it fails, alloc_contig_range() returns its error
-  // (see ISOLATION_FAILED below for the seed's "goto done").
+  // start_isolate_page_range(); when it fails, alloc_contig_range() does "goto done"
+  // (see ISOLATION_FAILED).
   isolateSinglePageblock(b, x('isb-start'), ctx, allocStart, false, false, x('isb-end'), ISOLATION_FAILED(at));
   isolateSinglePageblock(b, x('isb-end'), ctx, allocEnd, true, single, x('mid0'), x('isb-end/undo-start'));
   b.steps(x('isb-end/undo-start'), 'start_isolate_page_range', 'spin_lock; unset_migratetype_isolate(isolate_start); spin_unlock; return ret', [
     br(ISOLATION_FAILED(at), [b.a('unset_migratetype_isolate(block)', unsetBlock, { ...C, block: allocStart, mt: ctx.migratetype })]),
   ]);
-  b.steps(ISOLATION_FAILED(at), 'alloc_contig_range', 'if (ret) return ret: start_isolate_page_range() has undone its own isolation', [
-    br(done, [b.a('return ret', setResult, { ...C, result: ctx.result })]),
-  ]);
+  b.localStep(ISOLATION_FAILED(at), 'alloc_contig_range', 'if (ret) goto done: undo_isolate_page_range(alloc_start, alloc_end, migratetype)', [br(x('undo'))]);
   const middle: number[] = [];
   for (let pfn = allocStart + pb; pfn < allocEnd - pb; pfn += pb) middle.push(pfn);
   middle.forEach((pfn, k) => {
@@ -309,6 +339,19 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
     if (k + 1 === blocks.length) acts.push(b.a('return ret', setResult, { ...C, result: ctx.result }));
     b.steps(k === 0 ? x('undo') : x(`undo${k}`), 'undo_isolate_page_range', `spin_lock; unset_migratetype_isolate(pfn ${block}, migratetype); spin_unlock`, [br(next, acts)]);
   });
+}
+
+/**
+ * The fix of the `goto done` finding (variant `fix-return-on-isolation-failure`):
+ * `if (ret) return ret;` as before the seed; start_isolate_page_range() has undone
+ * its own isolation on every failure path.
+ */
+export function returnOnIsolationFailure(b: ProgramBuilder, at: string, ctx: ContigCtx, done: string): void {
+  // Not a local step any more: it writes the result.
+  b.nodes[ISOLATION_FAILED(at)] = {
+    fn: 'alloc_contig_range', desc: 'if (ret) return ret: start_isolate_page_range() has undone its own isolation',
+    on: { step: [br(done, [b.a('return ret', setResult, { result: ctx.result, ...ctx.slot })])] },
+  };
 }
 
 /** The head of the free page holding `start`, as v5.19 alloc_contig_range() finds outer_start. */

@@ -51,8 +51,7 @@ export function unset_migratetype_isolate(m: Uint8Array, z: number, pfn: number,
     if (order >= pageblockOrderOf(m, z) && order < maxOrderOf(m, z) - 1) {
       const buddy = find_buddy_page_pfn(m, z, pfn, order);
       if (buddy >= 0 && !is_migrate_isolate_page(m, z, buddy)) {
-        __isolate_free_page(m, z, pfn, order);
-        isolatedPage = true;
+        isolatedPage = __isolate_free_page(m, z, pfn, order) !== 0;
       }
     }
   }
@@ -101,7 +100,11 @@ export function isolate_freepages_block(m: Uint8Array, z: number, pfn: number, b
       return -1;
     }
     const order = buddy_order(m, pfn);
-    __isolate_free_page(m, z, pfn, order);
+    // isolated = __isolate_free_page(page, order); if (!isolated) break; (strict: fail)
+    if (!__isolate_free_page(m, z, pfn, order)) {
+      for (const [p, o] of taken) unsplitBack(m, z, p, o);
+      return -1;
+    }
     for (let i = 0; i < 1 << order; i++) prep_new_page(m, pfn + i, 0, owner);
     taken.push([pfn, order]);
     pfn += 1 << order;
