@@ -23,6 +23,9 @@
  * a step program may run one whole critical section as one step.
  */
 import { BUG_ON, KernelBug, VM_BUG_ON_PAGE } from './bug.ts';
+import {
+  INIT_LIST_HEAD, ListSpace, list_add, list_add_tail, list_del, list_empty, list_move_tail, listEntries as listEntriesOf, poisonEntry,
+} from './list.ts';
 import { F_FLAGS, F_LIST, F_LOCKER, F_PRIVATE, F_REF, F_TYPE, LIST_NONE, PAGE_STRIDE, TYPE_BUDDY, TYPE_NONE } from './page.ts';
 
 // ---------------------------------------------------------------------------
@@ -45,8 +48,6 @@ export const F_OWNER = F_LOCKER;
 
 /** List ids in page's F_LIST for pages on a zone list: LIST_BUDDY + (head node - npages). */
 export const LIST_BUDDY = 16;
-/** list_del() poisons page->lru: the model's LIST_POISON1/2. */
-export const LIST_POISON = 0xfe;
 
 // --- zone layout -------------------------------------------------------------
 const Z_NPAGES = 0;
@@ -121,17 +122,42 @@ export function initZone(m: Uint8Array, z: number, g: ZoneGeometry, mt = MIGRATE
   m[z + Z_WMARK_MIN] = g.wmarkMin ?? 0;
   for (let b = 0; b < g.npages >> g.pageblockOrder; b++) m[pbBase(m, z) + b] = mt;
   const nodes = g.npages + g.maxOrder * g.nmt + g.extraLists;
-  for (let n = g.npages; n < nodes; n++) {
-    m[nextAt(m, z, n)] = n;
-    m[nextAt(m, z, n) + 1] = n;
-  }
-  for (let n = 0; n < g.npages; n++) {
-    m[nextAt(m, z, n)] = LIST_POISON;
-    m[nextAt(m, z, n) + 1] = LIST_POISON;
-  }
+  const S = zoneListSpace(m, z);
+  for (let n = g.npages; n < nodes; n++) INIT_LIST_HEAD(m, S, idOf(n));
+  for (let n = 0; n < g.npages; n++) poisonEntry(m, S, idOf(n));
 }
 
-// --- list heads and links (include/linux/list.h) ------------------------------
+// --- list heads and links: struct list_head from src/kernel/list.ts ------------
+//
+// The zone keeps the list_heads of its pages (page->lru) and of its free lists in its
+// own bytes (nextAt(node): `next`, then `prev`), and links them with the kernel's
+// list.h functions of src/kernel/list.ts, CONFIG_DEBUG_LIST's checks and
+// LIST_POISON1/2 included. This module numbers nodes by *index*: pfn for a page's lru,
+// then the free-list heads, then the system's extra heads; the pointer stored in the
+// world is the index + 1 (a list.ts node id, 0 being NULL).
+
+/** The list.ts node id of a node index. */
+const idOf = (node: number): number => node + 1;
+/** A list.ts ListSpace for the zone at byte `z`, cached for the zone last asked for. */
+let spaceKey = -1;
+let space: ListSpace | null = null;
+export function zoneListSpace(m: Uint8Array, z: number): ListSpace {
+  const key = z * 2 ** 32 + ((m[z + Z_NPAGES] << 24) | (m[z + Z_MAX_ORDER] << 16) | (m[z + Z_NMT] << 8) | m[z + Z_EXTRA]) >>> 0;
+  if (space && key === spaceKey) return space;
+  const S = new ListSpace();
+  const npages = m[z + Z_NPAGES];
+  const nmt = m[z + Z_NMT];
+  const nodes = npages + m[z + Z_MAX_ORDER] * nmt + m[z + Z_EXTRA];
+  for (let n = 0; n < nodes; n++) {
+    const name = n < npages ? `p${n}.lru`
+      : n < npages + m[z + Z_MAX_ORDER] * nmt ? `free_area[${Math.floor((n - npages) / nmt)}].free_list[${MT_NAMES[(n - npages) % nmt]}]`
+      : `extra${n - npages - m[z + Z_MAX_ORDER] * nmt}`;
+    S.node(idOf(n), nextAt(m, z, n), name, n >= npages);
+  }
+  spaceKey = key;
+  space = S;
+  return S;
+}
 
 /** The node of &zone->free_area[order].free_list[mt]. */
 export const freeListHead = (m: Uint8Array, z: number, order: number, mt: number): number =>
@@ -149,47 +175,32 @@ export function freeListOf(m: Uint8Array, z: number, listId: number): { order: n
   return { order: Math.floor(k / nmt), mt: k % nmt };
 }
 
-export const lruNext = (m: Uint8Array, z: number, node: number): number => m[nextAt(m, z, node)];
-export const lruPrev = (m: Uint8Array, z: number, node: number): number => m[nextAt(m, z, node) + 1];
-const setNext = (m: Uint8Array, z: number, node: number, v: number) => { m[nextAt(m, z, node)] = v; };
-const setPrev = (m: Uint8Array, z: number, node: number, v: number) => { m[nextAt(m, z, node) + 1] = v; };
+/** node->next as a node index (a poisoned or NULL pointer comes out >= every node). */
+export const lruNext = (m: Uint8Array, z: number, node: number): number => (m[nextAt(m, z, node)] - 1) & 0xff;
+/** node->prev as a node index. */
+export const lruPrev = (m: Uint8Array, z: number, node: number): number => (m[nextAt(m, z, node) + 1] - 1) & 0xff;
 export const isPageNode = (m: Uint8Array, z: number, node: number): boolean => node < m[z + Z_NPAGES];
 
-/** __list_add(new, prev, next). */
-function __list_add(m: Uint8Array, z: number, node: number, prev: number, next: number): void {
-  setPrev(m, z, next, node);
-  setNext(m, z, node, next);
-  setPrev(m, z, node, prev);
-  setNext(m, z, prev, node);
-}
 /** list_add(&page->lru, head): right after `head` (a list head or any node). */
 export function list_add_node(m: Uint8Array, z: number, node: number, head: number): void {
-  __list_add(m, z, node, head, lruNext(m, z, head));
+  list_add(m, zoneListSpace(m, z), idOf(node), idOf(head));
 }
 /** list_add_tail(&page->lru, head): right before `head`. */
 export function list_add_tail_node(m: Uint8Array, z: number, node: number, head: number): void {
-  __list_add(m, z, node, lruPrev(m, z, head), head);
+  list_add_tail(m, zoneListSpace(m, z), idOf(node), idOf(head));
 }
-/** list_del(&page->lru): unlink and poison. */
+/** list_del(&page->lru): unlink and poison (LIST_POISON1/2), with CONFIG_DEBUG_LIST's checks. */
 export function list_del_node(m: Uint8Array, z: number, node: number): void {
-  const next = lruNext(m, z, node);
-  const prev = lruPrev(m, z, node);
-  if (next === LIST_POISON || prev === LIST_POISON) throw new KernelBug('list_del corruption (LIST_POISON)', 'list_del', node);
-  setPrev(m, z, next, prev);
-  setNext(m, z, prev, next);
-  setNext(m, z, node, LIST_POISON);
-  setPrev(m, z, node, LIST_POISON);
+  list_del(m, zoneListSpace(m, z), idOf(node));
 }
-export const list_empty_head = (m: Uint8Array, z: number, head: number): boolean => lruNext(m, z, head) === head;
-/** The entries of a list from its first to its last. */
+/** list_move_tail(&page->lru, head). */
+function list_move_tail_node(m: Uint8Array, z: number, node: number, head: number): void {
+  list_move_tail(m, zoneListSpace(m, z), idOf(node), idOf(head));
+}
+export const list_empty_head = (m: Uint8Array, z: number, head: number): boolean => list_empty(m, zoneListSpace(m, z), idOf(head));
+/** The entries of a list from its first to its last, as node indices. */
 export function listEntries(m: Uint8Array, z: number, head: number): number[] {
-  const out: number[] = [];
-  const limit = m[z + Z_NPAGES] + 1;
-  for (let n = lruNext(m, z, head); n !== head; n = lruNext(m, z, n)) {
-    if (n === LIST_POISON || out.length > limit) throw new KernelBug('list corruption: walk does not return to the head', 'list_for_each', n);
-    out.push(n);
-  }
-  return out;
+  return listEntriesOf(m, zoneListSpace(m, z), idOf(head), 'list_for_each', m[z + Z_NPAGES] + 1).map((id) => id - 1);
 }
 
 // --- pageblock flags (mm/page_alloc.c, include/linux/pageblock-flags.h) -------
@@ -256,9 +267,8 @@ export function add_to_free_list_tail(m: Uint8Array, z: number, pfn: number, ord
 
 /** move_to_free_list(): list_move_tail(&page->lru, &area->free_list[mt]). */
 export function move_to_free_list(m: Uint8Array, z: number, pfn: number, order: number, mt: number): void {
-  list_del_node(m, z, pfn);
   const head = freeListHead(m, z, order, mt);
-  list_add_tail_node(m, z, pfn, head);
+  list_move_tail_node(m, z, pfn, head);
   m[pfn * PAGE_STRIDE + F_LIST] = listIdOf(m, z, head);
 }
 
@@ -556,7 +566,7 @@ export function checkFreeLists(m: Uint8Array, z: number, nrFreePagesToo = true):
       let prev = head;
       let steps = 0;
       for (let n = lruNext(m, z, head); n !== head; n = lruNext(m, z, n)) {
-        if (n === LIST_POISON || n >= npages || ++steps > npages) return `free_list[${order}][${MT_NAMES[mt]}] is corrupt`;
+        if (n >= npages || ++steps > npages) return `free_list[${order}][${MT_NAMES[mt]}] is corrupt`;
         if (lruPrev(m, z, n) !== prev) return `free_list[${order}][${MT_NAMES[mt]}]: pfn ${n}'s prev link is wrong`;
         if (!PageBuddy(m, n)) return `pfn ${n} is on free_list[${order}][${MT_NAMES[mt]}] but not PageBuddy`;
         if (buddy_order(m, n) !== order) return `pfn ${n} is on free_list[${order}] with buddy order ${buddy_order(m, n)}`;
