@@ -4,7 +4,7 @@
  * that allocate from and free to the same free lists.
  */
 import {
-  PageAerated, ZONE_AERATION_ACTIVE, ZONE_AERATION_REQUESTED, aerator_raw_pages, aeratorMinOrder, batchHead, checkBoundary,
+  PageAerated, ZONE_AERATION_ACTIVE, rawGhostAt, ZONE_AERATION_REQUESTED, aerator_raw_pages, aeratorMinOrder, batchHead, checkBoundary,
   cpusDoneAt, refcntAt,
 } from '../src/kernel/aeration.ts';
 import { F_OWNER, PageBuddy, Z_FLAGS, buddy_order, checkFreeLists, listIdOf, maxOrderOf, nmtOf, nrFreeAeratedAt } from '../src/kernel/buddy.ts';
@@ -56,6 +56,23 @@ export function reportingProperties(lay: ReportingLayout): Property[] {
         for (let mt = 0; mt < nmtOf(m, z); mt++) {
           const why = checkBoundary(m, z, order, mt);
           if (why) return why;
+        }
+      }
+      return null;
+    },
+  };
+
+  const aeratedReported: StateInvariant = {
+    name: 'aerated-means-reported',
+    kind: 'invariant',
+    scope: 'state',
+    rule: 'A free page marked aerated holds only pages that went through the aerator\'s batch since a CPU last freed them: a raw page that merges with an aerated one makes the result raw (and notifies), so no freed content hides behind the aerated mark.',
+    source: 'Seed 003 patch 4/6, __free_one_page(): "/* assume buddy is not aerated */ if (aerated) fully_aerated = false;" ... "if (fully_aerated) set_page_aerated(...); else aerator_notify_free(zone, order);".',
+    check(m) {
+      for (let pfn = 0; pfn < lay.npages; pfn++) {
+        if (!PageBuddy(m, pfn) || !PageAerated(m, pfn)) continue;
+        for (let i = 0; i < 1 << buddy_order(m, pfn); i++) {
+          if (m[rawGhostAt(m, z, pfn + i)]) return `pfn ${pfn} of order ${buddy_order(m, pfn)} is aerated but pfn ${pfn + i} was freed raw and never went through the batch`;
         }
       }
       return null;
@@ -141,5 +158,5 @@ export function reportingProperties(lay: ReportingLayout): Property[] {
     },
   };
 
-  return [freeLists, boundaries, batchUntouched, requestHasWorker, rawListRequested, terminates, end];
+  return [freeLists, boundaries, aeratedReported, batchUntouched, requestHasWorker, rawListRequested, terminates, end];
 }

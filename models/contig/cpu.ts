@@ -9,11 +9,14 @@ import { F_PRIVATE, PAGE_STRIDE } from '../../src/kernel/page.ts';
 import { type ActionFn, type GuardFn, ProgramBuilder, br } from '../../src/kernel/program.ts';
 import { NO_PAGE } from '../../properties/contig.ts';
 
-/** rmqueue(zone, order, MIGRATE_MOVABLE): slot = page or NULL. */
-const cpuAlloc: ActionFn = (m, _L, P, A) => {
-  const pfn = rmqueue(m, P.z, P.order, MIGRATE_MOVABLE, A);
+/** The name of the CPU's allocation action (variants replace its function). */
+export const ACT_CPU_ALLOC = 'page = alloc_pages(GFP_HIGHUSER_MOVABLE, order)';
+/** rmqueue(zone, order, MIGRATE_MOVABLE) by `alloc`: slot = page or NULL. */
+export const cpuAllocWith = (alloc: (m: Uint8Array, z: number, order: number, owner: number) => number): ActionFn => (m, _L, P, A) => {
+  const pfn = alloc(m, P.z, P.order, A);
   m[P.slots + A] = pfn < 0 ? NO_PAGE : pfn;
 };
+const cpuAlloc = cpuAllocWith((m, z, order, owner) => rmqueue(m, z, order, MIGRATE_MOVABLE, owner));
 const holds: GuardFn = (m, _L, P, A) => m[P.slots + A] !== NO_PAGE;
 /** __free_pages(slot, compound_order(slot)); slot = NULL. */
 const cpuFree: ActionFn = (m, _L, P, A) => {
@@ -25,7 +28,7 @@ const cpuFree: ActionFn = (m, _L, P, A) => {
 export function cpuProgram(z: number, slots: number, orders: readonly number[]): ProgramBuilder {
   const b = new ProgramBuilder('cpu');
   const on: Record<string, ReturnType<typeof br>[]> = {};
-  for (const order of orders) on[`ALLOC_ORDER_${order}`] = [br('hold', [b.a('page = alloc_pages(GFP_HIGHUSER_MOVABLE, order)', cpuAlloc, { z, slots, order })])];
+  for (const order of orders) on[`ALLOC_ORDER_${order}`] = [br('hold', [b.a(ACT_CPU_ALLOC, cpuAlloc, { z, slots, order })])];
   b.step('alloc', 'rmqueue', 'spin_lock(&zone->lock); __rmqueue_smallest(zone, order, MIGRATE_MOVABLE); spin_unlock', on);
   b.step('hold', 'cpu', 'free the page, or keep it', {
     FREE: [br('done', [b.a('__free_pages(page, order)', cpuFree, { z, slots })], b.g('page != NULL', holds, { slots }))],

@@ -74,13 +74,13 @@ export const contig: System = {
     'and migrates an in-use page that straddles a boundary), migrates, tests and takes the free pages and undoes the ' +
     'isolation, while CPUs allocate and free movable pages and a second alloc_contig_range() works on an overlapping range.',
   scope: {
-    cpus: { min: 0, max: 2, default: 2, description: 'CPUs allocating and freeing movable pages' },
+    cpus: { min: 0, max: 3, default: 2, description: 'CPUs allocating and freeing movable pages' },
     contigs: { min: 1, max: 2, default: 2, description: 'alloc_contig_range() callers: contig0, then contig1 on [4, 8)' },
     range: { min: 0, max: 1, default: 0, description: 'contig0\'s range: 0 = [2, 6) across both max-order pages, 1 = [5, 6) in one pageblock' },
     orders: { min: 0, max: 1, default: 0, description: 'orders a CPU may allocate: 0 = {0, 2}, 1 = {0, 1, 2}' },
     exact: { min: 0, max: 1, default: 0, description: '1 also checks NR_FREE_PAGES exactly (nr-free-pages-exact), which v5.19 breaks' },
   },
-  variants: CONTIG_VARIANTS.map(({ patch: _p, scope: _s, ...v }) => v),
+  variants: CONTIG_VARIANTS.map(({ patch: _p, cpuPatch: _c, scope: _s, ...v }) => v),
   build(scope: Scope, variant: string | null): Model {
     const { cpus, contigs, range, exact, orders } = scope;
     const lay = contigLayout(cpus, contigs, range);
@@ -88,7 +88,11 @@ export const contig: System = {
     if (v === undefined) throw new Error(`unknown variant '${variant}'`);
     const g = CONTIG_GEOMETRY;
     const actors = [];
-    for (let c = 0; c < cpus; c++) actors.push(programActor(cpuProgram(lay.z, lay.slots, CPU_ORDERS[orders]), `cpu${c}`, 'cpu', 'alloc', c));
+    for (let c = 0; c < cpus; c++) {
+      const b = cpuProgram(lay.z, lay.slots, CPU_ORDERS[orders]);
+      v?.cpuPatch?.(b);
+      actors.push(programActor(b, `cpu${c}`, 'cpu', 'alloc', c));
+    }
     for (let k = 0; k < contigs; k++) {
       const b = new ProgramBuilder('contig');
       const [start, end] = lay.range(k);

@@ -3,12 +3,58 @@
  * otherwise correct programs. A variant changes code only.
  */
 import { type ProgramBuilder, br } from '../../src/kernel/program.ts';
-import { isolateStepBranches, returnOnIsolationFailure, takeRangeSeed, type ContigCtx } from '../../src/kernel/contig.ts';
+import {
+  ACT_ISOLATE, ACT_RETURN, ACT_SPLIT, isolateBlockWith, isolateStepBranches, returnOnIsolationFailure, splitAtBoundaryWith, takeRangeSeed, undoLabel, type ContigCtx,
+} from '../../src/kernel/contig.ts';
+import {
+  MIGRATE_ISOLATE, Z_NR_ISOLATE, __free_one_page, add_to_free_list, rmqueue, MIGRATE_MOVABLE, del_page_from_free_list,
+  get_pageblock_migratetype, is_migrate_isolate_page, set_pageblock_migratetype, FPI_NONE,
+} from '../../src/kernel/buddy.ts';
+import { ACT_CPU_ALLOC, cpuAllocWith } from './cpu.ts';
+
+/** set_migratetype_isolate() without move_freepages_block() (mutation-isolate-no-move). */
+function setMigratetypeIsolateNoMove(m: Uint8Array, z: number, pfn: number): boolean {
+  if (is_migrate_isolate_page(m, z, pfn)) return false;
+  set_pageblock_migratetype(m, z, pfn, MIGRATE_ISOLATE);
+  m[z + Z_NR_ISOLATE]++;
+  return true;
+}
+
+/** expand() without set_buddy_order() (mutation-expand-no-buddy-order). */
+function expandNoOrder(m: Uint8Array, z: number, pfn: number, low: number, high: number, mt: number): void {
+  let size = 1 << high;
+  while (high > low) {
+    high--;
+    size >>= 1;
+    add_to_free_list(m, z, pfn + size, high, mt);
+  }
+}
+const rmqueueExpandNoOrder = (m: Uint8Array, z: number, order: number, owner: number): number => rmqueue(m, z, order, MIGRATE_MOVABLE, owner, undefined, expandNoOrder);
+
+/**
+ * split_free_page() as the seed (v5 of b2c9e2fbba32) has it: no recheck that the page
+ * is still a free page of that order under zone->lock (88ee134320b8 added it: "free
+ * page changed before split, check it again"), and no NR_FREE_PAGES update.
+ */
+function splitFreePageSeed(m: Uint8Array, z: number, freePfn: number, order: number, splitOffset: number): boolean {
+  del_page_from_free_list(m, z, freePfn, order);
+  for (let pfn = freePfn; pfn < freePfn + (1 << order);) {
+    const mt = get_pageblock_migratetype(m, z, pfn);
+    const freeOrder = 31 - Math.clz32(splitOffset);
+    __free_one_page(m, z, pfn, freeOrder, mt, FPI_NONE);
+    pfn += 1 << freeOrder;
+    splitOffset -= 1 << freeOrder;
+    if (splitOffset === 0) splitOffset = (1 << order) - (pfn - freePfn);
+  }
+  return true;
+}
 import type { Scope, Variant } from '../../src/system.ts';
 
 export interface ContigVariant extends Variant {
   /** Patch contig actor k's program. */
   readonly patch: (b: ProgramBuilder, k: number, ctx: ContigCtx) => void;
+  /** Patch a CPU's program. */
+  readonly cpuPatch?: (b: ProgramBuilder) => void;
   /** The scope at which the tests find it (and its committed trace was made). */
   readonly scope: Scope;
 }
@@ -45,6 +91,53 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
       const block = allocEnd - pb;
       const [desc, branches] = isolateStepBranches(b, ctx, block, block & ~(ctx.maxOrderNr - 1), false, scan, `${at}/undo-start`);
       b.replace(at, { step: branches }, desc);
+    },
+  },
+  {
+    name: 'seed-split-without-recheck',
+    description: 'split_free_page() as the seed has it: the scan read PageBuddy(page) and buddy_order(page) without zone->lock, and split_free_page() takes the lock and splits without checking that the page is still a free page of that order. A CPU that allocates part of it or frees its buddy in between (the page merged into a larger one) makes it unlink a page that is no longer on a free list: list_del() of a poisoned entry (CONFIG_DEBUG_LIST: "list_del corruption").',
+    source: '88ee134320b8 "mm: fix a potential infinite loop in start_isolate_page_range()" (Zi Yan, 2022): split_free_page() returns -ENOENT when "!PageBuddy(free_page) || buddy_order(free_page) != order", and isolate_single_pageblock() rescans: "free page changed before split, check it again".',
+    expect: { kind: 'kernel-bug', property: 'list_del corruption, p0.lru->next is LIST_POISON1' },
+    scope: { cpus: 2, contigs: 1, range: 0, exact: 0 },
+    patch(b) {
+      b.replaceAction(ACT_SPLIT, splitAtBoundaryWith(splitFreePageSeed));
+    },
+  },
+  {
+    name: 'mutation-isolate-no-move',
+    description: 'Seeded mutation (no kernel commit): set_migratetype_isolate() marks the pageblock MIGRATE_ISOLATE but leaves its free pages on their Movable lists (no move_freepages_block()), so the allocator hands them out.',
+    source: 'Seeded mutation of v5.19 set_migratetype_isolate(): "nr_pages = move_freepages_block(zone, page, MIGRATE_ISOLATE, NULL); __mod_zone_freepage_state(zone, -nr_pages, mt);" left out.',
+    expect: { kind: 'invariant', property: 'isolated-never-handed-out' },
+    scope: { cpus: 2, contigs: 1, range: 0, exact: 0 },
+    patch(b) {
+      b.replaceAction(ACT_ISOLATE, isolateBlockWith(setMigratetypeIsolateNoMove));
+    },
+  },
+  {
+    name: 'mutation-expand-no-buddy-order',
+    description: 'Seeded mutation (no kernel commit): expand() puts the split-off halves on the free list without set_buddy_order(), so the free lists hold pages that are not PageBuddy.',
+    source: 'Seeded mutation of v5.19 expand(): "add_to_free_list(&page[size], zone, high, migratetype); set_buddy_order(&page[size], high);" without the second call.',
+    expect: { kind: 'invariant', property: 'free-lists-consistent' },
+    scope: { cpus: 2, contigs: 1, range: 0, exact: 0 },
+    patch() {},
+    cpuPatch(b) {
+      b.replaceAction(ACT_CPU_ALLOC, cpuAllocWith(rmqueueExpandNoOrder));
+    },
+  },
+  {
+    name: 'mutation-undo-short',
+    description: 'Seeded mutation (no kernel commit): undo_isolate_page_range() stops one pageblock short of alloc_end, so the last pageblock of the range stays MIGRATE_ISOLATE after alloc_contig_range() returns.',
+    source: 'Seeded mutation of v5.19 undo_isolate_page_range(): "for (pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages)" made to end at end_pfn - pageblock_nr_pages.',
+    expect: { kind: 'termination', property: 'undo-restores-migratetypes' },
+    scope: { cpus: 0, contigs: 1, range: 0, exact: 0 },
+    patch(b, _k, ctx) {
+      const pb = ctx.pageblockNr;
+      const allocStart = ctx.start & ~(pb - 1);
+      const allocEnd = (ctx.end + pb - 1) & ~(pb - 1);
+      const last = (allocEnd - allocStart) / pb - 1;
+      const node = b.nodes[undoLabel(AT, last)];
+      const br0 = node.on.step[0];
+      b.replace(undoLabel(AT, last), { step: [br(br0.target, br0.actions.filter((a) => a.type === ACT_RETURN))] }, 'the last pageblock is not un-isolated');
     },
   },
   {
@@ -85,6 +178,7 @@ export interface Finding {
 export const CONTIG_FINDINGS: readonly Finding[] = [
   { name: 'goto-done-unisolates-other-caller', scope: { cpus: 0, contigs: 2, range: 1 }, property: 'VM_BUG_ON_PAGE(!is_migrate_isolate(saved_mt))', steps: 5 },
   { name: 'isolated-handed-out', scope: { cpus: 2, contigs: 2, range: 0 }, property: 'isolated-never-handed-out', steps: 9 },
+  { name: 'isolated-handed-out-one-caller', scope: { cpus: 3, contigs: 1, range: 0 }, property: 'isolated-never-handed-out', steps: 9 },
   { name: 'isolated-handed-out-order1', scope: { cpus: 2, contigs: 2, range: 0, orders: 1 }, property: 'isolated-never-handed-out', steps: 4 },
   { name: 'nr-free-drift', scope: { cpus: 2, contigs: 2, range: 0, exact: 1 }, property: 'nr-free-pages-exact', steps: 8 },
 ];

@@ -11,7 +11,7 @@
  * aerator has been started (aerator_startup(): a request is pending, refcnt 1).
  */
 import {
-  AERATION_HOOKS, ZONE_AERATION_REQUESTED, aeratorSize, batchHead, boundaryAt, cpusDoneAt, pendingAt, refcntAt, requested,
+  AERATION_HOOKS, ZONE_AERATION_REQUESTED, aeratorSize, hwmAt, rawGhostAt, batchHead, boundaryAt, cpusDoneAt, pendingAt, refcntAt, requested,
 } from '../../src/kernel/aeration.ts';
 import {
   F_OWNER, FPI_NONE, MIGRATE_MOVABLE, MT_NAMES, Z_FLAGS, __free_one_page, describeFreeArea, freeListHead, freeListOf,
@@ -104,7 +104,7 @@ export function cpuProgram(z: number, rounds: number, hwm: number): ProgramBuild
 export function reportingLayout(cpus: number, hwm: number): ReportingLayout & { aeratorEnd: number } {
   const g = REPORTING_GEOMETRY;
   const z = g.npages * PAGE_STRIDE;
-  const aeratorEnd = z + zoneSize(g) + aeratorSize(g.maxOrder, g.pageblockOrder, g.nmt);
+  const aeratorEnd = z + zoneSize(g) + aeratorSize(g.maxOrder, g.pageblockOrder, g.nmt, g.npages);
   return { npages: g.npages, z, cpus, worker: cpus, workerAtIdleCheck: aeratorEnd, hwm, aeratorEnd };
 }
 
@@ -120,6 +120,8 @@ function initialWorld(lay: ReturnType<typeof reportingLayout>): Uint8Array {
   m[lay.z + Z_FLAGS] = ZONE_AERATION_REQUESTED;
   m[refcntAt(m, lay.z)] = 1;
   m[pendingAt(m, lay.z)] = 1;
+  m[hwmAt(m, lay.z)] = lay.hwm;
+  for (let pfn = 0; pfn < g.npages; pfn++) m[rawGhostAt(m, lay.z, pfn)] = 1;
   return m;
 }
 

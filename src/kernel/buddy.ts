@@ -246,6 +246,12 @@ export interface FreeHooks {
   tail?(m: Uint8Array, z: number, order: number, mt: number): number;
   /** clear_page_aerated(): called by del_page_from_free_list() before the page is unlinked. */
   onDel?(m: Uint8Array, z: number, pfn: number, order: number): void;
+  /**
+   * The end of __free_one_page() with patch 4/6 of seed 003: set_page_aerated() for a
+   * page freed aerated that merged with nothing (fully_aerated), else
+   * aerator_notify_free(zone, order).
+   */
+  onFreed?(m: Uint8Array, z: number, pfn: number, order: number, mt: number, fullyAerated: boolean): void;
 }
 
 /** add_to_free_list(): list_add at the head of free_list[mt]; nr_free++. */
@@ -327,8 +333,11 @@ export const FPI_TO_TAIL = 1;
  * Returns the final (pfn, order) as pfn | order << 8 for callers that notify.
  */
 export function __free_one_page(
-  m: Uint8Array, z: number, pfn: number, order: number, mt: number, fpi = FPI_NONE, hooks?: FreeHooks,
+  m: Uint8Array, z: number, pfn: number, order: number, mt: number, fpi = FPI_NONE, hooks?: FreeHooks, aerated = false,
 ): { pfn: number; order: number } {
+  // Seed 003's patch 4/6: "bool fully_aerated = aerated;" and every merge clears it
+  // ("assume buddy is not aerated").
+  let fullyAerated = aerated;
   const o = pfn * PAGE_STRIDE;
   VM_BUG_ON_PAGE(m[o + F_TYPE] === TYPE_BUDDY, 'PageBuddy(page) at free', '__free_one_page', pfn);
   VM_BUG_ON_PAGE((pfn & ((1 << order) - 1)) !== 0, 'pfn & ((1 << order) - 1)', '__free_one_page', pfn);
@@ -345,14 +354,16 @@ export function __free_one_page(
       const buddyMt = get_pageblock_migratetype(m, z, buddy);
       if (mt !== buddyMt && (!migratetype_is_mergeable(mt) || !migratetype_is_mergeable(buddyMt))) break;
     }
+    if (aerated) fullyAerated = false;
     del_page_from_free_list(m, z, buddy, order, hooks);
     pfn &= buddy;
     order++;
   }
   set_buddy_order(m, pfn, order);
-  const toTail = (fpi & FPI_TO_TAIL) !== 0 || buddy_merge_likely(m, z, pfn, buddyPfn, order);
+  const toTail = aerated || (fpi & FPI_TO_TAIL) !== 0 || buddy_merge_likely(m, z, pfn, buddyPfn, order);
   if (toTail) add_to_free_list_tail(m, z, pfn, order, mt, hooks);
   else add_to_free_list(m, z, pfn, order, mt);
+  hooks?.onFreed?.(m, z, pfn, order, mt, fullyAerated);
   return { pfn, order };
 }
 
@@ -377,13 +388,13 @@ export function expand(m: Uint8Array, z: number, pfn: number, low: number, high:
  * pfn or -1. The model has no fallback to other migratetypes (__rmqueue_fallback)
  * and no per-cpu lists: allocations are served straight from the buddy lists.
  */
-export function __rmqueue_smallest(m: Uint8Array, z: number, order: number, mt: number, hooks?: FreeHooks): number {
+export function __rmqueue_smallest(m: Uint8Array, z: number, order: number, mt: number, hooks?: FreeHooks, expandFn = expand): number {
   const maxOrder = m[z + Z_MAX_ORDER];
   for (let cur = order; cur < maxOrder; cur++) {
     const page = get_page_from_free_area(m, z, cur, mt);
     if (page < 0) continue;
     del_page_from_free_list(m, z, page, cur, hooks);
-    expand(m, z, page, order, cur, mt);
+    expandFn(m, z, page, order, cur, mt);
     return page;
   }
   return -1;
@@ -411,8 +422,8 @@ export function prep_new_page(m: Uint8Array, pfn: number, order: number, owner: 
  * rmqueue() for a buddy allocation (rmqueue_buddy(), v5.19), zone->lock held for the
  * whole call: __rmqueue_smallest() then prep_new_page(). Returns the pfn or -1.
  */
-export function rmqueue(m: Uint8Array, z: number, order: number, mt: number, owner: number, hooks?: FreeHooks): number {
-  const pfn = __rmqueue_smallest(m, z, order, mt, hooks);
+export function rmqueue(m: Uint8Array, z: number, order: number, mt: number, owner: number, hooks?: FreeHooks, expandFn = expand): number {
+  const pfn = __rmqueue_smallest(m, z, order, mt, hooks, expandFn);
   if (pfn >= 0) {
     __mod_zone_freepage_state(m, z, -(1 << order), mt);
     prep_new_page(m, pfn, order, owner);

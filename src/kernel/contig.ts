@@ -77,13 +77,16 @@ export const RESULT_FAILED = 2;
 const isolatedBlock: GuardFn = (m, _L, P) => is_migrate_isolate_page(m, P.z, P.block);
 const setEbusy: ActionFn = (m, L, P) => { m[L + P.ret] = EBUSY; };
 const setPfn: ActionFn = (m, L, P) => { m[L + P.pfn] = P.value; };
-/** set_migratetype_isolate(isolate_pageblock): saved_mt, then the zone->lock section. */
-const isolateBlock: ActionFn = (m, L, P) => {
+/** The name of isolate_single_pageblock()'s set_migratetype_isolate() action (variants replace its function). */
+export const ACT_ISOLATE = 'set_migratetype_isolate';
+/** set_migratetype_isolate(isolate_pageblock) by `isolate`: saved_mt, then the zone->lock section. */
+export const isolateBlockWith = (isolate: typeof set_migratetype_isolate): ActionFn => (m, L, P) => {
   m[L + P.saved] = get_pageblock_migratetype(m, P.z, P.block);
-  const ok = set_migratetype_isolate(m, P.z, P.block);
+  const ok = isolate(m, P.z, P.block);
   VM_BUG_ON_PAGE(!ok, 'set_migratetype_isolate failed on a block seen unisolated', 'isolate_single_pageblock', P.block);
   m[L + P.pfn] = P.scanStart;
 };
+const isolateBlock = isolateBlockWith(set_migratetype_isolate);
 /** skip_isolation: saved_mt = get_pageblock_migratetype(); VM_BUG_ON(!is_migrate_isolate(saved_mt)). */
 const skipIsolation: ActionFn = (m, L, P) => {
   const mt = get_pageblock_migratetype(m, P.z, P.block);
@@ -116,6 +119,14 @@ const skipCompound: ActionFn = (m, L, P) => {
   m[L + P.pfn] = head + (1 << cpuOwnedHead(m, head, P.ncpus));
 };
 const pfnInc: ActionFn = (m, L, P) => { m[L + P.pfn]++; };
+/** The action name of isolate_single_pageblock()'s split step (variants replace its function). */
+export const ACT_SPLIT = 'split_free_page(page, order, boundary_pfn - pfn)';
+/** split_free_page(page, order, boundary_pfn - pfn) under zone->lock; on success pfn += 1 << order. */
+export const splitAtBoundaryWith = (split: typeof split_free_page): ActionFn => (m, L, P) => {
+  const pfn = m[L + P.pfn];
+  const order = m[L + P.order];
+  if (split(m, P.z, pfn, order, P.boundary - pfn)) m[L + P.pfn] = pfn + (1 << order);
+};
 /** split_free_page(page, order, boundary_pfn - pfn) under zone->lock; on success pfn += 1 << order. */
 const splitAtBoundary: ActionFn = (m, L, P) => {
   const pfn = m[L + P.pfn];
@@ -220,7 +231,7 @@ export function isolateSinglePageblock(
     br(x('scan'), [b.a('pfn++', pfnInc, P)]),
   ]);
   b.steps(x('split'), 'split_free_page', 'spin_lock(&zone->lock); recheck; split the free page at boundary_pfn into its pageblocks\' free lists; spin_unlock', [
-    br(x('scan'), [b.a('split_free_page(page, order, boundary_pfn - pfn)', splitAtBoundary, P)]),
+    br(x('scan'), [b.a(ACT_SPLIT, splitAtBoundary, P)]),
   ]);
   // v5.19 (with 88ee134320b8): "XXX: mark the page as MIGRATE_ISOLATE so that no one
   // else can grab the freed page after migration": the pageblock of `page` (the scan
@@ -268,7 +279,7 @@ export function isolateStepBranches(
   }
   return ['spin_lock(&zone->lock); set_migratetype_isolate(isolate_pageblock): -EBUSY if already isolated, else MIGRATE_ISOLATE and move_freepages_block(); spin_unlock', [
     br(fail, [b.a('ret = -EBUSY', setEbusy, P)], b.g('is_migrate_isolate_page(page)', isolatedBlock, P)),
-    br(scan, [b.a('set_migratetype_isolate', isolateBlock, P)]),
+    br(scan, [b.a(ACT_ISOLATE, isolateBlock, P)]),
   ]];
 }
 
@@ -336,10 +347,15 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
   blocks.forEach((block, k) => {
     const next = k + 1 < blocks.length ? x(`undo${k + 1}`) : done;
     const acts = [b.a('unset_migratetype_isolate(block)', unsetBlock, { ...C, block, mt: ctx.migratetype })];
-    if (k + 1 === blocks.length) acts.push(b.a('return ret', setResult, { ...C, result: ctx.result }));
+    if (k + 1 === blocks.length) acts.push(b.a(ACT_RETURN, setResult, { ...C, result: ctx.result }));
     b.steps(k === 0 ? x('undo') : x(`undo${k}`), 'undo_isolate_page_range', `spin_lock; unset_migratetype_isolate(pfn ${block}, migratetype); spin_unlock`, [br(next, acts)]);
   });
 }
+
+/** The action that records alloc_contig_range()'s return value. */
+export const ACT_RETURN = 'return ret';
+/** The label of undo_isolate_page_range()'s step for the k-th pageblock of the range. */
+export const undoLabel = (at: string, k: number): string => (k === 0 ? `${at}/undo` : `${at}/undo${k}`);
 
 /**
  * The fix of the `goto done` finding (variant `fix-return-on-isolation-failure`):
