@@ -86,13 +86,19 @@ export interface CheckOptions {
   readonly onProgress?: (p: Progress) => void;
   /** Check this driver instead of the system's own (the system must have a driverSlot). */
   readonly driver?: LoadedDriver;
+  /** One of the system's kernels (absent: the variant's, else the system's default). */
+  readonly kernel?: string;
 }
 
 /** Build a system's model, with a user's driver when one is given. */
-export function buildModel(system: System, scope: Scope, variant: string | null, driver?: LoadedDriver) {
+export function buildModel(system: System, scope: Scope, variant: string | null, driver?: LoadedDriver, kernel?: string) {
   if (driver && !system.driverSlot) throw new InputError(`${system.name} takes no --driver (systems that do: ${SYSTEMS.filter((s) => s.driverSlot).map((s) => s.name).join(', ') || 'none'})`);
-  return system.build(scope, variant, driver?.driver);
+  return kernel === undefined ? system.build(scope, variant, driver?.driver) : system.build(scope, variant, driver?.driver, kernel);
 }
+
+/** The kernel a check runs: --kernel, else the variant's own, else the system's default. */
+export const kernelOf = (system: System, variant: string | null, kernel?: string): string =>
+  kernel ?? system.variants.find((v) => v.name === variant)?.kernel ?? system.kernel;
 
 export interface CheckOutcome {
   readonly system: System;
@@ -104,7 +110,7 @@ export interface CheckOutcome {
 }
 
 export function check(systemName: string, given: Readonly<Record<string, number | undefined>>, variant: string | null, opts: CheckOptions = {}): CheckOutcome {
-  const { system, scope, compiled } = prepare(systemName, given, variant, opts.driver);
+  const { system, scope, compiled } = prepare(systemName, given, variant, opts.driver, opts.kernel);
   const por = opts.por ?? true;
   return outcome(system, scope, variant, compiled, walk(compiled, { ...opts, por }), opts);
 }
@@ -117,8 +123,8 @@ export async function checkParallel(
   systemName: string, given: Readonly<Record<string, number | undefined>>, variant: string | null,
   opts: Omit<CheckOptions, 'shard' | 'expandedFingerprint'> & { readonly workers: number },
 ): Promise<CheckOutcome> {
-  const { system, scope, compiled } = prepare(systemName, given, variant, opts.driver);
-  const spec: ModelSpec = { system: system.name, scope, variant, ...(opts.driver ? { driver: opts.driver.path } : {}) };
+  const { system, scope, compiled } = prepare(systemName, given, variant, opts.driver, opts.kernel);
+  const spec: ModelSpec = { system: system.name, scope, variant, ...(opts.driver ? { driver: opts.driver.path } : {}), ...(opts.kernel ? { kernel: opts.kernel } : {}) };
   const source = { module: SOURCE_MODULE, export: 'compiledFor', args: spec };
   const result = await walkParallel(compiled, source, { ...opts, por: opts.por ?? true });
   return outcome(system, scope, variant, compiled, result, opts);
@@ -134,23 +140,27 @@ export interface ModelSpec {
   readonly variant: string | null;
   /** A user's driver module, as given on the command line (relative to the working directory). */
   readonly driver?: string;
+  readonly kernel?: string;
 }
 
 export async function compiledFor(spec: ModelSpec): Promise<Compiled> {
   const driver = spec.driver === undefined ? undefined : await loadDriver(spec.driver);
-  return prepare(spec.system, spec.scope, spec.variant, driver).compiled;
+  return prepare(spec.system, spec.scope, spec.variant, driver, spec.kernel).compiled;
 }
 
-function prepare(systemName: string, given: Readonly<Record<string, number | undefined>>, variant: string | null, driver?: LoadedDriver) {
+function prepare(systemName: string, given: Readonly<Record<string, number | undefined>>, variant: string | null, driver?: LoadedDriver, kernel?: string) {
   const system = resolveSystem(systemName);
   const scope = resolveScope(system, given);
   resolveVariant(system, variant);
-  return { system, scope, compiled: compile(buildModel(system, scope, variant, driver)) };
+  if (kernel !== undefined && variant !== null && kernelOf(system, variant) !== kernel) {
+    throw new InputError(`variant '${variant}' of ${system.name} is of kernel ${kernelOf(system, variant)}, not ${kernel}`);
+  }
+  return { system, scope, compiled: compile(buildModel(system, scope, variant, driver, kernel)) };
 }
 
 function outcome(system: System, scope: Scope, variant: string | null, compiled: Compiled, result: WalkResult, opts: CheckOptions): CheckOutcome {
   const trace = result.violation
-    ? rebuild(compiled, result.violation, { system: system.name, kernel: system.kernel, scope, variant, ...(opts.driver ? { driver: opts.driver.path } : {}) }, opts.por ?? true)
+    ? rebuild(compiled, result.violation, { system: system.name, kernel: kernelOf(system, variant, opts.kernel), scope, variant, ...(opts.driver ? { driver: opts.driver.path } : {}) }, opts.por ?? true)
     : undefined;
   return { system, scope, variant, compiled, result, trace };
 }

@@ -147,6 +147,8 @@ export interface Variant {
    * variant's scope must pass, where the default violates `expect`.
    */
   readonly fix?: boolean;
+  /** The kernel version the variant belongs to, for systems that model several (absent: the default). */
+  readonly kernel?: string;
 }
 
 export interface ScopeParam {

@@ -10,11 +10,29 @@ import {
 import { nrFreeAeratedAt, type FreeHooks } from '../../src/kernel/buddy.ts';
 import { F_FLAGS, PAGE_STRIDE } from '../../src/kernel/page.ts';
 import type { Variant } from '../../src/system.ts';
+import { __isolate_free_page } from '../../src/kernel/buddy.ts';
+import { PAGE_REPORTING_IDLE, inPassAt, stateAt } from '../../src/kernel/page_reporting.ts';
+import type { V57Code } from './v57.ts';
 import { ACT, aeratorActions } from './actions.ts';
 
 export interface ReportingVariant extends Variant {
   readonly patch: { cpu?: (b: ProgramBuilder) => void; worker?: (b: ProgramBuilder) => void };
+  /** The kernel version the variant belongs to (absent: the aeration series, the default). */
+  readonly kernel?: string;
+  /** For v5.7 variants: the replaced kernel code. */
+  readonly v57?: Partial<V57Code>;
 }
+
+/** __isolate_free_page()'s failure ignored (mutation-isolate-failure-ignored): the page goes into the scatterlist while it stays on its free list. */
+const isolateIgnoringFailure: V57Code['isolate'] = (m, z, pfn, order, hooks) => {
+  const n = __isolate_free_page(m, z, pfn, order, hooks);
+  return n || 1 << order;
+};
+/** The end of a pass with atomic_set(&prdev->state, IDLE) (mutation-idle-with-atomic-set): a request made during the pass is lost. */
+const finishWithSet: V57Code['finish'] = (m, _L, P) => {
+  m[stateAt(m, P.z)] = PAGE_REPORTING_IDLE;
+  m[inPassAt(m, P.z)] = 0;
+};
 
 /** clear_page_aerated() without aerator_del_from_boundary(): the boundary may keep pointing at a page that left the list. */
 export function clearAeratedNoPush(m: Uint8Array, z: number, pfn: number, order: number): void {
@@ -108,5 +126,23 @@ export const REPORTING_VARIANTS: readonly ReportingVariant[] = [
     source: 'Seed 003, aerator_notify_free(): "if (test_bit(ZONE_AERATION_REQUESTED, &zone->flags)) return;" and __aerator_notify(): "We can use separate test and set operations here as there is nothing else that can set or clear this bit while we are holding the zone lock".',
     expect: { kind: 'invariant', property: 'worker-terminates' },
     patch: everywhere(aeratorActions(NO_REQUESTED_TEST_HOOKS)),
+  },
+  {
+    name: 'mutation-idle-with-atomic-set',
+    kernel: 'v5.7',
+    description: 'Seeded mutation (no kernel commit) of v5.7 page_reporting_process(): the pass ends with atomic_set(&prdev->state, PAGE_REPORTING_IDLE) instead of atomic_cmpxchg(ACTIVE -> IDLE), so a free that requested reporting during the pass (state REQUESTED, no work scheduled since the state was not IDLE) is forgotten.',
+    source: 'mm/page_reporting.c (v5.7) page_reporting_process(): "If the state has reverted back to requested then there may be additional pages to be processed ... state = atomic_cmpxchg(&prdev->state, state, PAGE_REPORTING_IDLE); if (state == PAGE_REPORTING_REQUESTED) schedule_delayed_work(&prdev->work, PAGE_REPORTING_DELAY);".',
+    expect: { kind: 'invariant', property: 'request-has-worker' },
+    patch: {},
+    v57: { finish: finishWithSet },
+  },
+  {
+    name: 'mutation-isolate-failure-ignored',
+    kernel: 'v5.7',
+    description: 'Seeded mutation (no kernel commit) of v5.7 page_reporting_cycle(): the return value of __isolate_free_page() is ignored, so a page that failed the watermark check goes into the scatterlist while it stays on its free list, and a CPU is handed it while it is being reported.',
+    source: 'mm/page_reporting.c (v5.7) page_reporting_cycle(): "if (!__isolate_free_page(page, order)) { next = page; break; }"; __isolate_free_page() returns 0 when "!zone_watermark_ok(zone, 0, watermark, 0, ALLOC_CMA)".',
+    expect: { kind: 'invariant', property: 'batch-never-allocated' },
+    patch: {},
+    v57: { isolate: isolateIgnoringFailure },
   },
 ];

@@ -7,7 +7,7 @@ import { totalmem } from 'node:os';
 import { basename, dirname, extname } from 'node:path';
 import { CONTRACT_DOC, ContractError, firstDifference, generateContracts } from '../contracts.ts';
 import {
-  DriverError, EXIT, InputError, SYSTEMS, TraceError, check, checkParallel, driverOfTrace, exitCodeOf, loadDriver, replay, resolveSystem, writeTrace,
+  DriverError, EXIT, InputError, SYSTEMS, TraceError, check, checkParallel, driverOfTrace, exitCodeOf, kernelOf, loadDriver, replay, resolveSystem, writeTrace,
 } from '../index.ts';
 import { CompileError } from '../explore/compile.ts';
 import { DEADLOCK } from '../system.ts';
@@ -77,7 +77,7 @@ async function runCheck(argv: string[]): Promise<number> {
   // Every system's scope parameters are flags (--cpus, --pages, --zspages, --contigs, ...).
   const scopeFlags = Object.fromEntries(SYSTEMS.flatMap((s) => Object.keys(s.scope)).map((k) => [k, true]));
   const p = parseArgs(argv, {
-    ...scopeFlags, variant: true, driver: true, 'max-states': true, 'max-seconds': true, 'max-memory': true,
+    ...scopeFlags, variant: true, kernel: true, driver: true, 'max-states': true, 'max-seconds': true, 'max-memory': true,
     workers: true, shard: true, 'no-symmetry': false, 'no-por': false, out: true, json: false,
   });
   if (p.positional.length !== 1) throw new UsageError('check needs exactly one system name');
@@ -88,6 +88,11 @@ async function runCheck(argv: string[]): Promise<number> {
   const given: Record<string, number | undefined> = {};
   for (const [k, v] of Object.entries(system.scope)) given[k] = intFlag(p, k, v.min, v.max);
   const variant = (p.flags.get('variant') as string | undefined) ?? null;
+  // --kernel VERSION: one of System.kernels (the CLI engineer's parser replaces this).
+  const kernel = p.flags.get('kernel') as string | undefined;
+  if (kernel !== undefined && !(system.kernels ?? [system.kernel]).includes(kernel)) {
+    throw new UsageError(`--kernel ${kernel}: ${system.name} models ${(system.kernels ?? [system.kernel]).join(', ')}`);
+  }
   const driverPath = p.flags.get('driver') as string | undefined;
   if (driverPath !== undefined && !system.driverSlot) throw new InputError(`${system.name} takes no --driver`);
   const driver = driverPath === undefined ? undefined : await loadDriver(driverPath);
@@ -95,6 +100,7 @@ async function runCheck(argv: string[]): Promise<number> {
   const dir = (p.flags.get('out') as string | undefined) ?? `out/${system.name}`;
   const common = {
     driver,
+    kernel,
     maxStates: intFlag(p, 'max-states', 1, 2 ** 31),
     maxSeconds: numFlag(p, 'max-seconds', 0),
     // The walker's own arrays; the default leaves a quarter of the machine for the rest.
@@ -146,7 +152,7 @@ async function runCheck(argv: string[]): Promise<number> {
     out(JSON.stringify(summary));
     return code;
   }
-  out(`${system.name} (kernel ${system.kernel}) ${Object.entries(scope).map(([k, v]) => `--${k} ${v}`).join(' ')}${variant ? ` --variant ${variant}` : ''}` +
+  out(`${system.name} (kernel ${kernelOf(system, variant, kernel)}) ${Object.entries(scope).map(([k, v]) => `--${k} ${v}`).join(' ')}${variant ? ` --variant ${variant}` : ''}` +
     `${driver ? ` --driver ${driver.path} (${driver.driver.name})` : ''}`);
   out(`${result.verdict}: ${result.states} states, ${result.transitions} transitions, depth ${result.depth}, ` +
     `${summary.seconds} s, ${summary.statesPerSecond} states/s${workers > 1 ? ` on ${workers} workers` : ''}${result.limit ? ` (stopped by ${result.limit})` : ''}`);

@@ -193,8 +193,8 @@ export function list_add_tail_node(m: Uint8Array, z: number, node: number, head:
 export function list_del_node(m: Uint8Array, z: number, node: number): void {
   list_del(m, zoneListSpace(m, z), idOf(node));
 }
-/** list_move_tail(&page->lru, head). */
-function list_move_tail_node(m: Uint8Array, z: number, node: number, head: number): void {
+/** list_move_tail(entry, head): `entry` (a page's lru or a list head) moves right before `head`. */
+export function list_move_tail_node(m: Uint8Array, z: number, node: number, head: number): void {
   list_move_tail(m, zoneListSpace(m, z), idOf(node), idOf(head));
 }
 export const list_empty_head = (m: Uint8Array, z: number, head: number): boolean => list_empty(m, zoneListSpace(m, z), idOf(head));
