@@ -22,14 +22,13 @@ import {
   type FreeHooks, FPI_NONE, FPI_TO_TAIL, MIGRATE_ISOLATE, Z_NR_ISOLATE, PageBuddy, Z_FLAGS, __free_one_page, __mod_zone_freepage_state,
   buddy_order, del_page_from_free_list, extraListHead, freeListHead, freeListOf, list_add_tail_node, list_del_node,
   list_empty_head, lruNext, lruPrev, maxOrderOf, nmtOf, nrFreeAt, nrFreeAeratedAt, pageblockOrderOf, zoneEnd,
-  get_pageblock_migratetype, listIdOf, free_pages_prepare,
+  get_pageblock_migratetype, listIdOf, free_pages_prepare, F_PCP_MT,
 } from './buddy.ts';
-import { F_FLAGS, F_ISOLATORS, F_LIST, F_PRIVATE, F_REF, PAGE_STRIDE } from './page.ts';
+import { F_FLAGS, F_LIST, F_PRIVATE, F_REF, PAGE_STRIDE } from './page.ts';
 
 /** PageAerated(): in the seed an alias of the Offline page type, set together with PageBuddy. A flag bit here. */
 export const PG_aerated = 0x10;
-/** page->index as set_pcppage_migratetype() uses it; buddy systems have no isolation ghosts, so F_ISOLATORS is free. */
-export const F_PCP_MT = F_ISOLATORS;
+export { F_PCP_MT };
 /** zone->flags bits (include/linux/mmzone.h with the seed). */
 export const ZONE_AERATION_REQUESTED = 0x1;
 export const ZONE_AERATION_ACTIVE = 0x2;

@@ -26,7 +26,7 @@ import { BUG_ON, KernelBug, VM_BUG_ON_PAGE } from './bug.ts';
 import {
   INIT_LIST_HEAD, ListSpace, list_add, list_add_tail, list_del, list_empty, list_move_tail, listEntries as listEntriesOf, poisonEntry,
 } from './list.ts';
-import { F_FLAGS, F_LIST, F_LOCKER, F_PRIVATE, F_REF, F_TYPE, LIST_NONE, PAGE_STRIDE, TYPE_BUDDY, TYPE_NONE } from './page.ts';
+import { F_FLAGS, F_ISOLATORS, F_LIST, F_LOCKER, F_PRIVATE, F_REF, F_TYPE, LIST_NONE, PAGE_STRIDE, TYPE_BUDDY, TYPE_NONE } from './page.ts';
 
 // ---------------------------------------------------------------------------
 // enum migratetype (include/linux/mmzone.h), in the kernel's order, restricted to
@@ -45,6 +45,13 @@ export const migratetype_is_mergeable = (mt: number): boolean => mt < MIGRATE_PC
 
 /** Ghost: who holds an allocated page (actor + 1), 0 for none. Buddy systems have no page lock, so F_LOCKER is free. */
 export const F_OWNER = F_LOCKER;
+/**
+ * page->index as set_pcppage_migratetype() uses it (a free page on a per-cpu list,
+ * an aerated page), and, for an in-use page, the migratetype it was allocated with
+ * (what PageLRU() / __PageMovable() tell move_freepages_block() about it). Buddy
+ * systems have no isolation ghosts, so F_ISOLATORS is free.
+ */
+export const F_PCP_MT = F_ISOLATORS;
 
 /** List ids in page's F_LIST for pages on a zone list: LIST_BUDDY + (head node - npages). */
 export const LIST_BUDDY = 16;
@@ -65,7 +72,9 @@ export const Z_NR_FREE_PAGES = 7;
 export const Z_NR_ISOLATE = 8;
 /** zone->_watermark[WMARK_MIN] (constant per zone). */
 const Z_WMARK_MIN = 9;
-const Z_NR_FREE = 10;
+/** How many CPUs have per-cpu page lists (struct per_cpu_pages) in this zone. */
+const Z_PCP_CPUS = 10;
+const Z_NR_FREE = 11;
 
 export interface ZoneGeometry {
   readonly npages: number;
@@ -78,7 +87,15 @@ export interface ZoneGeometry {
   readonly extraLists: number;
   /** zone->_watermark[WMARK_MIN] in pages; 0 when absent. */
   readonly wmarkMin?: number;
+  /** CPUs with per-cpu page lists (src/kernel/pcp.ts); 0 when absent. */
+  readonly pcpCpus?: number;
 }
+
+/**
+ * MIGRATE_PCPTYPES of the model (Unmovable, Movable; RECLAIMABLE is left out): the
+ * migratetypes a per-cpu list exists for.
+ */
+export const PCPTYPES = 2;
 
 export const nrFreeAt = (m: Uint8Array, z: number, order: number): number => z + Z_NR_FREE + order;
 /** free_area[order].nr_free_aerated (seed 003): right after nr_free. */
@@ -89,9 +106,19 @@ const linksBase = (m: Uint8Array, z: number): number => pbBase(m, z) + (m[z + Z_
 const nextAt = (m: Uint8Array, z: number, node: number): number => linksBase(m, z) + 2 * node;
 
 /** The first byte after the zone (where a system's own fields may start). */
+/** Every list_head of the zone: pages, free lists, the system's extra heads, per-cpu lists. */
+const nodesOf = (m: Uint8Array, z: number): number =>
+  m[z + Z_NPAGES] + m[z + Z_MAX_ORDER] * m[z + Z_NMT] + m[z + Z_EXTRA] + m[z + Z_PCP_CPUS] * m[z + Z_MAX_ORDER] * PCPTYPES;
+/** pcp->count of a CPU, then the CPU's pending drain work (pcpu_drain), after the links. */
+export const pcpCountAt = (m: Uint8Array, z: number, cpu: number): number => linksBase(m, z) + 2 * nodesOf(m, z) + cpu;
+export const pcpDrainPendingAt = (m: Uint8Array, z: number, cpu: number): number => linksBase(m, z) + 2 * nodesOf(m, z) + m[z + Z_PCP_CPUS] + cpu;
+export const pcpCpusOf = (m: Uint8Array, z: number): number => m[z + Z_PCP_CPUS];
+/** The node of pcp->lists[order_to_pindex(mt, order)] of a CPU. */
+export const pcpListHead = (m: Uint8Array, z: number, cpu: number, order: number, mt: number): number =>
+  m[z + Z_NPAGES] + m[z + Z_MAX_ORDER] * m[z + Z_NMT] + m[z + Z_EXTRA] + (cpu * m[z + Z_MAX_ORDER] + order) * PCPTYPES + mt;
+
 export function zoneEnd(m: Uint8Array, z: number): number {
-  const nodes = m[z + Z_NPAGES] + m[z + Z_MAX_ORDER] * m[z + Z_NMT] + m[z + Z_EXTRA];
-  return linksBase(m, z) + 2 * nodes;
+  return linksBase(m, z) + 2 * nodesOf(m, z) + 2 * m[z + Z_PCP_CPUS];
 }
 export const npagesOf = (m: Uint8Array, z: number): number => m[z + Z_NPAGES];
 export const maxOrderOf = (m: Uint8Array, z: number): number => m[z + Z_MAX_ORDER];
@@ -102,8 +129,9 @@ export const nrFreePages = (m: Uint8Array, z: number): number => m[z + Z_NR_FREE
 
 /** Bytes the zone takes after the pages. */
 export function zoneSize(g: ZoneGeometry): number {
-  const nodes = g.npages + g.maxOrder * g.nmt + g.extraLists;
-  return Z_NR_FREE + 2 * g.maxOrder + (g.npages >> g.pageblockOrder) + 2 * nodes;
+  const pcp = g.pcpCpus ?? 0;
+  const nodes = g.npages + g.maxOrder * g.nmt + g.extraLists + pcp * g.maxOrder * PCPTYPES;
+  return Z_NR_FREE + 2 * g.maxOrder + (g.npages >> g.pageblockOrder) + 2 * nodes + 2 * pcp;
 }
 
 /**
@@ -120,8 +148,9 @@ export function initZone(m: Uint8Array, z: number, g: ZoneGeometry, mt = MIGRATE
   m[z + Z_NMT] = g.nmt;
   m[z + Z_EXTRA] = g.extraLists;
   m[z + Z_WMARK_MIN] = g.wmarkMin ?? 0;
+  m[z + Z_PCP_CPUS] = g.pcpCpus ?? 0;
   for (let b = 0; b < g.npages >> g.pageblockOrder; b++) m[pbBase(m, z) + b] = mt;
-  const nodes = g.npages + g.maxOrder * g.nmt + g.extraLists;
+  const nodes = nodesOf(m, z);
   const S = zoneListSpace(m, z);
   for (let n = g.npages; n < nodes; n++) INIT_LIST_HEAD(m, S, idOf(n));
   for (let n = 0; n < g.npages; n++) poisonEntry(m, S, idOf(n));
@@ -142,16 +171,19 @@ const idOf = (node: number): number => node + 1;
 let spaceKey = -1;
 let space: ListSpace | null = null;
 export function zoneListSpace(m: Uint8Array, z: number): ListSpace {
-  const key = z * 2 ** 32 + ((m[z + Z_NPAGES] << 24) | (m[z + Z_MAX_ORDER] << 16) | (m[z + Z_NMT] << 8) | m[z + Z_EXTRA]) >>> 0;
+  const key = (z * 16 + m[z + Z_PCP_CPUS]) * 2 ** 32 + (((m[z + Z_NPAGES] << 24) | (m[z + Z_MAX_ORDER] << 16) | (m[z + Z_NMT] << 8) | m[z + Z_EXTRA]) >>> 0);
   if (space && key === spaceKey) return space;
   const S = new ListSpace();
   const npages = m[z + Z_NPAGES];
   const nmt = m[z + Z_NMT];
-  const nodes = npages + m[z + Z_MAX_ORDER] * nmt + m[z + Z_EXTRA];
+  const nodes = nodesOf(m, z);
+  const extraEnd = npages + m[z + Z_MAX_ORDER] * nmt + m[z + Z_EXTRA];
   for (let n = 0; n < nodes; n++) {
+    const k = n - extraEnd;
     const name = n < npages ? `p${n}.lru`
       : n < npages + m[z + Z_MAX_ORDER] * nmt ? `free_area[${Math.floor((n - npages) / nmt)}].free_list[${MT_NAMES[(n - npages) % nmt]}]`
-      : `extra${n - npages - m[z + Z_MAX_ORDER] * nmt}`;
+      : n < extraEnd ? `extra${n - npages - m[z + Z_MAX_ORDER] * nmt}`
+      : `pcp${Math.floor(k / (m[z + Z_MAX_ORDER] * PCPTYPES))}.lists[${k % (m[z + Z_MAX_ORDER] * PCPTYPES)}]`;
     S.node(idOf(n), nextAt(m, z, n), name, n >= npages);
   }
   spaceKey = key;
@@ -272,7 +304,9 @@ export function add_to_free_list_tail(m: Uint8Array, z: number, pfn: number, ord
 }
 
 /** move_to_free_list(): list_move_tail(&page->lru, &area->free_list[mt]). */
-export function move_to_free_list(m: Uint8Array, z: number, pfn: number, order: number, mt: number): void {
+export function move_to_free_list(m: Uint8Array, z: number, pfn: number, order: number, mt: number, hooks?: FreeHooks): void {
+  // Seed 003 patch 4/6: move_to_free_area() clears PageAerated (the page leaves the aerated tail).
+  hooks?.onDel?.(m, z, pfn, order);
   const head = freeListHead(m, z, order, mt);
   list_move_tail_node(m, z, pfn, head);
   m[pfn * PAGE_STRIDE + F_LIST] = listIdOf(m, z, head);
@@ -395,9 +429,92 @@ export function __rmqueue_smallest(m: Uint8Array, z: number, order: number, mt: 
     if (page < 0) continue;
     del_page_from_free_list(m, z, page, cur, hooks);
     expandFn(m, z, page, order, cur, mt);
+    m[page * PAGE_STRIDE + F_PCP_MT] = mt; // set_pcppage_migratetype(page, migratetype)
     return page;
   }
   return -1;
+}
+
+/** fallbacks[] (mm/page_alloc.c, v5.19) without MIGRATE_RECLAIMABLE: where each pcp type falls back to. */
+const FALLBACKS: readonly (readonly number[])[] = [[MIGRATE_MOVABLE], [MIGRATE_UNMOVABLE]];
+
+/** can_steal_fallback() (v5.19). */
+export function can_steal_fallback(m: Uint8Array, z: number, order: number, startMt: number): boolean {
+  const pbOrder = m[z + Z_PB_ORDER];
+  if (order >= pbOrder) return true;
+  return order >= pbOrder >> 1 || startMt === MIGRATE_UNMOVABLE;
+}
+
+/** find_suitable_fallback(area, order, migratetype, only_stealable = false): the fallback type and can_steal, or -1. */
+export function find_suitable_fallback(m: Uint8Array, z: number, order: number, mt: number): { mt: number; canSteal: boolean } | null {
+  if (m[nrFreeAt(m, z, order)] === 0) return null;
+  for (const fallback of FALLBACKS[mt] ?? []) {
+    if (get_page_from_free_area(m, z, order, fallback) < 0) continue;
+    return { mt: fallback, canSteal: can_steal_fallback(m, z, order, mt) };
+  }
+  return null;
+}
+
+/**
+ * steal_suitable_fallback() (v5.19), zone->lock held: a page of at least
+ * pageblock_order takes its pageblocks over (change_pageblock_range()); otherwise,
+ * allowed to steal the whole block, move_freepages_block() moves the block's free
+ * pages to the new type, and the block changes type when free and alike pages make
+ * at least half of it; the page itself goes to the new type's list either way.
+ */
+export function steal_suitable_fallback(m: Uint8Array, z: number, page: number, startMt: number, wholeBlock: boolean, hooks?: FreeHooks): void {
+  const order = buddy_order(m, page);
+  const oldMt = get_pageblock_migratetype(m, z, page);
+  const pbOrder = m[z + Z_PB_ORDER];
+  if (order >= pbOrder) {
+    // change_pageblock_range(page, current_order, start_type)
+    for (let p = page; p < page + (1 << order); p += pageblockNrPages(m, z)) set_pageblock_migratetype(m, z, p, startMt);
+    move_to_free_list(m, z, page, order, startMt, hooks);
+    return;
+  }
+  if (!wholeBlock) { move_to_free_list(m, z, page, order, startMt, hooks); return; }
+  const { moved: freePages, movable } = move_freepages_block_counting(m, z, page, startMt, hooks);
+  let alike: number;
+  if (startMt === MIGRATE_MOVABLE) alike = movable;
+  else alike = oldMt === MIGRATE_MOVABLE ? pageblockNrPages(m, z) - (freePages + movable) : 0;
+  if (!freePages) { move_to_free_list(m, z, page, order, startMt, hooks); return; }
+  if (freePages + alike >= 1 << (pbOrder - 1)) set_pageblock_migratetype(m, z, page, startMt);
+}
+
+/**
+ * __rmqueue_fallback() (v5.19, no ALLOC_NOFRAGMENT): the largest free page of a
+ * fallback type; when it cannot steal the block and the request is movable, the
+ * smallest one instead; then steal_suitable_fallback(). Returns false when there is none.
+ */
+export function __rmqueue_fallback(m: Uint8Array, z: number, order: number, startMt: number, hooks?: FreeHooks): boolean {
+  const maxOrder = m[z + Z_MAX_ORDER];
+  let found: { order: number; mt: number; canSteal: boolean } | null = null;
+  for (let cur = maxOrder - 1; cur >= order; cur--) {
+    const f = find_suitable_fallback(m, z, cur, startMt);
+    if (!f) continue;
+    found = { order: cur, ...f };
+    if (!f.canSteal && startMt === MIGRATE_MOVABLE && cur > order) {
+      // find_smallest
+      for (let small = order; small < maxOrder; small++) {
+        const g = find_suitable_fallback(m, z, small, startMt);
+        if (g) { found = { order: small, ...g }; break; }
+      }
+    }
+    break;
+  }
+  if (!found) return false;
+  const page = get_page_from_free_area(m, z, found.order, found.mt);
+  steal_suitable_fallback(m, z, page, startMt, found.canSteal, hooks);
+  return true;
+}
+
+/** __rmqueue() (v5.19, no CMA): __rmqueue_smallest(), and on failure __rmqueue_fallback() and retry. */
+export function __rmqueue(m: Uint8Array, z: number, order: number, mt: number, hooks?: FreeHooks, expandFn = expand): number {
+  for (;;) {
+    const page = __rmqueue_smallest(m, z, order, mt, hooks, expandFn);
+    if (page >= 0) return page;
+    if (!__rmqueue_fallback(m, z, order, mt, hooks)) return -1;
+  }
 }
 
 /**
@@ -423,10 +540,11 @@ export function prep_new_page(m: Uint8Array, pfn: number, order: number, owner: 
  * whole call: __rmqueue_smallest() then prep_new_page(). Returns the pfn or -1.
  */
 export function rmqueue(m: Uint8Array, z: number, order: number, mt: number, owner: number, hooks?: FreeHooks, expandFn = expand): number {
-  const pfn = __rmqueue_smallest(m, z, order, mt, hooks, expandFn);
+  const pfn = __rmqueue(m, z, order, mt, hooks, expandFn);
   if (pfn >= 0) {
     __mod_zone_freepage_state(m, z, -(1 << order), mt);
     prep_new_page(m, pfn, order, owner);
+    for (let i = 0; i < 1 << order; i++) m[(pfn + i) * PAGE_STRIDE + F_PCP_MT] = mt;
   }
   return pfn;
 }
@@ -443,6 +561,9 @@ export function free_pages_prepare(m: Uint8Array, pfn: number, order: number): v
     if (m[o + F_REF] !== 0) throw new KernelBug('bad_page(): nonzero _refcount', 'free_pages_check', pfn + i);
     m[o + F_OWNER] = 0;
     m[o + F_PRIVATE] = 0;
+    // page->index is not read again before it is set (set_pcppage_migratetype(), an
+    // allocation): cleared so that stale values do not split states.
+    m[o + F_PCP_MT] = 0;
   }
 }
 
@@ -463,22 +584,30 @@ export function __free_pages(m: Uint8Array, z: number, pfn: number, order: numbe
 /**
  * move_freepages_block() (mm/page_alloc.c, v5.19): move every free page whose head
  * lies in the pageblock of `pfn` to free_list[mt] (a page of order above
- * pageblock_order moves whole, with the pages it holds in the next pageblock).
- * Returns the number of pages moved.
+ * pageblock_order moves whole, with the pages it holds in the next pageblock), and
+ * count the block's in-use movable pages (num_movable: PageLRU() or __PageMovable(),
+ * here an in-use page allocated MIGRATE_MOVABLE). Returns the pages moved.
  */
-export function move_freepages_block(m: Uint8Array, z: number, pfn: number, mt: number): number {
+export function move_freepages_block_counting(m: Uint8Array, z: number, pfn: number, mt: number, hooks?: FreeHooks): { moved: number; movable: number } {
   const nr = pageblockNrPages(m, z);
   const start = pfn & ~(nr - 1);
   let moved = 0;
+  let movable = 0;
   for (let p = start; p < start + nr;) {
-    if (!PageBuddy(m, p)) { p++; continue; }
+    if (!PageBuddy(m, p)) {
+      if (m[p * PAGE_STRIDE + F_OWNER] !== 0 && m[p * PAGE_STRIDE + F_PCP_MT] === MIGRATE_MOVABLE) movable++;
+      p++;
+      continue;
+    }
     const order = buddy_order(m, p);
-    move_to_free_list(m, z, p, order, mt);
+    move_to_free_list(m, z, p, order, mt, hooks);
     p += 1 << order;
     moved += 1 << order;
   }
-  return moved;
+  return { moved, movable };
 }
+export const move_freepages_block = (m: Uint8Array, z: number, pfn: number, mt: number, hooks?: FreeHooks): number =>
+  move_freepages_block_counting(m, z, pfn, mt, hooks).moved;
 
 /** The migratetype of the free list a free page is on (walks to its list head). */
 export function freeListMigratetype(m: Uint8Array, z: number, pfn: number): number {
