@@ -75,9 +75,9 @@ describe('the contig system (v5.19 as it is)', () => {
 
   it('pins the state counts of the default scope and of --cpus 2 --contigs 1', () => {
     const d = check('contig', {}, null).result;
-    expect([d.verdict, d.states, d.transitions, d.violation?.property]).toEqual(['violation', 6711, 18353, 'isolated-never-handed-out']);
+    expect([d.verdict, d.states, d.transitions, d.violation?.property]).toEqual(['violation', 109323, 315755, 'isolated-never-handed-out']);
     const one = check('contig', { cpus: 2, contigs: 1 }, null).result;
-    expect([one.verdict, one.states, one.transitions]).toEqual(['pass', 3852, 9382]);
+    expect([one.verdict, one.states, one.transitions]).toEqual(['pass', 23166, 51086]);
   });
 
   // sometimes: a success is reachable, so the properties above are not vacuous.

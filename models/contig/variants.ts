@@ -7,10 +7,14 @@ import {
   ACT_ISOLATE, ACT_RETURN, ACT_SPLIT, isolateBlockWith, isolateStepBranches, returnOnIsolationFailure, splitAtBoundaryWith, takeRangeSeed, undoLabel, type ContigCtx,
 } from '../../src/kernel/contig.ts';
 import {
-  MIGRATE_ISOLATE, Z_NR_ISOLATE, __free_one_page, add_to_free_list, rmqueue, MIGRATE_MOVABLE, del_page_from_free_list,
-  get_pageblock_migratetype, is_migrate_isolate_page, set_pageblock_migratetype, FPI_NONE,
+  MIGRATE_ISOLATE, Z_NR_ISOLATE, __free_one_page, add_to_free_list, rmqueue, del_page_from_free_list,
+  get_pageblock_migratetype, is_migrate_isolate_page, set_pageblock_migratetype, FALLBACKS, FPI_NONE,
 } from '../../src/kernel/buddy.ts';
-import { ACT_CPU_ALLOC, cpuAllocWith } from './cpu.ts';
+import { ACT_CPU_ALLOC, ACT_DRAIN, cpuAllocWith, drainWith } from './cpu.ts';
+import { rmqueue_pcplist } from '../../src/kernel/pcp.ts';
+
+/** fallbacks[] with MIGRATE_ISOLATE in every row (mutation-fallback-to-isolate). */
+const FALLBACKS_WITH_ISOLATE = FALLBACKS.map((row) => [...row, MIGRATE_ISOLATE]);
 
 /** set_migratetype_isolate() without move_freepages_block() (mutation-isolate-no-move). */
 function setMigratetypeIsolateNoMove(m: Uint8Array, z: number, pfn: number): boolean {
@@ -29,7 +33,7 @@ function expandNoOrder(m: Uint8Array, z: number, pfn: number, low: number, high:
     add_to_free_list(m, z, pfn + size, high, mt);
   }
 }
-const rmqueueExpandNoOrder = (m: Uint8Array, z: number, order: number, owner: number): number => rmqueue(m, z, order, MIGRATE_MOVABLE, owner, undefined, expandNoOrder);
+const rmqueueExpandNoOrder = (m: Uint8Array, z: number, _cpu: number, order: number, mt: number): number => rmqueue(m, z, order, mt, _cpu, undefined, expandNoOrder);
 
 /**
  * split_free_page() as the seed (v5 of b2c9e2fbba32) has it: no recheck that the page
@@ -55,6 +59,8 @@ export interface ContigVariant extends Variant {
   readonly patch: (b: ProgramBuilder, k: number, ctx: ContigCtx) => void;
   /** Patch a CPU's program. */
   readonly cpuPatch?: (b: ProgramBuilder) => void;
+  /** Patch a CPU's drain work. */
+  readonly kworkerPatch?: (b: ProgramBuilder) => void;
   /** The scope at which the tests find it (and its committed trace was made). */
   readonly scope: Scope;
 }
@@ -125,6 +131,28 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
     },
   },
   {
+    name: 'no-bulk-recheck',
+    description: 'free_pcppages_bulk() frees each page with the migratetype cached when it was freed, without re-reading the pageblock\'s when a pageblock of the zone is isolated: a page a CPU freed to its per-cpu list before its pageblock was isolated goes to a Movable list when drain_all_pages() drains it, and is handed out from an isolated pageblock.',
+    source: 'ad53f92eb416 "mm/page_alloc: fix incorrect isolation behavior by rechecking migratetype" (Joonsoo Kim, v3.18): "/* Pageblock could have been isolated meanwhile */ if (unlikely(isolated_pageblocks)) mt = get_pageblock_migratetype(page);".',
+    expect: { kind: 'invariant', property: 'isolated-never-handed-out' },
+    scope: { cpus: 2, contigs: 1, range: 0, exact: 0 },
+    patch() {},
+    kworkerPatch(b) {
+      b.replaceAction(ACT_DRAIN, drainWith(false));
+    },
+  },
+  {
+    name: 'mutation-fallback-to-isolate',
+    description: 'Seeded mutation (no kernel commit): the fallbacks[] rows of __rmqueue_fallback() list MIGRATE_ISOLATE, so an allocation that finds its own lists empty steals from the free lists of an isolated pageblock.',
+    source: 'Seeded mutation of v5.19 fallbacks[]: "[MIGRATE_MOVABLE] = { MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE, MIGRATE_TYPES }" (MIGRATE_ISOLATE is never a fallback: "MIGRATE_ISOLATE ... can\'t allocate from here").',
+    expect: { kind: 'invariant', property: 'isolated-never-handed-out' },
+    scope: { cpus: 2, contigs: 1, range: 0, exact: 0, steal: 1 },
+    patch() {},
+    cpuPatch(b) {
+      b.replaceAction(ACT_CPU_ALLOC, cpuAllocWith((m, z, cpu, order, mt) => rmqueue_pcplist(m, z, cpu, order, mt, cpu, undefined, FALLBACKS_WITH_ISOLATE)));
+    },
+  },
+  {
     name: 'mutation-undo-short',
     description: 'Seeded mutation (no kernel commit): undo_isolate_page_range() stops one pageblock short of alloc_end, so the last pageblock of the range stays MIGRATE_ISOLATE after alloc_contig_range() returns.',
     source: 'Seeded mutation of v5.19 undo_isolate_page_range(): "for (pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages)" made to end at end_pfn - pageblock_nr_pages.',
@@ -177,8 +205,8 @@ export interface Finding {
 
 export const CONTIG_FINDINGS: readonly Finding[] = [
   { name: 'goto-done-unisolates-other-caller', scope: { cpus: 0, contigs: 2, range: 1 }, property: 'VM_BUG_ON_PAGE(!is_migrate_isolate(saved_mt))', steps: 5 },
-  { name: 'isolated-handed-out', scope: { cpus: 2, contigs: 2, range: 0 }, property: 'isolated-never-handed-out', steps: 9 },
-  { name: 'isolated-handed-out-one-caller', scope: { cpus: 3, contigs: 1, range: 0 }, property: 'isolated-never-handed-out', steps: 9 },
+  { name: 'isolated-handed-out', scope: { cpus: 2, contigs: 2, range: 0 }, property: 'isolated-never-handed-out', steps: 16 },
   { name: 'isolated-handed-out-order1', scope: { cpus: 2, contigs: 2, range: 0, orders: 1 }, property: 'isolated-never-handed-out', steps: 4 },
+  { name: 'steal-overwrites-isolate', scope: { cpus: 2, contigs: 1, range: 0, steal: 1 }, property: 'undo-restores-migratetypes', steps: 20 },
   { name: 'nr-free-drift', scope: { cpus: 2, contigs: 2, range: 0, exact: 1 }, property: 'nr-free-pages-exact', steps: 8 },
 ];

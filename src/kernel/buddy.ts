@@ -436,7 +436,7 @@ export function __rmqueue_smallest(m: Uint8Array, z: number, order: number, mt: 
 }
 
 /** fallbacks[] (mm/page_alloc.c, v5.19) without MIGRATE_RECLAIMABLE: where each pcp type falls back to. */
-const FALLBACKS: readonly (readonly number[])[] = [[MIGRATE_MOVABLE], [MIGRATE_UNMOVABLE]];
+export const FALLBACKS: readonly (readonly number[])[] = [[MIGRATE_MOVABLE], [MIGRATE_UNMOVABLE]];
 
 /** can_steal_fallback() (v5.19). */
 export function can_steal_fallback(m: Uint8Array, z: number, order: number, startMt: number): boolean {
@@ -446,9 +446,9 @@ export function can_steal_fallback(m: Uint8Array, z: number, order: number, star
 }
 
 /** find_suitable_fallback(area, order, migratetype, only_stealable = false): the fallback type and can_steal, or -1. */
-export function find_suitable_fallback(m: Uint8Array, z: number, order: number, mt: number): { mt: number; canSteal: boolean } | null {
+export function find_suitable_fallback(m: Uint8Array, z: number, order: number, mt: number, fallbacks = FALLBACKS): { mt: number; canSteal: boolean } | null {
   if (m[nrFreeAt(m, z, order)] === 0) return null;
-  for (const fallback of FALLBACKS[mt] ?? []) {
+  for (const fallback of fallbacks[mt] ?? []) {
     if (get_page_from_free_area(m, z, order, fallback) < 0) continue;
     return { mt: fallback, canSteal: can_steal_fallback(m, z, order, mt) };
   }
@@ -486,17 +486,17 @@ export function steal_suitable_fallback(m: Uint8Array, z: number, page: number, 
  * fallback type; when it cannot steal the block and the request is movable, the
  * smallest one instead; then steal_suitable_fallback(). Returns false when there is none.
  */
-export function __rmqueue_fallback(m: Uint8Array, z: number, order: number, startMt: number, hooks?: FreeHooks): boolean {
+export function __rmqueue_fallback(m: Uint8Array, z: number, order: number, startMt: number, hooks?: FreeHooks, fallbacks = FALLBACKS): boolean {
   const maxOrder = m[z + Z_MAX_ORDER];
   let found: { order: number; mt: number; canSteal: boolean } | null = null;
   for (let cur = maxOrder - 1; cur >= order; cur--) {
-    const f = find_suitable_fallback(m, z, cur, startMt);
+    const f = find_suitable_fallback(m, z, cur, startMt, fallbacks);
     if (!f) continue;
     found = { order: cur, ...f };
     if (!f.canSteal && startMt === MIGRATE_MOVABLE && cur > order) {
       // find_smallest
       for (let small = order; small < maxOrder; small++) {
-        const g = find_suitable_fallback(m, z, small, startMt);
+        const g = find_suitable_fallback(m, z, small, startMt, fallbacks);
         if (g) { found = { order: small, ...g }; break; }
       }
     }
@@ -509,11 +509,11 @@ export function __rmqueue_fallback(m: Uint8Array, z: number, order: number, star
 }
 
 /** __rmqueue() (v5.19, no CMA): __rmqueue_smallest(), and on failure __rmqueue_fallback() and retry. */
-export function __rmqueue(m: Uint8Array, z: number, order: number, mt: number, hooks?: FreeHooks, expandFn = expand): number {
+export function __rmqueue(m: Uint8Array, z: number, order: number, mt: number, hooks?: FreeHooks, expandFn = expand, fallbacks = FALLBACKS): number {
   for (;;) {
     const page = __rmqueue_smallest(m, z, order, mt, hooks, expandFn);
     if (page >= 0) return page;
-    if (!__rmqueue_fallback(m, z, order, mt, hooks)) return -1;
+    if (!__rmqueue_fallback(m, z, order, mt, hooks, fallbacks)) return -1;
   }
 }
 

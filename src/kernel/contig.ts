@@ -34,12 +34,13 @@ import {
 } from './buddy.ts';
 import {
   cpuCompoundHead, cpuOwnedHead, free_owned_pages, isolate_freepages_block, migrate_cpu_page,
-  set_migratetype_isolate, test_pages_isolated, unset_migratetype_isolate,
+  has_unmovable_pages, set_migratetype_isolate, test_pages_isolated, unset_migratetype_isolate,
 } from './isolation.ts';
 import { __free_pages } from './buddy.ts';
 import { F_OWNER } from './buddy.ts';
 import { PAGE_STRIDE } from './page.ts';
 import { EBUSY } from './migrate.ts';
+import { drainAllDone, drain_all_pages_queue } from './pcp.ts';
 import { type ActionFn, type Branch, type GuardFn, type ProgramBuilder, br } from './program.ts';
 
 /** Where alloc_contig_range() works and what it may touch. */
@@ -60,6 +61,8 @@ export interface ContigCtx {
   readonly slots: number;
   /** Ghost world byte: 0 while running, 1 when it returned 0, 2 when it failed. */
   readonly result: number;
+  /** World byte: pcpu_drain_mutex (holder + 1). */
+  readonly drainMutex: number;
   readonly slot: {
     readonly pfn: number; readonly order: number; readonly head: number; readonly saved: number; readonly ret: number;
     readonly outerStart: number; readonly tail: number;
@@ -74,7 +77,8 @@ export const RESULT_FAILED = 2;
 
 // --- guards and actions (P holds local slots and constants) --------------------
 
-const isolatedBlock: GuardFn = (m, _L, P) => is_migrate_isolate_page(m, P.z, P.block);
+/** set_migratetype_isolate() will fail: the block is isolated already, or has_unmovable_pages() finds a page. */
+const isolatedBlock: GuardFn = (m, _L, P) => is_migrate_isolate_page(m, P.z, P.block) || has_unmovable_pages(m, P.z, P.block) >= 0;
 const setEbusy: ActionFn = (m, L, P) => { m[L + P.ret] = EBUSY; };
 const setPfn: ActionFn = (m, L, P) => { m[L + P.pfn] = P.value; };
 /** The name of isolate_single_pageblock()'s set_migratetype_isolate() action (variants replace its function). */
@@ -149,7 +153,7 @@ const readPageMt: ActionFn = (m, L, P) => {
   m[L + P.isolatePage] = mt === MIGRATE_ISOLATE ? 0 : 1;
 };
 const notIsolatePage: GuardFn = (m, L, P) => m[L + P.isolatePage] === 0;
-const pageBlockIsolated: GuardFn = (m, L, P) => is_migrate_isolate_page(m, P.z, m[L + P.pfn]);
+const pageBlockIsolated: GuardFn = (m, L, P) => is_migrate_isolate_page(m, P.z, m[L + P.pfn]) || has_unmovable_pages(m, P.z, m[L + P.pfn]) >= 0;
 const isolatePageBlock: ActionFn = (m, L, P) => {
   const ok = set_migratetype_isolate(m, P.z, m[L + P.pfn]);
   VM_BUG_ON_PAGE(!ok, 'set_migratetype_isolate failed on a block seen unisolated', 'isolate_single_pageblock', m[L + P.pfn]);
@@ -205,6 +209,10 @@ const freeOne: ActionFn = (m, _L, P, A) => {
   VM_BUG_ON_PAGE(m[P.page * PAGE_STRIDE + F_OWNER] !== A + 1, 'freeing a page the caller does not hold', 'free_contig_range', P.page);
   __free_pages(m, P.z, P.page, 0);
 };
+const mutexFree: GuardFn = (m, _L, P) => m[P.mutex] === 0;
+const drainQueue: ActionFn = (m, _L, P, A) => { m[P.mutex] = A + 1; drain_all_pages_queue(m, P.z); };
+const drainsDone: GuardFn = (m, _L, P) => drainAllDone(m, P.z);
+const drainDone: ActionFn = (m, L, P) => { m[P.mutex] = 0; m[L + P.pfn] = P.value; };
 const setResult: ActionFn = (m, L, P) => { m[P.result] = m[L + P.ret] === 0 ? RESULT_OK : RESULT_FAILED; };
 const clearRet: ActionFn = (m, L, P) => { m[L + P.ret] = 0; };
 
@@ -323,8 +331,13 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
       br(x(`mid${k + 1}`), [b.a('set_migratetype_isolate(block)', setBlock, { ...C, block: pfn })]),
     ]);
   });
-  b.localStep(x(`mid${middle.length}`), 'alloc_contig_range', 'drain_all_pages(cc.zone) (no pcp lists in the model); pfn = start', [
-    br(x('migrate'), [b.a('pfn = value', setPfn, { ...C, value: ctx.start })]),
+  // drain_all_pages(cc.zone): __drain_all_pages() under pcpu_drain_mutex queues
+  // drain_local_pages_wq on every CPU with pages on its list and flush_work()s them.
+  b.steps(x(`mid${middle.length}`), 'drain_all_pages', 'mutex_lock(&pcpu_drain_mutex); for each CPU with pcp->count: queue_work_on(cpu, drain_local_pages_wq)', [
+    br(x('drain-flush'), [b.a('__drain_all_pages: queue', drainQueue, { ...C, mutex: ctx.drainMutex })], b.g('pcpu_drain_mutex free', mutexFree, { ...C, mutex: ctx.drainMutex })),
+  ]);
+  b.steps(x('drain-flush'), 'drain_all_pages', 'flush_work() of every queued drain; mutex_unlock(&pcpu_drain_mutex); pfn = start', [
+    br(x('migrate'), [b.a('__drain_all_pages: done', drainDone, { ...C, mutex: ctx.drainMutex, value: ctx.start })], b.g('every queued drain done', drainsDone, C)),
   ]);
   b.localStep(x('mid-undo'), 'start_isolate_page_range', 'return -EBUSY', [br(ISOLATION_FAILED(at))]);
 

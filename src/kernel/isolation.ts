@@ -14,19 +14,36 @@ import {
   MIGRATE_ISOLATE, MIGRATE_MOVABLE, PageBuddy, Z_NR_ISOLATE, __free_one_page, __free_pages, __isolate_free_page,
   __mod_zone_freepage_state, buddy_order, find_buddy_page_pfn, get_pageblock_migratetype, is_migrate_isolate_page,
   maxOrderOf, move_freepages_block, pageblockNrPages, pageblockOrderOf, prep_new_page, rmqueue,
-  set_pageblock_migratetype, F_OWNER, FPI_TO_TAIL,
+  set_pageblock_migratetype, F_OWNER, FPI_TO_TAIL, F_PCP_MT,
 } from './buddy.ts';
 import { F_PRIVATE, F_REF, PAGE_STRIDE } from './page.ts';
 
 /**
+ * has_unmovable_pages(zone, page, migratetype, flags) (mm/page_isolation.c, v5.19) for
+ * the pageblock of `pfn`: the first page that is in use (a reference held) and
+ * neither PageLRU nor __PageMovable, here an in-use page allocated with a migratetype
+ * other than MIGRATE_MOVABLE; free pages (buddy, or on a per-cpu list with no
+ * reference) are skipped. Returns its pfn or -1.
+ */
+export function has_unmovable_pages(m: Uint8Array, z: number, pfn: number): number {
+  const nr = pageblockNrPages(m, z);
+  const start = pfn & ~(nr - 1);
+  for (let p = start; p < start + nr; p++) {
+    if (m[p * PAGE_STRIDE + F_OWNER] !== 0 && m[p * PAGE_STRIDE + F_PCP_MT] !== MIGRATE_MOVABLE) return p;
+  }
+  return -1;
+}
+
+/**
  * set_migratetype_isolate() (mm/page_isolation.c, v5.19), zone->lock held: fails
  * (-EBUSY, false here) when the pageblock is already isolated ("someone else must
- * have done so"); otherwise the block becomes MIGRATE_ISOLATE, its free pages move
- * to the isolate lists and leave NR_FREE_PAGES. has_unmovable_pages() finds nothing
- * in these systems: every in-use page is movable.
+ * have done so") or has_unmovable_pages() finds an unmovable page; otherwise the
+ * block becomes MIGRATE_ISOLATE, its free pages move to the isolate lists and leave
+ * NR_FREE_PAGES.
  */
 export function set_migratetype_isolate(m: Uint8Array, z: number, pfn: number): boolean {
   if (is_migrate_isolate_page(m, z, pfn)) return false;
+  if (has_unmovable_pages(m, z, pfn) >= 0) return false;
   const mt = get_pageblock_migratetype(m, z, pfn);
   set_pageblock_migratetype(m, z, pfn, MIGRATE_ISOLATE);
   m[z + Z_NR_ISOLATE]++;

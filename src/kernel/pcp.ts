@@ -24,7 +24,7 @@
  */
 import { VM_BUG_ON_PAGE } from './bug.ts';
 import {
-  F_PCP_MT, FPI_NONE, MIGRATE_ISOLATE, MIGRATE_MOVABLE, PCPTYPES, Z_NR_FREE_PAGES, __free_one_page, __rmqueue, free_pages_prepare,
+  F_PCP_MT, FALLBACKS, FPI_NONE, MIGRATE_ISOLATE, MIGRATE_MOVABLE, PCPTYPES, Z_NR_FREE_PAGES, __free_one_page, __rmqueue, free_pages_prepare,
   get_pageblock_migratetype, listEntries, listIdOf, list_add_node, list_add_tail_node, list_del_node, list_empty_head, maxOrderOf,
   pcpCountAt, pcpCpusOf, pcpDrainPendingAt, pcpListHead, prep_new_page, Z_NR_ISOLATE, type FreeHooks,
 } from './buddy.ts';
@@ -130,10 +130,10 @@ export function drainAllDone(m: Uint8Array, z: number): boolean {
  * list_add_tail, NR_FREE_PAGES -= 1 << order), then the list's first page is taken.
  * Returns the pfn or -1.
  */
-export function rmqueue_pcplist(m: Uint8Array, z: number, cpu: number, order: number, mt: number, owner: number, hooks?: FreeHooks): number {
+export function rmqueue_pcplist(m: Uint8Array, z: number, cpu: number, order: number, mt: number, owner: number, hooks?: FreeHooks, fallbacks = FALLBACKS): number {
   const head = pcpListHead(m, z, cpu, order, mt);
   if (list_empty_head(m, z, head)) {
-    const page = __rmqueue(m, z, order, mt, hooks);
+    const page = __rmqueue(m, z, order, mt, hooks, undefined, fallbacks);
     if (page < 0) return -1;
     list_add_tail_node(m, z, page, head);
     m[page * PAGE_STRIDE + F_LIST] = listIdOf(m, z, head);
