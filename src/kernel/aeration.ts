@@ -1,11 +1,15 @@
 /**
  * Free page aeration: mm/aeration.c and include/linux/memory_aeration.h from the seed
  * "mm: Add logic for separating "aerated" pages from "raw" pages" (Alexander Duyck,
- * [PATCH v1 5/6], May 2019, seed 003), with the page_alloc.c side of patch 4/6 that
- * it builds on (set_page_aerated() / clear_page_aerated() in the free-list helpers,
- * get_aeration_page() / put_aeration_page(), and the `aerated` argument of
- * __free_one_page()). Patch 4/6 is not among the seeds; where the model had to
- * reconstruct it, the comment says so.
+ * [PATCH v1 5/6], 2019, seed 003), with the page_alloc.c side of patch 4/6 that it
+ * builds on ("mm: Introduce "aerated" pages", v1, 19 June 2019, read from the kvm list
+ * archive, Message-ID <20190619223323.1231.86906.stgit@localhost.localdomain>):
+ * set_page_aerated() / clear_page_aerated() in the free-area helpers,
+ * get_aeration_page() / put_aeration_page(), and __free_one_page(..., aerated), where
+ * every merge clears fully_aerated ("assume buddy is not aerated") and the result is
+ * either set_page_aerated() or aerator_notify_free(). Patch 6/6 (virtio-balloon's
+ * react(), which hands the batch to the host and waits) was not read: react() is one
+ * step with zone->lock dropped that touches no allocator state.
  *
  * The buddy allocator is src/kernel/buddy.ts (the v5.19 core; the 2019 code it ports
  * differs only in names: free_area instead of free_list helpers). Every function
