@@ -4,11 +4,12 @@
  */
 import { type ProgramBuilder, br } from '../../src/kernel/program.ts';
 import {
-  ACT_ISOLATE, ACT_RETURN, ACT_SPLIT, isolateBlockWith, isolateStepBranches, returnOnIsolationFailure, splitAtBoundaryWith, takeRangeSeed, undoLabel, type ContigCtx,
+  ACT_GRAB, ACT_ISOLATE, ACT_RETURN, ACT_SPLIT, grabBlockToWith, isolateBlockWith, isolateStepBranches, returnOnIsolationFailure, splitAtBoundaryWith, takeRangeSeed, undoLabel, type ContigCtx,
 } from '../../src/kernel/contig.ts';
 import {
   MIGRATE_ISOLATE, Z_NR_ISOLATE, __free_one_page, add_to_free_list, rmqueue, del_page_from_free_list,
-  get_pageblock_migratetype, is_migrate_isolate_page, set_pageblock_migratetype, FALLBACKS, FPI_NONE,
+  get_pageblock_migratetype, is_migrate_isolate_page, set_pageblock_migratetype, FALLBACKS, FPI_NONE, MIGRATE_MOVABLE,
+  __isolate_free_page, pageblockNrPages, pageblockOrderOf,
 } from '../../src/kernel/buddy.ts';
 import { ACT_CPU_ALLOC, ACT_DRAIN, cpuAllocWith, drainWith } from './cpu.ts';
 import { rmqueue_pcplist } from '../../src/kernel/pcp.ts';
@@ -22,6 +23,15 @@ function setMigratetypeIsolateNoMove(m: Uint8Array, z: number, pfn: number): boo
   set_pageblock_migratetype(m, z, pfn, MIGRATE_ISOLATE);
   m[z + Z_NR_ISOLATE]++;
   return true;
+}
+
+/** __isolate_free_page() that converts isolated pageblocks too (mutation-isolate-free-page-converts-isolated). */
+function isolateFreePageConverting(m: Uint8Array, z: number, pfn: number, order: number): number {
+  const n = __isolate_free_page(m, z, pfn, order);
+  if (n && order >= pageblockOrderOf(m, z) - 1) {
+    for (let page = pfn; page < pfn + (1 << order) - 1; page += pageblockNrPages(m, z)) set_pageblock_migratetype(m, z, page, MIGRATE_MOVABLE);
+  }
+  return n;
 }
 
 /** expand() without set_buddy_order() (mutation-expand-no-buddy-order). */
@@ -150,6 +160,16 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
     patch() {},
     cpuPatch(b) {
       b.replaceAction(ACT_CPU_ALLOC, cpuAllocWith((m, z, cpu, order, mt) => rmqueue_pcplist(m, z, cpu, order, mt, cpu, undefined, FALLBACKS_WITH_ISOLATE)));
+    },
+  },
+  {
+    name: 'mutation-isolate-free-page-converts-isolated',
+    description: 'Seeded mutation (no kernel commit): __isolate_free_page() turns every pageblock of a page of at least half a pageblock into MIGRATE_MOVABLE, isolated ones included, so alloc_contig_range() taking the free pages of its isolated range un-isolates the blocks behind zone->lock\'s back: nr_isolate_pageblock is never given back.',
+    source: 'Seeded mutation of v5.19 __isolate_free_page(): "if (order >= pageblock_order - 1) { ... if (!is_migrate_isolate(mt) && !is_migrate_cma(mt) && !is_migrate_highatomic(mt)) set_pageblock_migratetype(page, MIGRATE_MOVABLE);" without the is_migrate_isolate() test.',
+    expect: { kind: 'termination', property: 'undo-restores-migratetypes' },
+    scope: { cpus: 0, contigs: 1, range: 0, exact: 0 },
+    patch(b) {
+      b.replaceAction(ACT_GRAB, grabBlockToWith(isolateFreePageConverting));
     },
   },
   {

@@ -36,7 +36,7 @@ import {
   cpuCompoundHead, cpuOwnedHead, free_owned_pages, isolate_freepages_block, migrate_cpu_page,
   has_unmovable_pages, set_migratetype_isolate, test_pages_isolated, unset_migratetype_isolate,
 } from './isolation.ts';
-import { __free_pages } from './buddy.ts';
+import { __free_pages, __isolate_free_page } from './buddy.ts';
 import { F_OWNER } from './buddy.ts';
 import { PAGE_STRIDE } from './page.ts';
 import { EBUSY } from './migrate.ts';
@@ -400,13 +400,17 @@ const setOuterStart: ActionFn = (m, L, P) => {
   m[L + P.outerStart] = o;
   m[L + P.pfn] = o;
 };
-const grabBlockTo: ActionFn = (m, L, P, A) => {
+/** The name of isolate_freepages_range()'s per-pageblock action (variants replace its function). */
+export const ACT_GRAB = 'isolate_freepages_block(to end)';
+/** One pageblock of isolate_freepages_range() up to `end`, taking pages with `isolate` (__isolate_free_page()). */
+export const grabBlockToWith = (isolate: typeof __isolate_free_page): ActionFn => (m, L, P, A) => {
   const pfn = m[L + P.pfn];
   const blockEnd = Math.min((pfn | (P.pbnr - 1)) + 1, P.to);
-  const r = isolate_freepages_block(m, P.z, pfn, blockEnd, A);
+  const r = isolate_freepages_block(m, P.z, pfn, blockEnd, A, isolate);
   if (r < 0) m[L + P.ret] = EBUSY;
   else m[L + P.pfn] = r;
 };
+const grabBlockTo = grabBlockToWith(__isolate_free_page);
 const outerBelowStart: GuardFn = (m, L, P) => m[L + P.outerStart] < P.start;
 const freeOuterStart: ActionFn = (m, L, P, A) => {
   const pfn = m[L + P.outerStart];
@@ -441,7 +445,7 @@ export function takeRangeV519(b: ProgramBuilder, at: string, ctx: ContigCtx, und
   const G = { ...C, to: ctx.end };
   b.steps(x('grab'), 'isolate_freepages_range', 'spin_lock; isolate_freepages_block(pfn, block end, strict): take the free pages off their lists, split_map(); spin_unlock', [
     br(x('free-head'), [b.a('tail = end', setTail, { ...C, value: ctx.end })], b.g('pfn >= end (all taken)', grabDone, G)),
-    br(x('grab/check'), [b.a('isolate_freepages_block(to end)', grabBlockTo, G)]),
+    br(x('grab/check'), [b.a(ACT_GRAB, grabBlockTo, G)]),
   ]);
   b.localStep(x('grab/check'), 'isolate_freepages_range', 'if (!isolated) break', [
     br(x('grab/release'), [], b.g('ret != 0', retNonZero, C)),

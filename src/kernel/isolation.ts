@@ -108,7 +108,7 @@ export function test_pages_isolated(m: Uint8Array, z: number, start: number, end
  * -1 when a page that is not free stops the strict scan (nothing is taken then
  * from this block; the caller releases what earlier blocks gave).
  */
-export function isolate_freepages_block(m: Uint8Array, z: number, pfn: number, blockEnd: number, owner: number): number {
+export function isolate_freepages_block(m: Uint8Array, z: number, pfn: number, blockEnd: number, owner: number, isolate = __isolate_free_page): number {
   const taken: [number, number][] = [];
   while (pfn < blockEnd) {
     if (!PageBuddy(m, pfn)) {
@@ -118,7 +118,7 @@ export function isolate_freepages_block(m: Uint8Array, z: number, pfn: number, b
     }
     const order = buddy_order(m, pfn);
     // isolated = __isolate_free_page(page, order); if (!isolated) break; (strict: fail)
-    if (!__isolate_free_page(m, z, pfn, order)) {
+    if (!isolate(m, z, pfn, order)) {
       for (const [p, o] of taken) unsplitBack(m, z, p, o);
       return -1;
     }
