@@ -40,7 +40,7 @@ function list(argv: string[]): number {
     out(JSON.stringify(SYSTEMS.map((s) => {
       const model = s.build(Object.fromEntries(Object.entries(s.scope).map(([k, v]) => [k, v.default])), null);
       return {
-        name: s.name, title: s.title, kernel: s.kernel, description: s.description, scope: s.scope,
+        name: s.name, title: s.title, kernel: s.kernel, kernels: s.kernels ?? [s.kernel], description: s.description, scope: s.scope,
         ...(s.driverSlot ? { driverSlot: s.driverSlot } : {}),
         actors: [...new Set(model.actors.map((a) => a.kind))],
         variants: s.variants,
@@ -51,7 +51,7 @@ function list(argv: string[]): number {
   }
   for (const s of SYSTEMS) {
     const model = s.build(Object.fromEntries(Object.entries(s.scope).map(([k, v]) => [k, v.default])), null);
-    out(`${s.name} (kernel ${s.kernel}): ${s.title}`);
+    out(`${s.name} (kernel ${s.kernel}${s.kernels && s.kernels.length > 1 ? `; --kernel ${s.kernels.join(' | ')}` : ''}): ${s.title}`);
     out(`  scope: ${Object.entries(s.scope).map(([k, v]) => `--${k} ${v.min}..${v.max} (default ${v.default}, ${v.description})`).join(', ')}`);
     out(`  actors: ${[...new Set(model.actors.map((a) => a.kind))].join(', ')}`);
     if (s.driverSlot) out(`  --driver FILE replaces the '${s.driverSlot.actor}' actor (README, "Checking your own driver")`);
