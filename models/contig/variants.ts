@@ -4,12 +4,12 @@
  */
 import { type ProgramBuilder, br } from '../../src/kernel/program.ts';
 import {
-  ACT_GRAB, ACT_ISOLATE, ACT_RETURN, ACT_SPLIT, grabBlockToWith, isolateBlockWith, isolateStepBranches, returnOnIsolationFailure, splitAtBoundaryWith, takeRangeSeed, undoLabel, type ContigCtx,
+  ACT_GRAB, ACT_ISOLATE, ACT_MIGRATE_HEAD, ACT_MIGRATE_PFN, ACT_RETURN, ACT_SPLIT, ACT_UNSET, grabBlockToWith, migrateHeadWith, migratePfnWith, unsetBlockWith, isolateBlockWith, isolateStepBranches, returnOnIsolationFailure, splitAtBoundaryWith, takeRangeSeed, undoLabel, type ContigCtx,
 } from '../../src/kernel/contig.ts';
 import {
   MIGRATE_ISOLATE, Z_NR_ISOLATE, __free_one_page, add_to_free_list, rmqueue, del_page_from_free_list,
   get_pageblock_migratetype, is_migrate_isolate_page, set_pageblock_migratetype, FALLBACKS, FPI_NONE, MIGRATE_MOVABLE,
-  __isolate_free_page, pageblockNrPages, pageblockOrderOf,
+  __isolate_free_page, pageblockNrPages, pageblockOrderOf, F_OWNER, move_freepages_block,
 } from '../../src/kernel/buddy.ts';
 import { ACT_CPU_ALLOC, ACT_DRAIN, cpuAllocWith, drainWith } from './cpu.ts';
 import { rmqueue_pcplist } from '../../src/kernel/pcp.ts';
@@ -32,6 +32,20 @@ function isolateFreePageConverting(m: Uint8Array, z: number, pfn: number, order:
     for (let page = pfn; page < pfn + (1 << order) - 1; page += pageblockNrPages(m, z)) set_pageblock_migratetype(m, z, page, MIGRATE_MOVABLE);
   }
   return n;
+}
+
+/** The old page after a migration: the owner's reference gone (ghost cleared), the page never freed (mutation-migrate-leaks-old-page). */
+function leakOldPage(m: Uint8Array, _z: number, pfn: number, order: number): { pfn: number; order: number } {
+  for (let i = 0; i < 1 << order; i++) m[(pfn + i) * PAGE_STRIDE + F_OWNER] = 0;
+  return { pfn, order };
+}
+
+/** unset_migratetype_isolate() without the NR_FREE_PAGES update of the pages moved back (mutation-unset-no-accounting). */
+function unsetNoAccounting(m: Uint8Array, z: number, pfn: number, migratetype: number): void {
+  if (!is_migrate_isolate_page(m, z, pfn)) return;
+  move_freepages_block(m, z, pfn, migratetype);
+  set_pageblock_migratetype(m, z, pfn, migratetype);
+  m[z + Z_NR_ISOLATE]--;
 }
 
 /** expand() without set_buddy_order() (mutation-expand-no-buddy-order). */
@@ -63,6 +77,7 @@ function splitFreePageSeed(m: Uint8Array, z: number, freePfn: number, order: num
   return true;
 }
 import type { Scope, Variant } from '../../src/system.ts';
+import { PAGE_STRIDE } from '../../src/kernel/page.ts';
 
 export interface ContigVariant extends Variant {
   /** Patch contig actor k's program. */
@@ -170,6 +185,27 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
     scope: { cpus: 0, contigs: 1, range: 0, exact: 0 },
     patch(b) {
       b.replaceAction(ACT_GRAB, grabBlockToWith(isolateFreePageConverting));
+    },
+  },
+  {
+    name: 'mutation-migrate-leaks-old-page',
+    description: 'Seeded mutation (no kernel commit): a successful migration moves the owner to the new page but never drops the last reference to the old one, so it is neither free nor anyone\'s: a leaked page.',
+    source: 'Seeded mutation of v5.19 migrate_pages() -> unmap_and_move(): "if (rc == MIGRATEPAGE_SUCCESS) { ... put_page(page); }" (the old page\'s last reference) left out.',
+    expect: { kind: 'termination', property: 'pages-accounted' },
+    scope: { cpus: 1, contigs: 1, range: 0, exact: 0 },
+    patch(b) {
+      b.replaceAction(ACT_MIGRATE_HEAD, migrateHeadWith(leakOldPage));
+      b.replaceAction(ACT_MIGRATE_PFN, migratePfnWith(leakOldPage));
+    },
+  },
+  {
+    name: 'mutation-unset-no-accounting',
+    description: 'Seeded mutation (no kernel commit): unset_migratetype_isolate() moves the pageblock\'s free pages back to their lists without __mod_zone_freepage_state(), so NR_FREE_PAGES loses them.',
+    source: 'Seeded mutation of v5.19 unset_migratetype_isolate(): "nr_pages = move_freepages_block(zone, page, migratetype, NULL); __mod_zone_freepage_state(zone, nr_pages, migratetype);" without the second call.',
+    expect: { kind: 'invariant', property: 'nr-free-pages-exact' },
+    scope: { cpus: 1, contigs: 1, range: 0, exact: 1 },
+    patch(b) {
+      b.replaceAction(ACT_UNSET, unsetBlockWith(unsetNoAccounting));
     },
   },
   {

@@ -141,11 +141,15 @@ const splitAtBoundary: ActionFn = (m, L, P) => {
  * __alloc_contig_migrate_range(&cc, head_pfn, head_pfn + nr_pages): a page that is no
  * longer in use needs nothing (ret 0); no target is -ENOMEM (ret != 0).
  */
-const migrateHead: ActionFn = (m, L, P) => {
+/** The names of the two migration actions (variants replace their functions). */
+export const ACT_MIGRATE_HEAD = '__alloc_contig_migrate_range(head)';
+export const ACT_MIGRATE_PFN = 'migrate_pages(page)';
+export const migrateHeadWith = (freeOld: typeof __free_pages): ActionFn => (m, L, P) => {
   const head = m[L + P.head];
   if (cpuOwnedHead(m, head, P.ncpus) < 0) { m[L + P.ret] = 0; return; }
-  m[L + P.ret] = migrate_cpu_page(m, P.z, head, P.ncpus, P.slots) ? 0 : EBUSY;
+  m[L + P.ret] = migrate_cpu_page(m, P.z, head, P.ncpus, P.slots, freeOld) ? 0 : EBUSY;
 };
+const migrateHead = migrateHeadWith(__free_pages);
 /** page_mt = get_pageblock_migratetype(page); isolate_page = !is_migrate_isolate_page(page). */
 const readPageMt: ActionFn = (m, L, P) => {
   const mt = get_pageblock_migratetype(m, P.z, m[L + P.pfn]);
@@ -177,7 +181,10 @@ const restoreBlock: ActionFn = (m, L, P) => {
   unset_migratetype_isolate(m, P.z, P.block, m[L + P.saved]);
   m[L + P.ret] = EBUSY;
 };
-const unsetBlock: ActionFn = (m, _L, P) => unset_migratetype_isolate(m, P.z, P.block, P.mt);
+/** The name of undo's unset_migratetype_isolate() action (variants replace its function). */
+export const ACT_UNSET = 'unset_migratetype_isolate(block)';
+export const unsetBlockWith = (unset: typeof unset_migratetype_isolate): ActionFn => (m, _L, P) => unset(m, P.z, P.block, P.mt);
+const unsetBlock = unsetBlockWith(unset_migratetype_isolate);
 const setBlock: ActionFn = (m, _L, P) => { set_migratetype_isolate(m, P.z, P.block); };
 const undoBlocks: ActionFn = (m, L, P) => {
   for (let pfn = P.from; pfn < P.to; pfn += P.pbnr) unset_migratetype_isolate(m, P.z, pfn, P.mt);
@@ -187,12 +194,13 @@ const undoBlocks: ActionFn = (m, L, P) => {
 
 const migScanDone: GuardFn = (m, L, P) => m[L + P.pfn] >= P.end;
 const migHead: GuardFn = (m, L, P) => cpuOwnedHead(m, m[L + P.pfn], P.ncpus) >= 0;
-const migratePfn: ActionFn = (m, L, P) => {
+export const migratePfnWith = (freeOld: typeof __free_pages): ActionFn => (m, L, P) => {
   const pfn = m[L + P.pfn];
   const order = cpuOwnedHead(m, pfn, P.ncpus);
-  migrate_cpu_page(m, P.z, pfn, P.ncpus, P.slots);
+  migrate_cpu_page(m, P.z, pfn, P.ncpus, P.slots, freeOld);
   m[L + P.pfn] = pfn + (1 << order);
 };
+const migratePfn = migratePfnWith(__free_pages);
 const notIsolated: GuardFn = (m, _L, P) => !test_pages_isolated(m, P.z, P.from, P.to);
 const grabDone: GuardFn = (m, L, P) => m[L + P.pfn] >= P.to;
 /** One pageblock of isolate_freepages_range(); ret = EBUSY when the strict scan fails. */
@@ -253,7 +261,7 @@ export function isolateSinglePageblock(
     br(x('migrate-range'), [b.a('set_migratetype_isolate(page)', isolatePageBlock, P)]),
   ]);
   b.steps(x('migrate-range'), '__alloc_contig_migrate_range', 'migrate the in-use page [head_pfn, head_pfn + nr_pages) to a page outside isolated pageblocks', [
-    br(x('tmp-unset'), [b.a('__alloc_contig_migrate_range(head)', migrateHead, P)]),
+    br(x('tmp-unset'), [b.a(ACT_MIGRATE_HEAD, migrateHead, P)]),
   ]);
   b.steps(x('tmp-unset'), 'unset_migratetype_isolate', 'if (isolate_page) { spin_lock; unset_migratetype_isolate(page, page_mt); spin_unlock } (restore the page\'s migratetype so that it can be split later)', [
     br(x('migrated'), [], b.g('!isolate_page', notIsolatePage, P)),
@@ -319,7 +327,7 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
   isolateSinglePageblock(b, x('isb-start'), ctx, allocStart, false, false, x('isb-end'), ISOLATION_FAILED(at));
   isolateSinglePageblock(b, x('isb-end'), ctx, allocEnd, true, single, x('mid0'), x('isb-end/undo-start'));
   b.steps(x('isb-end/undo-start'), 'start_isolate_page_range', 'spin_lock; unset_migratetype_isolate(isolate_start); spin_unlock; return ret', [
-    br(ISOLATION_FAILED(at), [b.a('unset_migratetype_isolate(block)', unsetBlock, { ...C, block: allocStart, mt: ctx.migratetype })]),
+    br(ISOLATION_FAILED(at), [b.a(ACT_UNSET, unsetBlock, { ...C, block: allocStart, mt: ctx.migratetype })]),
   ]);
   b.localStep(ISOLATION_FAILED(at), 'alloc_contig_range', 'if (ret) goto done: undo_isolate_page_range(alloc_start, alloc_end, migratetype)', [br(x('undo'))]);
   const middle: number[] = [];
@@ -348,7 +356,7 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
     br(x('migrate'), [b.a('pfn++', pfnInc, C)]),
   ]);
   b.steps(x('migrate/page'), '__alloc_contig_migrate_range', 'migrate_pages(): move the page to a new one outside the isolated pageblocks', [
-    br(x('migrate'), [b.a('migrate_pages(page)', migratePfn, C)]),
+    br(x('migrate'), [b.a(ACT_MIGRATE_PFN, migratePfn, C)]),
   ]);
 
   b.localStep(x('take'), 'alloc_contig_range', 'after migration: take the range (v5.19: from outer_start)', [br(x('test'))]);
@@ -359,7 +367,7 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
   for (let pfn = allocStart; pfn < allocEnd; pfn += pb) blocks.push(pfn);
   blocks.forEach((block, k) => {
     const next = k + 1 < blocks.length ? x(`undo${k + 1}`) : done;
-    const acts = [b.a('unset_migratetype_isolate(block)', unsetBlock, { ...C, block, mt: ctx.migratetype })];
+    const acts = [b.a(ACT_UNSET, unsetBlock, { ...C, block, mt: ctx.migratetype })];
     if (k + 1 === blocks.length) acts.push(b.a(ACT_RETURN, setResult, { ...C, result: ctx.result }));
     b.steps(k === 0 ? x('undo') : x(`undo${k}`), 'undo_isolate_page_range', `spin_lock; unset_migratetype_isolate(pfn ${block}, migratetype); spin_unlock`, [br(next, acts)]);
   });

@@ -181,7 +181,7 @@ export function cpuCompoundHead(m: Uint8Array, pfn: number, ncpus: number, maxOr
  * page, and a free that lands in the middle of a real migration (which holds its own
  * reference) ends the same way as a free before or after the whole of it.
  */
-export function migrate_cpu_page(m: Uint8Array, z: number, pfn: number, ncpus: number, slots: number): boolean {
+export function migrate_cpu_page(m: Uint8Array, z: number, pfn: number, ncpus: number, slots: number, freeOld = __free_pages): boolean {
   const order = cpuOwnedHead(m, pfn, ncpus);
   if (order < 0) return false;
   const owner = m[pfn * PAGE_STRIDE + F_OWNER] - 1;
@@ -189,6 +189,6 @@ export function migrate_cpu_page(m: Uint8Array, z: number, pfn: number, ncpus: n
   const target = rmqueue(m, z, order, MIGRATE_MOVABLE, owner);
   if (target < 0) return false;
   m[slots + owner] = target;
-  __free_pages(m, z, pfn, order);
+  freeOld(m, z, pfn, order);
   return true;
 }
