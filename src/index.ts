@@ -88,11 +88,18 @@ export function resolveScope(sys: System, given: Readonly<Record<string, number 
 }
 
 /** The kernel version to model: one of the system's `kernels` (default: its `kernel`). */
-export function resolveKernel(sys: System, kernel: string | undefined): string {
+/** The kernel a check runs: --kernel, else the variant's own, else the system's default. */
+export const kernelOf = (sys: System, variant: string | null, kernel?: string): string =>
+  kernel ?? sys.variants.find((v) => v.name === variant)?.kernel ?? sys.kernel;
+
+export function resolveKernel(sys: System, kernel: string | undefined, variant: string | null = null): string {
   const known = sys.kernels ?? [sys.kernel];
-  if (kernel === undefined) return sys.kernel;
-  if (!known.includes(kernel)) throw new InputError(`${sys.name} does not model kernel ${kernel} (it models: ${known.join(', ')})`);
-  return kernel;
+  if (kernel !== undefined && !known.includes(kernel)) throw new InputError(`${sys.name} does not model kernel ${kernel} (it models: ${known.join(', ')})`);
+  const own = kernelOf(sys, variant);
+  if (kernel !== undefined && variant !== null && own !== kernel) {
+    throw new InputError(`variant '${variant}' of ${sys.name} is of kernel ${own}, not ${kernel}`);
+  }
+  return kernelOf(sys, variant, kernel);
 }
 
 export function resolveVariant(sys: System, variant: string | null): string | null {
@@ -122,7 +129,7 @@ export interface CheckOptions {
 /** Build a system's model, with a user's driver when one is given. */
 export function buildModel(system: System, scope: Scope, variant: string | null, driver?: LoadedDriver, kernel?: string) {
   if (driver && !system.driverSlot) throw new InputError(`${system.name} takes no --driver (systems that do: ${SYSTEMS.filter((s) => s.driverSlot).map((s) => s.name).join(', ') || 'none'})`);
-  const k = resolveKernel(system, kernel);
+  const k = resolveKernel(system, kernel, variant);
   // Only a version other than the default is passed, so systems that model one need not know the argument.
   return k === system.kernel ? system.build(scope, variant, driver?.driver) : system.build(scope, variant, driver?.driver, k);
 }
@@ -191,7 +198,7 @@ export function prepareCheck(
   const system = resolveSystem(systemName);
   const scope = resolveScope(system, given);
   resolveVariant(system, variant);
-  const k = resolveKernel(system, kernel);
+  const k = resolveKernel(system, kernel, variant);
   return { system, scope, variant, kernel: k, ...(driver ? { driver } : {}), compiled: compile(buildModel(system, scope, variant, driver, k)) };
 }
 
