@@ -10,4 +10,8 @@ process.stdout.on('error', (e) => {
   throw e;
 });
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+// Interrupted (Ctrl-C): the summary is printed; search threads still running must not
+// keep the process alive.
+if (code === 130) process.exit(code);
+process.exitCode = code;

@@ -4,11 +4,12 @@
  * with CPUs that allocate and free pages and with another alloc_contig_range().
  */
 import {
-  F_OWNER, MIGRATE_ISOLATE, MT_NAMES, PageBuddy, Z_NR_ISOLATE, buddy_order, checkFreeLists, freeListHead,
+  F_OWNER, MIGRATE_ISOLATE, MT_NAMES, PageBuddy, freeListOf, Z_NR_ISOLATE, buddy_order, checkFreeLists, freeListHead,
   get_pageblock_migratetype, list_empty_head, maxOrderOf, nrPageblocks, pageblockNrPages,
 } from '../src/kernel/buddy.ts';
 import { RESULT_FAILED, RESULT_OK } from '../src/kernel/contig.ts';
-import { PAGE_STRIDE } from '../src/kernel/page.ts';
+import { F_LIST, PAGE_STRIDE } from '../src/kernel/page.ts';
+import { pcpPages } from '../src/kernel/pcp.ts';
 import type { EndProperty, Property, StateInvariant, StepInvariant } from '../src/system.ts';
 
 export interface ContigLayout {
@@ -29,6 +30,8 @@ export interface ContigLayout {
   readonly quiet: number;
   /** The migratetype every pageblock starts with and is restored to. */
   readonly migratetype: number;
+  /** CPUs may allocate Unmovable pages, which may steal pageblocks. */
+  readonly steal?: boolean;
 }
 
 export const NO_PAGE = 0xff;
@@ -37,6 +40,8 @@ const owner = (m: Uint8Array, pfn: number) => m[pfn * PAGE_STRIDE + F_OWNER] - 1
 
 export function contigProperties(lay: ContigLayout, exact = false): Property[] {
   const z = lay.z;
+  /** Is the page on a list that is not a buddy free list (a CPU's per-cpu list)? */
+  const onPcpList = (m: Uint8Array, pfn: number): boolean => m[pfn * PAGE_STRIDE + F_LIST] !== 0 && freeListOf(m, z, m[pfn * PAGE_STRIDE + F_LIST]) === null;
 
   const freeLists: StateInvariant = {
     name: 'free-lists-consistent',
@@ -63,13 +68,16 @@ export function contigProperties(lay: ContigLayout, exact = false): Property[] {
     name: 'isolated-never-handed-out',
     kind: 'invariant',
     scope: 'step',
-    rule: 'The allocator never hands a CPU a page whose head lies in an isolated pageblock: free pages of isolated pageblocks sit on the MIGRATE_ISOLATE lists, which nothing allocates from.',
+    rule: 'The buddy allocator never hands a CPU a page whose head lies in an isolated pageblock: free pages of isolated pageblocks sit on the MIGRATE_ISOLATE lists, which nothing allocates from. (Pages on a CPU\'s per-cpu list are that CPU\'s until drain_all_pages() drains them, and are not checked.)',
     source: 'include/linux/page-isolation.h and start_isolate_page_range() (v5.19): "Making page-allocation-type to be MIGRATE_ISOLATE means free pages in the range will never be allocated."',
     check(pre, post) {
       for (let pfn = 0; pfn < lay.npages; pfn++) {
         const was = owner(pre, pfn);
         const is = owner(post, pfn);
         if (was === is || is < 0 || is >= lay.cpus) continue;
+        // A page taken from a CPU's own per-cpu list is not the buddy's to refuse:
+        // the kernel drains those lists (drain_all_pages()) after isolating.
+        if (onPcpList(pre, pfn)) continue;
         // Only the head of a block the CPU just received: its first page.
         if (pfn > 0 && owner(post, pfn - 1) === is && owner(pre, pfn - 1) !== is) continue;
         if (get_pageblock_migratetype(pre, z, pfn) === MIGRATE_ISOLATE) return `cpu${is} was handed pfn ${pfn} of an isolated pageblock`;
@@ -82,12 +90,13 @@ export function contigProperties(lay: ContigLayout, exact = false): Property[] {
     name: 'undo-restores-migratetypes',
     kind: 'termination',
     scope: 'end',
-    rule: 'When every alloc_contig_range() has returned, no pageblock is left MIGRATE_ISOLATE, nr_isolate_pageblock is 0, every pageblock has its migratetype back, and no free page sits on a MIGRATE_ISOLATE list.',
+    rule: 'When every alloc_contig_range() has returned, no pageblock is left MIGRATE_ISOLATE, nr_isolate_pageblock is 0, every pageblock has its migratetype back (unless an Unmovable allocation stole it, --steal 1), and no free page sits on a MIGRATE_ISOLATE list.',
     source: 'mm/page_isolation.c undo_isolate_page_range() / unset_migratetype_isolate() (v5.19), called at alloc_contig_range()\'s done: label on every path.',
     check(m) {
       for (let b = 0; b < nrPageblocks(m, z); b++) {
         const mt = get_pageblock_migratetype(m, z, b * pageblockNrPages(m, z));
-        if (mt !== lay.migratetype) return `pageblock ${b} is ${MT_NAMES[mt]}, not ${MT_NAMES[lay.migratetype]}`;
+        // An Unmovable allocation may legitimately steal a block (--steal 1).
+        if (mt !== lay.migratetype && (mt === MIGRATE_ISOLATE || !lay.steal)) return `pageblock ${b} is ${MT_NAMES[mt]}, not ${MT_NAMES[lay.migratetype]}`;
       }
       if (m[z + Z_NR_ISOLATE] !== 0) return `nr_isolate_pageblock is ${m[z + Z_NR_ISOLATE]}`;
       for (let o = 0; o < maxOrderOf(m, z); o++) {
@@ -123,13 +132,14 @@ export function contigProperties(lay: ContigLayout, exact = false): Property[] {
     name: 'pages-accounted',
     kind: 'termination',
     scope: 'end',
-    rule: 'At the end every page is free or held by exactly the CPU or allocation that was given it; none is lost.',
+    rule: 'At the end every page is free (on the buddy lists or a CPU\'s per-cpu list) or held by exactly the CPU or allocation that was given it; none is lost.',
     source: 'mm/page_alloc.c: every page is in the buddy allocator or owned by whoever allocated it.',
     check(m) {
       const free = new Uint8Array(lay.npages);
       for (let pfn = 0; pfn < lay.npages; pfn++) {
         if (PageBuddy(m, pfn)) for (let i = 0; i < 1 << buddy_order(m, pfn); i++) free[pfn + i] = 1;
       }
+      for (const p of pcpPages(m, z)) for (let i = 0; i < 1 << p.order; i++) free[p.pfn + i] = 1;
       for (let pfn = 0; pfn < lay.npages; pfn++) {
         if (!free[pfn] && owner(m, pfn) < 0) return `pfn ${pfn} is neither free nor held by anyone (leaked)`;
       }

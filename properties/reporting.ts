@@ -4,12 +4,15 @@
  * that allocate from and free to the same free lists.
  */
 import {
-  PageAerated, ZONE_AERATION_ACTIVE, ZONE_AERATION_REQUESTED, aerator_raw_pages, aeratorMinOrder, batchHead, checkBoundary,
+  PageAerated, ZONE_AERATION_ACTIVE, rawGhostAt, ZONE_AERATION_REQUESTED, aerator_raw_pages, aeratorMinOrder, batchHead, checkBoundary,
   cpusDoneAt, refcntAt,
 } from '../src/kernel/aeration.ts';
 import { F_OWNER, PageBuddy, Z_FLAGS, buddy_order, checkFreeLists, listIdOf, maxOrderOf, nmtOf, nrFreeAeratedAt } from '../src/kernel/buddy.ts';
 import { F_LIST, PAGE_STRIDE } from '../src/kernel/page.ts';
 import type { EndProperty, Property, StateInvariant, StepInvariant } from '../src/system.ts';
+import {
+  PAGE_REPORTING_IDLE, PAGE_REPORTING_REQUESTED, PageReported, STATE_NAMES, inPassAt, pendingAt, reportingMinOrder, requestGhostAt, sgPages, stateAt,
+} from '../src/kernel/page_reporting.ts';
 
 export interface ReportingLayout {
   readonly npages: number;
@@ -56,6 +59,23 @@ export function reportingProperties(lay: ReportingLayout): Property[] {
         for (let mt = 0; mt < nmtOf(m, z); mt++) {
           const why = checkBoundary(m, z, order, mt);
           if (why) return why;
+        }
+      }
+      return null;
+    },
+  };
+
+  const aeratedReported: StateInvariant = {
+    name: 'aerated-means-reported',
+    kind: 'invariant',
+    scope: 'state',
+    rule: 'A free page marked aerated holds only pages that went through the aerator\'s batch since a CPU last freed them: a raw page that merges with an aerated one makes the result raw (and notifies), so no freed content hides behind the aerated mark.',
+    source: 'Seed 003 patch 4/6, __free_one_page(): "/* assume buddy is not aerated */ if (aerated) fully_aerated = false;" ... "if (fully_aerated) set_page_aerated(...); else aerator_notify_free(zone, order);".',
+    check(m) {
+      for (let pfn = 0; pfn < lay.npages; pfn++) {
+        if (!PageBuddy(m, pfn) || !PageAerated(m, pfn)) continue;
+        for (let i = 0; i < 1 << buddy_order(m, pfn); i++) {
+          if (m[rawGhostAt(m, z, pfn + i)]) return `pfn ${pfn} of order ${buddy_order(m, pfn)} is aerated but pfn ${pfn + i} was freed raw and never went through the batch`;
         }
       }
       return null;
@@ -141,5 +161,106 @@ export function reportingProperties(lay: ReportingLayout): Property[] {
     },
   };
 
-  return [freeLists, boundaries, batchUntouched, requestHasWorker, rawListRequested, terminates, end];
+  return [freeLists, boundaries, aeratedReported, batchUntouched, requestHasWorker, rawListRequested, terminates, end];
+}
+
+// --- reporting --kernel v5.7: free page reporting as merged ----------------------
+
+export interface ReportingV57Layout {
+  readonly npages: number;
+  readonly z: number;
+  readonly cpus: number;
+  /** Actor index of the page_reporting worker. */
+  readonly worker: number;
+  readonly capacity: number;
+}
+
+/**
+ * Properties of v5.7 free page reporting (mm/page_reporting.c): the same names as the
+ * aeration series' where the rule is the same (the scatterlist is v5.7's batch).
+ */
+export function reportingV57Properties(lay: ReportingV57Layout): Property[] {
+  const z = lay.z;
+  const inSg = (m: Uint8Array): Set<number> => new Set(sgPages(m, z));
+
+  const freeLists: StateInvariant = {
+    name: 'free-lists-consistent',
+    kind: 'invariant',
+    scope: 'state',
+    rule: 'The free lists, nr_free and NR_FREE_PAGES agree (every listed page is PageBuddy of its list\'s order, free pages are disjoint), and only a free page is PageReported.',
+    source: 'mm/page_alloc.c (v5.7) del_page_from_free_list(): "if (page_reported(page)) __ClearPageReported(page);"; __isolate_free_page() / __putback_isolated_page().',
+    check(m) {
+      const why = checkFreeLists(m, z, true);
+      if (why) return why;
+      for (let pfn = 0; pfn < lay.npages; pfn++) if (PageReported(m, pfn) && !PageBuddy(m, pfn)) return `pfn ${pfn} is PageReported but not a free page`;
+      return null;
+    },
+  };
+
+  const sgUntouched: StepInvariant = {
+    name: 'batch-never-allocated',
+    kind: 'invariant',
+    scope: 'step',
+    rule: 'A page in the reporting scatterlist is never handed out: it was taken off the free lists by __isolate_free_page(), and only the worker puts it back.',
+    source: 'mm/page_reporting.c (v5.7) page_reporting_cycle(): "if (!__isolate_free_page(page, order)) { next = page; break; } ... sg_set_page(&sgl[*offset], page, page_len, 0);" and page_reporting_drain().',
+    check(pre, post, actor) {
+      for (const pfn of inSg(pre)) {
+        if (post[pfn * PAGE_STRIDE + F_OWNER] !== 0) return `pfn ${pfn} was handed out while in the reporting scatterlist`;
+        if (actor !== lay.worker && PageBuddy(post, pfn) && !PageBuddy(pre, pfn)) return `pfn ${pfn} went back to the free lists by another actor's hand`;
+      }
+      return null;
+    },
+  };
+
+  const requested: StepInvariant = {
+    name: 'raw-list-requested',
+    kind: 'invariant',
+    scope: 'step',
+    rule: 'A CPU\'s free that leaves an unreported free page of order >= PAGE_REPORTING_MIN_ORDER leaves the reporting state REQUESTED.',
+    source: 'mm/page_reporting.h (v5.7) page_reporting_notify_free(): "if (order < PAGE_REPORTING_MIN_ORDER) return; __page_reporting_notify();", called at the end of __free_one_page(..., report = true).',
+    check(pre, post, actor) {
+      if (actor >= lay.cpus) return null;
+      for (let pfn = 0; pfn < lay.npages; pfn++) {
+        if (pre[pfn * PAGE_STRIDE + F_OWNER] === 0 || post[pfn * PAGE_STRIDE + F_OWNER] !== 0) continue;
+        let head = -1;
+        for (let o = 0; o < maxOrderOf(post, z) && head < 0; o++) {
+          const h = pfn & ~((1 << o) - 1);
+          if (PageBuddy(post, h) && h + (1 << buddy_order(post, h)) > pfn) head = h;
+        }
+        if (head < 0 || buddy_order(post, head) < reportingMinOrder(post, z) || PageReported(post, head)) continue;
+        if (post[stateAt(post, z)] !== PAGE_REPORTING_REQUESTED) return `a free left unreported pfn ${head} of order ${buddy_order(post, head)} with the reporting state ${STATE_NAMES[post[stateAt(post, z)]]}`;
+      }
+      return null;
+    },
+  };
+
+  const hasWorker: StateInvariant = {
+    name: 'request-has-worker',
+    kind: 'invariant',
+    scope: 'state',
+    rule: 'A request always has a worker that will serve it: while the state is REQUESTED, or a free has requested reporting since the last pass started, the delayed work is pending or a pass is running (which reschedules itself when its atomic_cmpxchg(ACTIVE -> IDLE) finds REQUESTED).',
+    source: 'mm/page_reporting.c (v5.7) __page_reporting_request() ("state = atomic_xchg(&prdev->state, PAGE_REPORTING_REQUESTED); if (state != PAGE_REPORTING_IDLE) return; schedule_delayed_work()") and page_reporting_process() ("state = atomic_cmpxchg(&prdev->state, state, PAGE_REPORTING_IDLE); if (state == PAGE_REPORTING_REQUESTED) schedule_delayed_work()").',
+    check(m) {
+      if (m[pendingAt(m, z)] || m[inPassAt(m, z)]) return null;
+      if (m[stateAt(m, z)] === PAGE_REPORTING_REQUESTED) return 'the reporting state is REQUESTED but no work is pending or running: the request is lost';
+      if (m[requestGhostAt(m, z)]) return `a free requested reporting after the last pass started, yet the state is ${STATE_NAMES[m[stateAt(m, z)]]} and no work is pending or running: the request is lost`;
+      return null;
+    },
+  };
+
+  const end: EndProperty = {
+    name: 'end-quiet',
+    kind: 'termination',
+    scope: 'end',
+    rule: 'At the end the reporting state is IDLE, no work is pending and the scatterlist is empty.',
+    source: 'mm/page_reporting.c (v5.7) page_reporting_process(): "atomic_cmpxchg(&prdev->state, state, PAGE_REPORTING_IDLE)"; page_reporting_drain(): "sg_init_table(sgl, nents)".',
+    check(m) {
+      if (sgPages(m, z).length) return `pfn ${sgPages(m, z)[0]} is left in the scatterlist`;
+      if (m[pendingAt(m, z)]) return 'the reporting work is still pending';
+      if (m[stateAt(m, z)] !== PAGE_REPORTING_IDLE) return `the reporting state is ${STATE_NAMES[m[stateAt(m, z)]]}`;
+      return null;
+    },
+  };
+
+  return [freeLists, sgUntouched, requested, hasWorker, end];
 }

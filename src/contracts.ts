@@ -44,7 +44,8 @@ const anchor = (...parts: string[]) => parts.join('-').toLowerCase().replace(/[^
 /** Kernel sources an assertion's text must appear in (as the string the code passes). */
 function kernelSources(system: System): string {
   const dirs = [join(ROOT, 'src/kernel'), join(ROOT, 'models', system.name)];
-  return dirs.filter(existsSync).flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.ts')).sort().map((f) => readFileSync(join(d, f), 'utf8'))).join('\n');
+  // Recursive: a later kernel world lives in a subdirectory of src/kernel (e.g. mapped-v3/).
+  return dirs.filter(existsSync).flatMap((d) => readdirSync(d, { recursive: true }).map(String).filter((f) => f.endsWith('.ts')).sort().map((f) => readFileSync(join(d, f), 'utf8'))).join('\n');
 }
 
 /** `VM_BUG_ON_PAGE(!PageLocked(page))` -> `!PageLocked(page)`; `bad_page(): why` -> `why`. */
@@ -70,7 +71,7 @@ function rulesOf(system: System, props: readonly Property[]): ContractRule[] {
   if (!system.contract) {
     return [...props, { ...DEADLOCK, kind: 'deadlock' as const }].map((p) => ({
       id: p.name, party: 'vm' as const, text: p.rule, source: p.source, enforcedBy: [p.name],
-      brokenBy: system.variants.filter((v) => v.expect.property === p.name).map((v) => v.name),
+      brokenBy: system.variants.filter((v) => !v.fix && v.expect.property === p.name).map((v) => v.name),
     }));
   }
   const ids = new Set<string>();
@@ -164,6 +165,10 @@ function renderSystem(system: System): string[] {
     L.push(`<a id="${anchor(sys, 'variant', v.name)}"></a>`, `#### Variant \`${v.name}\``, '');
     L.push(v.description, '');
     L.push(`Source: ${v.source}`, '');
+    if (v.fix) {
+      L.push(`A fix of the finding ${code(v.expect.property)} in the default code (docs/findings.md): the check passes with it.`, '');
+      continue;
+    }
     L.push(`Expected: ${v.expect.kind} ${code(v.expect.property)}. ${breaks.length ? `Breaks ${breaks.map((r) => `[\`${r.id}\`](#${anchor(sys, 'rule', r.id)})`).join(', ')}.` : 'No rule of the contract names it.'}`, '');
     if (t.text === null) {
       L.push(`No committed trace (${t.file} is missing).`, '');

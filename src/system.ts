@@ -146,8 +146,15 @@ export interface Variant {
   readonly description: string;
   /** The commit, patch or review message it comes from. */
   readonly source: string;
-  /** What exploration must find. */
+  /** What exploration must find (for a fix: the property of the finding it fixes). */
   readonly expect: { readonly kind: ViolationKind; readonly property: string };
+  /**
+   * A fix (`fix-...`) of a finding in the system's default code: exploration at the
+   * variant's scope must pass, where the default violates `expect`.
+   */
+  readonly fix?: boolean;
+  /** The kernel version the variant belongs to, for systems that model several (absent: the default). */
+  readonly kernel?: string;
 }
 
 export interface ScopeParam {

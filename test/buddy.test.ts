@@ -13,10 +13,11 @@ import {
   __free_one_page, __free_pages, __rmqueue_smallest, buddy_order, checkFreeLists, find_buddy_page_pfn,
   freeListHead, freeListMigratetype, freePfns, get_pageblock_migratetype, initZone, listEntries,
   migratetype_is_mergeable, move_freepages_block, nrFreePages, rmqueue, set_pageblock_migratetype,
-  split_free_page, zoneSize, type ZoneGeometry, __mod_zone_freepage_state,
+  split_free_page, zoneSize, type ZoneGeometry, __mod_zone_freepage_state, pcpCountAt, pcpListHead,
 } from '../src/kernel/buddy.ts';
 import { F_REF, PAGE_STRIDE } from '../src/kernel/page.ts';
 import { set_migratetype_isolate, unset_migratetype_isolate } from '../src/kernel/isolation.ts';
+import { drain_pages_zone, free_unref_page_commit, free_unref_page_prepare, pcpPages, rmqueue_pcplist } from '../src/kernel/pcp.ts';
 
 const SEED = Number(process.env.PAGERACE_FC_SEED ?? 20260522);
 const RUNS = Number(process.env.PAGERACE_FC_RUNS ?? 150);
@@ -225,5 +226,131 @@ describe('buddy core rules', () => {
     const pfn = rmqueue(m, z, 1, MIGRATE_MOVABLE, 0);
     __free_pages(m, z, pfn, 1);
     expect(() => __free_pages(m, z, pfn, 1)).toThrow(/KernelBug|page_ref_count|PageBuddy/);
+  });
+});
+
+// --- per-cpu lists and fallback stealing (v5.19), against the same reference -------
+
+const PCP_GEOMETRIES: ZoneGeometry[] = [
+  { npages: 8, maxOrder: 3, pageblockOrder: 1, nmt: MIGRATE_TYPES, extraLists: 0, pcpCpus: 2 },
+  { npages: 16, maxOrder: 4, pageblockOrder: 2, nmt: MIGRATE_TYPES, extraLists: 0, pcpCpus: 2 },
+];
+
+interface PcpReal extends Real { prepared: { pfn: number; order: number } | null }
+
+function checkPcp(r: PcpReal, ref: Ref): void {
+  expect(checkFreeLists(r.m, r.z)).toBeNull();
+  const onPcp = pcpPages(r.m, r.z);
+  for (let cpu = 0; cpu < 2; cpu++) {
+    expect(r.m[pcpCountAt(r.m, r.z, cpu)]).toBe(onPcp.filter((p) => p.cpu === cpu).reduce((s, p) => s + (1 << p.order), 0));
+  }
+  // Free pages are the buddy's plus the per-cpu lists' (plus one free in flight).
+  const free = freePfns(r.m, r.z);
+  for (const p of [...onPcp, ...(r.prepared ? [r.prepared] : [])]) {
+    for (let i = p.pfn; i < p.pfn + (1 << p.order); i++) {
+      expect(free.has(i)).toBe(false);
+      free.add(i);
+    }
+  }
+  expect([...free].sort((a, b) => a - b)).toEqual([...ref.free].sort((a, b) => a - b));
+}
+
+class PcpAllocCmd implements fc.Command<Ref, PcpReal> {
+  constructor(readonly cpu: number, readonly order: number, readonly mt: number) {}
+  check = () => true;
+  run(ref: Ref, r: PcpReal): void {
+    const pfn = rmqueue_pcplist(r.m, r.z, this.cpu, this.order, this.mt, this.cpu);
+    if (pfn < 0) {
+      // Neither the list, nor free_list[mt], nor a fallback type had a page of that order or more.
+      expect(listEntries(r.m, r.z, pcpListHead(r.m, r.z, this.cpu, this.order, this.mt))).toEqual([]);
+      for (let o = this.order; o < r.g.maxOrder; o++) {
+        for (const t of [MIGRATE_MOVABLE, MIGRATE_UNMOVABLE]) expect(listEntries(r.m, r.z, freeListHead(r.m, r.z, o, t))).toEqual([]);
+      }
+    } else {
+      for (let i = pfn; i < pfn + (1 << this.order); i++) {
+        expect(ref.free.has(i)).toBe(true);
+        ref.free.delete(i);
+      }
+      r.held.push({ pfn, order: this.order });
+    }
+    checkPcp(r, ref);
+  }
+  toString = () => `pcp_alloc(cpu${this.cpu}, order ${this.order}, ${this.mt})`;
+}
+
+/** free_unref_page_prepare() now, free_unref_page_commit() at the next command: a pageblock may change in between. */
+class PcpFreeCmd implements fc.Command<Ref, PcpReal> {
+  constructor(readonly pick: number, readonly cpu: number) {}
+  check = () => true;
+  run(ref: Ref, r: PcpReal): void {
+    if (r.prepared) {
+      free_unref_page_commit(r.m, r.z, this.cpu, r.prepared.pfn);
+      r.prepared = null;
+    } else if (r.held.length) {
+      const [h] = r.held.splice(this.pick % r.held.length, 1);
+      free_unref_page_prepare(r.m, r.z, h.pfn, h.order);
+      r.prepared = h;
+      for (let i = h.pfn; i < h.pfn + (1 << h.order); i++) ref.free.add(i);
+    }
+    checkPcp(r, ref);
+  }
+  toString = () => `free_unref_page(#${this.pick}, cpu${this.cpu})`;
+}
+
+class DrainCmd implements fc.Command<Ref, PcpReal> {
+  constructor(readonly cpu: number) {}
+  check = () => true;
+  run(ref: Ref, r: PcpReal): void {
+    drain_pages_zone(r.m, r.z, this.cpu);
+    expect(r.m[pcpCountAt(r.m, r.z, this.cpu)]).toBe(0);
+    checkPcp(r, ref);
+  }
+  toString = () => `drain_local_pages(cpu${this.cpu})`;
+}
+
+describe('buddy core (v5.19): per-cpu lists and fallback stealing, model-based', () => {
+  PCP_GEOMETRIES.forEach((g, gi) => {
+    it(`keeps buddy + pcp pages equal to the reference: ${g.npages} pages, MAX_ORDER ${g.maxOrder}, pageblock_order ${g.pageblockOrder}`, () => {
+      const nblocks = g.npages >> g.pageblockOrder;
+      let stole = 0;
+      fc.assert(
+        fc.property(
+          fc.array(fc.constantFrom(MIGRATE_MOVABLE, MIGRATE_UNMOVABLE), { minLength: nblocks, maxLength: nblocks }),
+          fc.commands([
+            fc.tuple(fc.nat(1), fc.integer({ min: 0, max: g.maxOrder - 1 }), fc.constantFrom(MIGRATE_MOVABLE, MIGRATE_UNMOVABLE))
+              .map(([c, o, mt]) => new PcpAllocCmd(c, o, mt) as fc.Command<Ref, PcpReal>),
+            fc.tuple(fc.nat(16), fc.nat(1)).map(([k, c]) => new PcpFreeCmd(k, c) as fc.Command<Ref, PcpReal>),
+            fc.nat(1).map((c) => new DrainCmd(c) as fc.Command<Ref, PcpReal>),
+          ], { maxCommands: 40 }),
+          (mts, cmds) => {
+            const { m, z } = freshZone(g, mts);
+            const before = mts.join();
+            const real: PcpReal = { m, z, g, held: [], saved: new Map(), prepared: null };
+            const ref: Ref = { free: new Set(Array.from({ length: g.npages }, (_, i) => i)) };
+            fc.modelRun(() => ({ model: ref, real }), cmds);
+            if (Array.from({ length: nblocks }, (_, b) => get_pageblock_migratetype(m, z, b << g.pageblockOrder)).join() !== before) stole++;
+            // Commit the free in flight, drain every CPU, free everything: the zone is whole again.
+            if (real.prepared) free_unref_page_commit(m, z, 0, real.prepared.pfn);
+            for (const h of real.held.splice(0)) { free_unref_page_prepare(m, z, h.pfn, h.order); free_unref_page_commit(m, z, 1, h.pfn); }
+            drain_pages_zone(m, z, 0);
+            drain_pages_zone(m, z, 1);
+            expect(checkFreeLists(m, z)).toBeNull();
+            expect(freePfns(m, z).size).toBe(g.npages);
+          },
+        ),
+        { seed: SEED + 10 + gi, numRuns: RUNS },
+      );
+      // Fallback allocation changed some pageblock's type in some run: stealing was exercised.
+      expect(stole).toBeGreaterThan(0);
+    });
+  });
+
+  it('steal_suitable_fallback() takes a whole free pageblock over for an Unmovable allocation', () => {
+    const g = PCP_GEOMETRIES[0];
+    const { m, z } = freshZone(g, [MIGRATE_MOVABLE, MIGRATE_MOVABLE, MIGRATE_MOVABLE, MIGRATE_MOVABLE]);
+    const pfn = rmqueue_pcplist(m, z, 0, 0, MIGRATE_UNMOVABLE, 0);
+    expect(pfn).toBeGreaterThanOrEqual(0);
+    expect(get_pageblock_migratetype(m, z, pfn)).toBe(MIGRATE_UNMOVABLE);
+    expect(checkFreeLists(m, z)).toBeNull();
   });
 });

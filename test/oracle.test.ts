@@ -5,6 +5,8 @@ import { getAdjacencyMap } from '@xstate/graph';
 import { contig } from '../models/contig/index.ts';
 import { nonlru } from '../models/nonlru/index.ts';
 import { reporting } from '../models/reporting/index.ts';
+import { unmovable } from '../models/unmovable/index.ts';
+import { lazy } from '../models/lazy/index.ts';
 import { resolveScope } from '../src/index.ts';
 import type { System } from '../src/system.ts';
 import { compile } from '../src/explore/compile.ts';
@@ -45,7 +47,9 @@ describe('walker vs @xstate/graph', () => {
   const cases: [System, Record<string, number>][] = [
     [nonlru, { cpus: 1, pages: 1 }], [nonlru, { cpus: 2, pages: 1 }],
     [contig, { cpus: 0, contigs: 1, range: 0 }], [contig, { cpus: 1, contigs: 1, range: 1 }],
-    [contig, { cpus: 1, contigs: 2, range: 1 }], [reporting, { cpus: 1, rounds: 1 }], [reporting, { cpus: 2, rounds: 1 }],
+    [contig, { cpus: 0, contigs: 2, range: 0 }], [reporting, { cpus: 1, rounds: 1 }], [reporting, { cpus: 2, rounds: 1 }],
+    [unmovable, { cpus: 1, gmem: 1, files: 0 }], [unmovable, { cpus: 1, gmem: 1, files: 1 }],
+    [lazy, { pages: 1, touchers: 1, reclaim: 0 }], [lazy, { pages: 1, touchers: 1, reclaim: 1 }],
   ];
   for (const [sys, scope] of cases) {
     it(`reach the same states and edges for ${sys.name} ${JSON.stringify(scope)}`, () => {

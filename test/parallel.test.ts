@@ -23,7 +23,7 @@ const answer = ({ result, trace }: CheckOutcome) => ({
 
 describe('--workers 2 gives the answers of one worker', () => {
   for (const sys of SYSTEMS) {
-    for (const v of sys.variants) {
+    for (const v of sys.variants.filter((x) => !x.fix)) {
       it(`${sys.name} --variant ${v.name}`, async () => {
         const scope = committedScope(sys.name, v.name);
         const one = check(sys.name, scope, v.name);
@@ -42,7 +42,7 @@ describe('--workers 2 gives the answers of one worker', () => {
     ['nonlru', { cpus: 2, pages: 2 }, true],
     ['nonlru', { cpus: 2, pages: 1 }, false],
     ['zsmalloc', { cpus: 2, zspages: 1, objects: 2 }, true],
-    ['contig', {}, true],
+    ['contig', { contigs: 1 }, true],
     ['reporting', {}, true],
   ] as const) {
     it(`${name} ${JSON.stringify(scope)} passes with the same state count${reductions ? '' : ', no reductions'}`, async () => {

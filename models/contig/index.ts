@@ -23,10 +23,11 @@ import { ProgramBuilder } from '../../src/kernel/program.ts';
 import type { Model, Scope, System } from '../../src/system.ts';
 import { NO_PAGE, contigProperties, type ContigLayout } from '../../properties/contig.ts';
 import { programActor } from '../common/machine.ts';
-import { cpuProgram } from './cpu.ts';
+import { cpuProgram, kworkerProgram } from './cpu.ts';
 import { CONTIG_VARIANTS } from './variants.ts';
 
-export const CONTIG_GEOMETRY: ZoneGeometry = { npages: 8, maxOrder: 3, pageblockOrder: 1, nmt: MIGRATE_TYPES, extraLists: 0 };
+/** The zone, with a per-cpu page list set for each CPU actor. */
+export const contigGeometry = (cpus: number): ZoneGeometry => ({ npages: 8, maxOrder: 3, pageblockOrder: 1, nmt: MIGRATE_TYPES, extraLists: 0, pcpCpus: cpus });
 const RANGES: readonly (readonly [number, number])[][] = [
   [[2, 6], [4, 8]],
   [[5, 6], [4, 8]],
@@ -38,8 +39,8 @@ const RANGES: readonly (readonly [number, number])[][] = [
  */
 const CPU_ORDERS = [[0, 2], [0, 1, 2]];
 
-export function contigLayout(cpus: number, contigs: number, range: number): ContigLayout {
-  const g = CONTIG_GEOMETRY;
+export function contigLayout(cpus: number, contigs: number, range: number): ContigLayout & { drainMutex: number } {
+  const g = contigGeometry(cpus);
   const z = g.npages * PAGE_STRIDE;
   const after = z + zoneSize(g);
   return {
@@ -52,13 +53,14 @@ export function contigLayout(cpus: number, contigs: number, range: number): Cont
     result: (k) => after + cpus + k,
     slots: after,
     quiet: after + cpus + contigs,
+    drainMutex: after + cpus + contigs + 1,
     migratetype: MIGRATE_MOVABLE,
   };
 }
 
-function initialWorld(lay: ContigLayout): Uint8Array {
-  const m = new Uint8Array(lay.quiet + 1);
-  initZone(m, lay.z, CONTIG_GEOMETRY, lay.migratetype);
+function initialWorld(lay: ReturnType<typeof contigLayout>): Uint8Array {
+  const m = new Uint8Array(lay.drainMutex + 1);
+  initZone(m, lay.z, contigGeometry(lay.cpus), lay.migratetype);
   for (let pfn = 0; pfn < lay.npages; pfn += 4) __free_one_page(m, lay.z, pfn, 2, lay.migratetype, FPI_NONE);
   for (let c = 0; c < lay.cpus; c++) m[lay.slots + c] = NO_PAGE;
   m[lay.quiet] = lay.cpus === 0 && lay.contigs === 1 ? 1 : 0;
@@ -74,29 +76,34 @@ export const contig: System = {
     'and migrates an in-use page that straddles a boundary), migrates, tests and takes the free pages and undoes the ' +
     'isolation, while CPUs allocate and free movable pages and a second alloc_contig_range() works on an overlapping range.',
   scope: {
-    cpus: { min: 0, max: 2, default: 2, description: 'CPUs allocating and freeing movable pages' },
+    cpus: { min: 0, max: 3, default: 2, description: 'CPUs allocating and freeing movable pages' },
     contigs: { min: 1, max: 2, default: 2, description: 'alloc_contig_range() callers: contig0, then contig1 on [4, 8)' },
     range: { min: 0, max: 1, default: 0, description: 'contig0\'s range: 0 = [2, 6) across both max-order pages, 1 = [5, 6) in one pageblock' },
     orders: { min: 0, max: 1, default: 0, description: 'orders a CPU may allocate: 0 = {0, 2}, 1 = {0, 1, 2}' },
     exact: { min: 0, max: 1, default: 0, description: '1 also checks NR_FREE_PAGES exactly (nr-free-pages-exact), which v5.19 breaks' },
+    steal: { min: 0, max: 1, default: 0, description: '1: a CPU may also allocate an Unmovable order-0 page, which falls back to (and may steal) a Movable pageblock' },
   },
-  variants: CONTIG_VARIANTS.map(({ patch: _p, scope: _s, ...v }) => v),
+  variants: CONTIG_VARIANTS.map(({ patch: _p, cpuPatch: _c, kworkerPatch: _k, scope: _s, ...v }) => v),
   build(scope: Scope, variant: string | null): Model {
-    const { cpus, contigs, range, exact, orders } = scope;
-    const lay = contigLayout(cpus, contigs, range);
+    const { cpus, contigs, range, exact, orders, steal } = scope;
+    const lay = { ...contigLayout(cpus, contigs, range), steal: steal === 1 };
     const v = variant === null ? null : CONTIG_VARIANTS.find((x) => x.name === variant);
     if (v === undefined) throw new Error(`unknown variant '${variant}'`);
-    const g = CONTIG_GEOMETRY;
+    const g = contigGeometry(cpus);
     const actors = [];
-    for (let c = 0; c < cpus; c++) actors.push(programActor(cpuProgram(lay.z, lay.slots, CPU_ORDERS[orders]), `cpu${c}`, 'cpu', 'alloc', c));
+    for (let c = 0; c < cpus; c++) {
+      const b = cpuProgram(lay.z, lay.slots, CPU_ORDERS[orders], steal === 1);
+      v?.cpuPatch?.(b);
+      actors.push(programActor(b, `cpu${c}`, 'cpu', 'alloc', c));
+    }
     for (let k = 0; k < contigs; k++) {
       const b = new ProgramBuilder('contig');
       const [start, end] = lay.range(k);
       const ctx: ContigCtx = {
         z: lay.z, npages: g.npages, maxOrder: g.maxOrder, pageblockNr: 1 << g.pageblockOrder, maxOrderNr: 1 << (g.maxOrder - 1),
-        start, end, migratetype: lay.migratetype, ncpus: cpus, slots: lay.slots, result: lay.result(k),
+        start, end, migratetype: lay.migratetype, ncpus: cpus, slots: lay.slots, result: lay.result(k), drainMutex: lay.drainMutex,
         slot: { pfn: b.local('pfn'), order: b.local('order'), head: b.local('head'), saved: b.local('saved_mt'), ret: b.local('ret'),
-          outerStart: b.local('outer_start'), tail: b.local('tail_pfn'),
+          outerStart: b.local('outer_start'), tail: b.local('tail_pfn'), pageMt: b.local('page_mt'), isolatePage: b.local('isolate_page'),
         },
       };
       allocContigRange(b, 'acr', ctx, 'done');
@@ -104,7 +111,12 @@ export const contig: System = {
       v?.patch(b, k, ctx);
       actors.push(programActor(b, `contig${k}`, 'contig', 'acr/isb-start', lay.contigActor(k)));
     }
-    const actorName = (a: number) => (a < cpus ? `cpu${a}` : `contig${a - cpus}`);
+    for (let c = 0; c < cpus; c++) {
+      const b = kworkerProgram(lay.z, c, contigs, lay.result(0));
+      v?.kworkerPatch?.(b);
+      actors.push(programActor(b, `kworker${c}`, 'kworker', 'wait', cpus + contigs + c));
+    }
+    const actorName = (a: number) => (a < cpus ? `cpu${a}` : a < cpus + contigs ? `contig${a - cpus}` : `kworker${a - cpus - contigs}`);
     return {
       actors,
       world: initialWorld(lay),
@@ -115,7 +127,7 @@ export const contig: System = {
         listName: (l) => {
           if (l === 0) return '-';
           const f = freeListOf(initialWorld(lay), lay.z, l);
-          return f ? `free[${f.order}][${MT_NAMES[f.mt]}]` : `list${l}`;
+          return f ? `free[${f.order}][${MT_NAMES[f.mt]}]` : `pcp-list${l}`;
         },
         globals: [
           ...Array.from({ length: cpus }, (_, c) => ({ name: `cpu${c}.page`, at: lay.slots + c, render: (x: number) => (x === NO_PAGE ? 'NULL' : `pfn ${x}`) })),

@@ -3,12 +3,89 @@
  * otherwise correct programs. A variant changes code only.
  */
 import { type ProgramBuilder, br } from '../../src/kernel/program.ts';
-import { ISOLATION_FAILED, isolateStepBranches, takeRangeSeed, type ContigCtx } from '../../src/kernel/contig.ts';
+import {
+  ACT_GRAB, ACT_ISOLATE, ACT_MIGRATE_HEAD, ACT_MIGRATE_PFN, ACT_RETURN, ACT_SPLIT, ACT_UNSET, grabBlockToWith, migrateHeadWith, migratePfnWith, unsetBlockWith, isolateBlockWith, isolateStepBranches, returnOnIsolationFailure, splitAtBoundaryWith, takeRangeSeed, undoLabel, type ContigCtx,
+} from '../../src/kernel/contig.ts';
+import {
+  MIGRATE_ISOLATE, Z_NR_ISOLATE, __free_one_page, add_to_free_list, rmqueue, del_page_from_free_list,
+  get_pageblock_migratetype, is_migrate_isolate_page, set_pageblock_migratetype, FALLBACKS, FPI_NONE, MIGRATE_MOVABLE,
+  __isolate_free_page, pageblockNrPages, pageblockOrderOf, F_OWNER, move_freepages_block,
+} from '../../src/kernel/buddy.ts';
+import { ACT_CPU_ALLOC, ACT_DRAIN, cpuAllocWith, drainWith } from './cpu.ts';
+import { rmqueue_pcplist } from '../../src/kernel/pcp.ts';
+
+/** fallbacks[] with MIGRATE_ISOLATE in every row (mutation-fallback-to-isolate). */
+const FALLBACKS_WITH_ISOLATE = FALLBACKS.map((row) => [...row, MIGRATE_ISOLATE]);
+
+/** set_migratetype_isolate() without move_freepages_block() (mutation-isolate-no-move). */
+function setMigratetypeIsolateNoMove(m: Uint8Array, z: number, pfn: number): boolean {
+  if (is_migrate_isolate_page(m, z, pfn)) return false;
+  set_pageblock_migratetype(m, z, pfn, MIGRATE_ISOLATE);
+  m[z + Z_NR_ISOLATE]++;
+  return true;
+}
+
+/** __isolate_free_page() that converts isolated pageblocks too (mutation-isolate-free-page-converts-isolated). */
+function isolateFreePageConverting(m: Uint8Array, z: number, pfn: number, order: number): number {
+  const n = __isolate_free_page(m, z, pfn, order);
+  if (n && order >= pageblockOrderOf(m, z) - 1) {
+    for (let page = pfn; page < pfn + (1 << order) - 1; page += pageblockNrPages(m, z)) set_pageblock_migratetype(m, z, page, MIGRATE_MOVABLE);
+  }
+  return n;
+}
+
+/** The old page after a migration: the owner's reference gone (ghost cleared), the page never freed (mutation-migrate-leaks-old-page). */
+function leakOldPage(m: Uint8Array, _z: number, pfn: number, order: number): { pfn: number; order: number } {
+  for (let i = 0; i < 1 << order; i++) m[(pfn + i) * PAGE_STRIDE + F_OWNER] = 0;
+  return { pfn, order };
+}
+
+/** unset_migratetype_isolate() without the NR_FREE_PAGES update of the pages moved back (mutation-unset-no-accounting). */
+function unsetNoAccounting(m: Uint8Array, z: number, pfn: number, migratetype: number): void {
+  if (!is_migrate_isolate_page(m, z, pfn)) return;
+  move_freepages_block(m, z, pfn, migratetype);
+  set_pageblock_migratetype(m, z, pfn, migratetype);
+  m[z + Z_NR_ISOLATE]--;
+}
+
+/** expand() without set_buddy_order() (mutation-expand-no-buddy-order). */
+function expandNoOrder(m: Uint8Array, z: number, pfn: number, low: number, high: number, mt: number): void {
+  let size = 1 << high;
+  while (high > low) {
+    high--;
+    size >>= 1;
+    add_to_free_list(m, z, pfn + size, high, mt);
+  }
+}
+const rmqueueExpandNoOrder = (m: Uint8Array, z: number, _cpu: number, order: number, mt: number): number => rmqueue(m, z, order, mt, _cpu, undefined, expandNoOrder);
+
+/**
+ * split_free_page() as the seed (v5 of b2c9e2fbba32) has it: no recheck that the page
+ * is still a free page of that order under zone->lock (88ee134320b8 added it: "free
+ * page changed before split, check it again"), and no NR_FREE_PAGES update.
+ */
+function splitFreePageSeed(m: Uint8Array, z: number, freePfn: number, order: number, splitOffset: number): boolean {
+  del_page_from_free_list(m, z, freePfn, order);
+  for (let pfn = freePfn; pfn < freePfn + (1 << order);) {
+    const mt = get_pageblock_migratetype(m, z, pfn);
+    const freeOrder = 31 - Math.clz32(splitOffset);
+    __free_one_page(m, z, pfn, freeOrder, mt, FPI_NONE);
+    pfn += 1 << freeOrder;
+    splitOffset -= 1 << freeOrder;
+    if (splitOffset === 0) splitOffset = (1 << order) - (pfn - freePfn);
+  }
+  return true;
+}
 import type { Scope, Variant } from '../../src/system.ts';
+import { PAGE_STRIDE } from '../../src/kernel/page.ts';
 
 export interface ContigVariant extends Variant {
   /** Patch contig actor k's program. */
   readonly patch: (b: ProgramBuilder, k: number, ctx: ContigCtx) => void;
+  /** Patch a CPU's program. */
+  readonly cpuPatch?: (b: ProgramBuilder) => void;
+  /** Patch a CPU's drain work. */
+  readonly kworkerPatch?: (b: ProgramBuilder) => void;
   /** The scope at which the tests find it (and its committed trace was made). */
   readonly scope: Scope;
 }
@@ -48,14 +125,114 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
     },
   },
   {
-    name: 'seed-goto-done',
-    description: 'alloc_contig_range() as the seed has it: when start_isolate_page_range() fails (a pageblock of the range is already isolated by a concurrent alloc_contig_range() on an overlapping range) it jumps to done: and undo_isolate_page_range() un-isolates the whole range, the other caller\'s pageblocks included.',
-    source: 'Seed 002, alloc_contig_range(): "- ret = start_isolate_page_range(start, end, migratetype, 0); - if (ret) return ret; + ... if (ret) goto done;" with "done: undo_isolate_page_range(alloc_start, alloc_end, migratetype)"; start_isolate_page_range()\'s comment: "one thread will notice pageblocks in the overlapping range already set to isolate ... This prevents two threads from simultaneously working on overlapping ranges."',
-    expect: { kind: 'kernel-bug', property: 'VM_BUG_ON_PAGE(!is_migrate_isolate(saved_mt))' },
-    scope: { cpus: 0, contigs: 2, range: 1, exact: 0 },
+    name: 'seed-split-without-recheck',
+    description: 'split_free_page() as the seed has it: the scan read PageBuddy(page) and buddy_order(page) without zone->lock, and split_free_page() takes the lock and splits without checking that the page is still a free page of that order. A CPU that allocates part of it or frees its buddy in between (the page merged into a larger one) makes it unlink a page that is no longer on a free list: list_del() of a poisoned entry (CONFIG_DEBUG_LIST: "list_del corruption").',
+    source: '88ee134320b8 "mm: fix a potential infinite loop in start_isolate_page_range()" (Zi Yan, 2022): split_free_page() returns -ENOENT when "!PageBuddy(free_page) || buddy_order(free_page) != order", and isolate_single_pageblock() rescans: "free page changed before split, check it again".',
+    expect: { kind: 'kernel-bug', property: 'list_del corruption, p0.lru->next is LIST_POISON1' },
+    scope: { cpus: 2, contigs: 1, range: 0, exact: 0 },
     patch(b) {
-      const at = ISOLATION_FAILED(AT);
-      b.replace(at, { step: [br(`${AT}/undo`)] }, 'goto done: undo_isolate_page_range(alloc_start, alloc_end, migratetype)');
+      b.replaceAction(ACT_SPLIT, splitAtBoundaryWith(splitFreePageSeed));
+    },
+  },
+  {
+    name: 'mutation-isolate-no-move',
+    description: 'Seeded mutation (no kernel commit): set_migratetype_isolate() marks the pageblock MIGRATE_ISOLATE but leaves its free pages on their Movable lists (no move_freepages_block()), so the allocator hands them out.',
+    source: 'Seeded mutation of v5.19 set_migratetype_isolate(): "nr_pages = move_freepages_block(zone, page, MIGRATE_ISOLATE, NULL); __mod_zone_freepage_state(zone, -nr_pages, mt);" left out.',
+    expect: { kind: 'invariant', property: 'isolated-never-handed-out' },
+    scope: { cpus: 2, contigs: 1, range: 0, exact: 0 },
+    patch(b) {
+      b.replaceAction(ACT_ISOLATE, isolateBlockWith(setMigratetypeIsolateNoMove));
+    },
+  },
+  {
+    name: 'mutation-expand-no-buddy-order',
+    description: 'Seeded mutation (no kernel commit): expand() puts the split-off halves on the free list without set_buddy_order(), so the free lists hold pages that are not PageBuddy.',
+    source: 'Seeded mutation of v5.19 expand(): "add_to_free_list(&page[size], zone, high, migratetype); set_buddy_order(&page[size], high);" without the second call.',
+    expect: { kind: 'invariant', property: 'free-lists-consistent' },
+    scope: { cpus: 2, contigs: 1, range: 0, exact: 0 },
+    patch() {},
+    cpuPatch(b) {
+      b.replaceAction(ACT_CPU_ALLOC, cpuAllocWith(rmqueueExpandNoOrder));
+    },
+  },
+  {
+    name: 'no-bulk-recheck',
+    description: 'free_pcppages_bulk() frees each page with the migratetype cached when it was freed, without re-reading the pageblock\'s when a pageblock of the zone is isolated: a page a CPU freed to its per-cpu list before its pageblock was isolated goes to a Movable list when drain_all_pages() drains it, and is handed out from an isolated pageblock.',
+    source: 'ad53f92eb416 "mm/page_alloc: fix incorrect isolation behavior by rechecking migratetype" (Joonsoo Kim, v3.18): "/* Pageblock could have been isolated meanwhile */ if (unlikely(isolated_pageblocks)) mt = get_pageblock_migratetype(page);".',
+    expect: { kind: 'invariant', property: 'isolated-never-handed-out' },
+    scope: { cpus: 2, contigs: 1, range: 0, exact: 0 },
+    patch() {},
+    kworkerPatch(b) {
+      b.replaceAction(ACT_DRAIN, drainWith(false));
+    },
+  },
+  {
+    name: 'mutation-fallback-to-isolate',
+    description: 'Seeded mutation (no kernel commit): the fallbacks[] rows of __rmqueue_fallback() list MIGRATE_ISOLATE, so an allocation that finds its own lists empty steals from the free lists of an isolated pageblock.',
+    source: 'Seeded mutation of v5.19 fallbacks[]: "[MIGRATE_MOVABLE] = { MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE, MIGRATE_TYPES }" (MIGRATE_ISOLATE is never a fallback: "MIGRATE_ISOLATE ... can\'t allocate from here").',
+    expect: { kind: 'invariant', property: 'isolated-never-handed-out' },
+    scope: { cpus: 2, contigs: 1, range: 0, exact: 0, steal: 1 },
+    patch() {},
+    cpuPatch(b) {
+      b.replaceAction(ACT_CPU_ALLOC, cpuAllocWith((m, z, cpu, order, mt) => rmqueue_pcplist(m, z, cpu, order, mt, cpu, undefined, FALLBACKS_WITH_ISOLATE)));
+    },
+  },
+  {
+    name: 'mutation-isolate-free-page-converts-isolated',
+    description: 'Seeded mutation (no kernel commit): __isolate_free_page() turns every pageblock of a page of at least half a pageblock into MIGRATE_MOVABLE, isolated ones included, so alloc_contig_range() taking the free pages of its isolated range un-isolates the blocks behind zone->lock\'s back: nr_isolate_pageblock is never given back.',
+    source: 'Seeded mutation of v5.19 __isolate_free_page(): "if (order >= pageblock_order - 1) { ... if (!is_migrate_isolate(mt) && !is_migrate_cma(mt) && !is_migrate_highatomic(mt)) set_pageblock_migratetype(page, MIGRATE_MOVABLE);" without the is_migrate_isolate() test.',
+    expect: { kind: 'termination', property: 'undo-restores-migratetypes' },
+    scope: { cpus: 0, contigs: 1, range: 0, exact: 0 },
+    patch(b) {
+      b.replaceAction(ACT_GRAB, grabBlockToWith(isolateFreePageConverting));
+    },
+  },
+  {
+    name: 'mutation-migrate-leaks-old-page',
+    description: 'Seeded mutation (no kernel commit): a successful migration moves the owner to the new page but never drops the last reference to the old one, so it is neither free nor anyone\'s: a leaked page.',
+    source: 'Seeded mutation of v5.19 migrate_pages() -> unmap_and_move(): "if (rc == MIGRATEPAGE_SUCCESS) { ... put_page(page); }" (the old page\'s last reference) left out.',
+    expect: { kind: 'termination', property: 'pages-accounted' },
+    scope: { cpus: 1, contigs: 1, range: 0, exact: 0 },
+    patch(b) {
+      b.replaceAction(ACT_MIGRATE_HEAD, migrateHeadWith(leakOldPage));
+      b.replaceAction(ACT_MIGRATE_PFN, migratePfnWith(leakOldPage));
+    },
+  },
+  {
+    name: 'mutation-unset-no-accounting',
+    description: 'Seeded mutation (no kernel commit): unset_migratetype_isolate() moves the pageblock\'s free pages back to their lists without __mod_zone_freepage_state(), so NR_FREE_PAGES loses them.',
+    source: 'Seeded mutation of v5.19 unset_migratetype_isolate(): "nr_pages = move_freepages_block(zone, page, migratetype, NULL); __mod_zone_freepage_state(zone, nr_pages, migratetype);" without the second call.',
+    expect: { kind: 'invariant', property: 'nr-free-pages-exact' },
+    scope: { cpus: 1, contigs: 1, range: 0, exact: 1 },
+    patch(b) {
+      b.replaceAction(ACT_UNSET, unsetBlockWith(unsetNoAccounting));
+    },
+  },
+  {
+    name: 'mutation-undo-short',
+    description: 'Seeded mutation (no kernel commit): undo_isolate_page_range() stops one pageblock short of alloc_end, so the last pageblock of the range stays MIGRATE_ISOLATE after alloc_contig_range() returns.',
+    source: 'Seeded mutation of v5.19 undo_isolate_page_range(): "for (pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages)" made to end at end_pfn - pageblock_nr_pages.',
+    expect: { kind: 'termination', property: 'undo-restores-migratetypes' },
+    scope: { cpus: 0, contigs: 1, range: 0, exact: 0 },
+    patch(b, _k, ctx) {
+      const pb = ctx.pageblockNr;
+      const allocStart = ctx.start & ~(pb - 1);
+      const allocEnd = (ctx.end + pb - 1) & ~(pb - 1);
+      const last = (allocEnd - allocStart) / pb - 1;
+      const node = b.nodes[undoLabel(AT, last)];
+      const br0 = node.on.step[0];
+      b.replace(undoLabel(AT, last), { step: [br(br0.target, br0.actions.filter((a) => a.type === ACT_RETURN))] }, 'the last pageblock is not un-isolated');
+    },
+  },
+  {
+    name: 'fix-return-on-isolation-failure',
+    description: 'The fix of the v5.19 finding "goto done": when start_isolate_page_range() fails, alloc_contig_range() returns at once (as before the seed) instead of running undo_isolate_page_range() over its whole range, which un-isolates the pageblocks a concurrent alloc_contig_range() on an overlapping range isolated. start_isolate_page_range() has already undone what it isolated itself. A fix, so the check passes.',
+    source: 'Seed 002, alloc_contig_range(): "- if (ret) return ret; + ... if (ret) goto done;" (b2c9e2fbba32, v5.19); start_isolate_page_range()\'s comment: "one thread will notice pageblocks in the overlapping range already set to isolate ... This prevents two threads from simultaneously working on overlapping ranges." See docs/findings.md.',
+    expect: { kind: 'kernel-bug', property: 'VM_BUG_ON_PAGE(!is_migrate_isolate(saved_mt))' },
+    fix: true,
+    scope: { cpus: 0, contigs: 2, range: 1, exact: 0 },
+    patch(b, _k, ctx) {
+      returnOnIsolationFailure(b, AT, ctx, 'done');
     },
   },
   {
@@ -69,4 +246,23 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
       b.replace(`${AT}/take`, { step: [br(`${AT}/seed-test`)] }, 'after migration: take [alloc_start, alloc_end) (the seed)');
     },
   },
+];
+
+/**
+ * Findings: v5.19's own code, unmodified, violates a property at a scope. Each has a
+ * committed trace in counterexamples/contig/findings/ and an entry in docs/findings.md.
+ */
+export interface Finding {
+  readonly name: string;
+  readonly scope: Scope;
+  readonly property: string;
+  readonly steps: number;
+}
+
+export const CONTIG_FINDINGS: readonly Finding[] = [
+  { name: 'goto-done-unisolates-other-caller', scope: { cpus: 0, contigs: 2, range: 1 }, property: 'VM_BUG_ON_PAGE(!is_migrate_isolate(saved_mt))', steps: 5 },
+  { name: 'isolated-handed-out', scope: { cpus: 2, contigs: 2, range: 0 }, property: 'isolated-never-handed-out', steps: 16 },
+  { name: 'isolated-handed-out-order1', scope: { cpus: 2, contigs: 2, range: 0, orders: 1 }, property: 'isolated-never-handed-out', steps: 4 },
+  { name: 'steal-overwrites-isolate', scope: { cpus: 2, contigs: 1, range: 0, steal: 1 }, property: 'undo-restores-migratetypes', steps: 20 },
+  { name: 'nr-free-drift', scope: { cpus: 2, contigs: 2, range: 0, exact: 1 }, property: 'nr-free-pages-exact', steps: 8 },
 ];

@@ -11,7 +11,7 @@
  * aerator has been started (aerator_startup(): a request is pending, refcnt 1).
  */
 import {
-  AERATION_HOOKS, ZONE_AERATION_REQUESTED, aeratorSize, batchHead, boundaryAt, cpusDoneAt, pendingAt, refcntAt, requested,
+  AERATION_HOOKS, ZONE_AERATION_REQUESTED, aeratorSize, hwmAt, rawGhostAt, batchHead, boundaryAt, cpusDoneAt, pendingAt, refcntAt, requested,
 } from '../../src/kernel/aeration.ts';
 import {
   F_OWNER, FPI_NONE, MIGRATE_MOVABLE, MT_NAMES, Z_FLAGS, __free_one_page, describeFreeArea, freeListHead, freeListOf,
@@ -24,7 +24,10 @@ import { reportingProperties, type ReportingLayout } from '../../properties/repo
 import { programActor } from '../common/machine.ts';
 import { REPORTING_VARIANTS } from './variants.ts';
 import { ACT, NO_PAGE, SEED, batchEmpty } from './actions.ts';
+import { V57, buildV57 } from './v57.ts';
 
+/** The aeration RFC (seed 003, v1, 2019) on the v5.2 allocator: the default version. */
+export const AERATION_KERNEL = 'v5.2+aeration-v1';
 export const REPORTING_GEOMETRY: ZoneGeometry = { npages: 8, maxOrder: 3, pageblockOrder: 1, nmt: 2, extraLists: 1 };
 const CPU_ORDERS = [1, 2];
 
@@ -81,19 +84,31 @@ export function workerProgram(z: number, cpus: number, capacity: number, atIdle:
 const holds: GuardFn = (m, L, P) => m[L + P.page] !== NO_PAGE;
 const cpuDone: ActionFn = (m, _L, P) => { m[cpusDoneAt(m, P.z)]++; };
 
+/** What a CPU's program runs: its allocation, its free and its last step, with the free's description. */
+export interface CpuActions {
+  readonly alloc: ActionFn;
+  readonly free: ActionFn;
+  readonly done: ActionFn;
+  readonly freeDesc: string;
+}
+const AERATION_CPU: CpuActions = {
+  alloc: SEED.cpuAlloc, free: SEED.cpuFree, done: cpuDone,
+  freeDesc: 'spin_lock; __free_one_page(); aerator_notify_free(zone, order); spin_unlock',
+};
 
-export function cpuProgram(z: number, rounds: number, hwm: number): ProgramBuilder {
+/** A CPU that allocates an order-1 or order-2 Movable page and frees it, `rounds` times. */
+export function cpuProgram(z: number, rounds: number, acts: CpuActions = AERATION_CPU): ProgramBuilder {
   const b = new ProgramBuilder('cpu');
   const page = b.local('page', NO_PAGE);
   for (let r = 0; r < rounds; r++) {
     const last = r + 1 === rounds;
     const next = last ? 'done' : `alloc${r + 1}`;
     const on: Record<string, Branch[]> = {};
-    for (const order of CPU_ORDERS) on[`ALLOC_ORDER_${order}`] = [br(`free${r}`, [b.a(ACT.cpuAlloc, SEED.cpuAlloc, { z, order, page })])];
+    for (const order of CPU_ORDERS) on[`ALLOC_ORDER_${order}`] = [br(`free${r}`, [b.a(ACT.cpuAlloc, acts.alloc, { z, order, page })])];
     b.step(`alloc${r}`, 'rmqueue', 'spin_lock(&zone->lock); __rmqueue_smallest(zone, order, MIGRATE_MOVABLE); spin_unlock', on);
-    const fin = last ? [b.a('CPU done', cpuDone, { z })] : [];
-    b.steps(`free${r}`, '__free_pages', 'spin_lock; __free_one_page(); aerator_notify_free(zone, order); spin_unlock', [
-      br(next, [b.a(ACT.cpuFree, SEED.cpuFree, { z, page, hwm, checkRequested: 1 }), ...fin], b.g('page != NULL', holds, { page })),
+    const fin = last ? [b.a('CPU done', acts.done, { z })] : [];
+    b.steps(`free${r}`, '__free_pages', acts.freeDesc, [
+      br(next, [b.a(ACT.cpuFree, acts.free, { z, page }), ...fin], b.g('page != NULL', holds, { page })),
       br(next, fin),
     ]);
   }
@@ -104,7 +119,7 @@ export function cpuProgram(z: number, rounds: number, hwm: number): ProgramBuild
 export function reportingLayout(cpus: number, hwm: number): ReportingLayout & { aeratorEnd: number } {
   const g = REPORTING_GEOMETRY;
   const z = g.npages * PAGE_STRIDE;
-  const aeratorEnd = z + zoneSize(g) + aeratorSize(g.maxOrder, g.pageblockOrder, g.nmt);
+  const aeratorEnd = z + zoneSize(g) + aeratorSize(g.maxOrder, g.pageblockOrder, g.nmt, g.npages);
   return { npages: g.npages, z, cpus, worker: cpus, workerAtIdleCheck: aeratorEnd, hwm, aeratorEnd };
 }
 
@@ -120,13 +135,16 @@ function initialWorld(lay: ReturnType<typeof reportingLayout>): Uint8Array {
   m[lay.z + Z_FLAGS] = ZONE_AERATION_REQUESTED;
   m[refcntAt(m, lay.z)] = 1;
   m[pendingAt(m, lay.z)] = 1;
+  m[hwmAt(m, lay.z)] = lay.hwm;
+  for (let pfn = 0; pfn < g.npages; pfn++) m[rawGhostAt(m, lay.z, pfn)] = 1;
   return m;
 }
 
 export const reporting: System = {
   name: 'reporting',
   title: 'Free page aeration (the boundary between raw and aerated pages)',
-  kernel: 'v5.2 + aeration v1 (2019)',
+  kernel: AERATION_KERNEL,
+  kernels: [AERATION_KERNEL, 'v5.7'],
   description:
     'The aerator worker pulls raw high-order free pages into its batch, reacts with zone->lock dropped and puts them back ' +
     'behind a per-list boundary (aerator_fill / aerator_drain / aerator_cycle), while CPUs allocate from and free to the ' +
@@ -137,15 +155,20 @@ export const reporting: System = {
     hwm: { min: 1, max: 4, default: 1, description: 'AERATOR_HWM: raw pages of one order that request aeration (32 in the seed)' },
     capacity: { min: 1, max: 4, default: 1, description: 'a_dev_info->capacity: pages per batch' },
   },
-  variants: REPORTING_VARIANTS.map(({ patch: _p, ...v }) => v),
-  build(scope: Scope, variant: string | null): Model {
+  variants: REPORTING_VARIANTS.map(({ patch: _p, v57: _c, ...v }) => v),
+  build(scope: Scope, variant: string | null, _driver?: unknown, kernel?: string): Model {
     const { cpus, rounds, hwm, capacity } = scope;
-    const lay = reportingLayout(cpus, hwm);
     const v = variant === null ? null : REPORTING_VARIANTS.find((x) => x.name === variant);
     if (v === undefined) throw new Error(`unknown variant '${variant}'`);
+    // A variant belongs to one version; --kernel may name it or be left out.
+    const k = v ? v.kernel ?? AERATION_KERNEL : kernel ?? AERATION_KERNEL;
+    if (kernel !== undefined && k !== kernel) throw new Error(`variant '${variant}' is of kernel ${k}, not ${kernel}`);
+    if (k === 'v5.7') return buildV57(scope, v?.patch, { ...V57, ...v?.v57 });
+    if (k !== AERATION_KERNEL) throw new Error(`reporting models kernels ${AERATION_KERNEL} and v5.7, not ${k}`);
+    const lay = reportingLayout(cpus, hwm);
     const actors = [];
     for (let c = 0; c < cpus; c++) {
-      const b = cpuProgram(lay.z, rounds, hwm);
+      const b = cpuProgram(lay.z, rounds);
       v?.patch.cpu?.(b);
       actors.push(programActor(b, `cpu${c}`, 'cpu', 'alloc0', c));
     }

@@ -1,14 +1,18 @@
 /**
  * The walker's search-mode flags of `check` (`--preemptions K`, `--liveness`,
  * `--no-liveness`) and how a result reports its coverage, in one place, so that
- * the command line's parser gains only a spread of SEARCH_FLAGS and a call or two.
+ * check's option table gains only a spread of SEARCH_FLAGS and a call or two.
  */
 import { MAX_PREEMPTIONS } from '../explore/bounded.ts';
 import type { WalkResult } from '../explore/walker.ts';
-import { UsageError, intFlag, type Parsed } from './args.ts';
+import { UsageError, intFlag, type OptionTable, type Parsed } from './args.ts';
 
-/** Flag -> takes a value (the parser's spec). */
-export const SEARCH_FLAGS = { preemptions: true, liveness: false, 'no-liveness': false } as const;
+/** The flags, as check's option table has them. */
+export const SEARCH_FLAGS: OptionTable = {
+  preemptions: { type: 'string', value: 'K', help: `explore only schedules with at most K preemptions, fewest first (0..${MAX_PREEMPTIONS}; a pass is not exhaustive)` },
+  liveness: { type: 'boolean', help: 'after a pass, look for livelocks under weak fairness (a lasso trace; on by default where the system says so)' },
+  'no-liveness': { type: 'boolean', help: 'do not look for livelocks' },
+};
 
 /** The search options the flags give; `workers` and `sharded` for the combinations refused. */
 export function searchOptions(p: Parsed, workers: number, sharded: boolean): { preemptions?: number; liveness?: boolean } {

@@ -1,6 +1,5 @@
 /**
- * `pagerace simulate <system> [scope flags] [--variant NAME] [--runs N] [--seed S]
- * [--max-seconds S] [--max-steps N] [--out DIR] [--json]`: random schedules at
+ * `pagerace simulate` (a command of commands.ts): random schedules at
  * scopes no exhaustive search holds. A failure prints the seed that reproduces it
  * and writes its shrunk trace where `check` writes traces; a pass says how many
  * schedules it covered and is never an exhaustive pass.
@@ -9,21 +8,44 @@ import { EXIT, SYSTEMS, exitCodeOf, resolveSystem, writeTrace } from '../index.t
 import { simulateSystem } from '../simulate.ts';
 import { describeViolation, swimlanes } from '../trace/render.ts';
 import { traceLength } from '../trace/trace.ts';
-import { UsageError, intFlag, numFlag, parseArgs } from './args.ts';
+import { UsageError, intFlag, numFlag, strFlag, type OptionTable, type Parsed } from './args.ts';
+import { scopeOptions } from './check.ts';
+import { checkOutDir, out } from './io.ts';
+import type { Command } from './commands.ts';
 
-const out = (s: string) => process.stdout.write(s + '\n');
+const OPTIONS: OptionTable = {
+  ...scopeOptions(),
+  variant: { type: 'string', value: 'NAME', help: 'put a known bug back (pagerace list shows them)' },
+  runs: { type: 'string', value: 'N', help: 'how many random schedules (default 1000)' },
+  seed: { type: 'string', value: 'S', help: 'the random seed (default 1); the same seed gives the same schedules' },
+  'max-seconds': { type: 'string', value: 'S', help: 'stop (exit 3) after S seconds' },
+  'max-steps': { type: 'string', value: 'N', help: 'cut each schedule after N steps' },
+  out: { type: 'string', value: 'DIR', help: 'where a failure\'s trace goes (default out/<system>)' },
+  json: { type: 'boolean', help: 'one JSON object on stdout' },
+};
 
-export function runSimulate(argv: string[]): number {
-  const scopeFlags = Object.fromEntries(SYSTEMS.flatMap((s) => Object.keys(s.scope)).map((k) => [k, true]));
-  const p = parseArgs(argv, { ...scopeFlags, variant: true, runs: true, seed: true, 'max-seconds': true, 'max-steps': true, out: true, json: false });
+export const simulateCmd: Command = {
+  name: 'simulate',
+  summary: 'random schedules at scopes no exhaustive search holds; a failure shrunk to a trace that replays',
+  usage: 'simulate <system> [scope flags] [--variant NAME] [--runs N] [--seed S] [--max-seconds S] [--max-steps N] [--out DIR] [--json]',
+  options: OPTIONS,
+  more: () => ['', 'scope flags per system (simulate takes up to 4x the exhaustive maxima, or the system\'s own simulate maximum):',
+    ...SYSTEMS.flatMap((s) => [`  ${s.name}:`, ...Object.entries(s.scope).map(([k, v]) => `    --${k} ${v.min}..${v.simulateMax ?? 4 * v.max} (default ${v.default}): ${v.description}`)]),
+    '', 'exit: 0 no violation in the schedules run (never an exhaustive pass), 10 to 13 a violation, 3 stopped by --max-seconds, 2 bad usage'],
+  run: runSimulate,
+};
+
+function runSimulate(p: Parsed): number {
   if (p.positional.length !== 1) throw new UsageError('simulate needs exactly one system name');
   const system = resolveSystem(p.positional[0]);
   const given: Record<string, number | undefined> = {};
-  for (const k of Object.keys(scopeFlags)) {
+  for (const k of Object.keys(scopeOptions())) {
     if (p.flags.has(k) && !(k in system.scope)) throw new UsageError(`--${k} is not a scope parameter of ${system.name}`);
   }
   for (const [k, v] of Object.entries(system.scope)) given[k] = intFlag(p, k, v.min, v.simulateMax ?? 4 * v.max);
-  const variant = (p.flags.get('variant') as string | undefined) ?? null;
+  const variant = strFlag(p, 'variant') ?? null;
+  const dir = strFlag(p, 'out') ?? `out/${system.name}`;
+  checkOutDir(dir);
   const runs = intFlag(p, 'runs', 1, 2 ** 31) ?? 1000;
   const seed = intFlag(p, 'seed', -(2 ** 31), 2 ** 31 - 1) ?? 1;
   const maxSeconds = numFlag(p, 'max-seconds', 0);
@@ -35,7 +57,7 @@ export function runSimulate(argv: string[]): number {
   });
   const r = o.result;
   const name = `${variant ?? 'fixed'}.seed-${seed}`;
-  const tracePath = o.trace ? writeTrace((p.flags.get('out') as string | undefined) ?? `out/${system.name}`, name, o.compiled, o.trace) : null;
+  const tracePath = o.trace ? writeTrace(dir, name, o.compiled, o.trace) : null;
   const code = r.verdict === 'pass' ? EXIT.pass : r.verdict === 'incomplete' ? EXIT.incomplete : exitCodeOf(r.violation!.kind);
   const scopeText = Object.entries(o.scope).map(([k, v]) => `--${k} ${v}`).join(' ');
   const again = `pagerace simulate ${system.name} ${scopeText}${variant ? ` --variant ${variant}` : ''} --runs ${runs} --seed ${seed}`;
@@ -53,7 +75,7 @@ export function runSimulate(argv: string[]): number {
     }));
     return code;
   }
-  out(`${system.name} (kernel ${system.kernel}) ${scopeText}${variant ? ` --variant ${variant}` : ''}, random schedules, seed ${seed}`);
+  out(`${system.name} (kernel ${o.kernel}) ${scopeText}${variant ? ` --variant ${variant}` : ''}, random schedules, seed ${seed}`);
   const covered = `${r.runs} schedule${r.runs === 1 ? '' : 's'}, ${r.steps} steps, ${r.seconds.toFixed(2)} s`;
   if (r.verdict === 'pass') out(`pass over ${covered} (not exhaustive: random schedules only)`);
   else if (r.verdict === 'incomplete') out(`incomplete: ${covered} (stopped by ${r.limit}); no violation found`);

@@ -3,7 +3,7 @@
  * search (walker.ts) or the preemption-bounded search (bounded.ts), then, when
  * asked, the liveness pass (liveness.ts) over a state space where no safety
  * property failed. One entry point, so that a search run in a watched worker
- * thread (watchdog.ts) is the very search the caller would have run.
+ * thread (cli/background.ts) is the very search the caller would have run.
  */
 import type { Compiled } from './compile.ts';
 import { walkBounded } from './bounded.ts';

@@ -1,11 +1,15 @@
 /**
  * Free page aeration: mm/aeration.c and include/linux/memory_aeration.h from the seed
  * "mm: Add logic for separating "aerated" pages from "raw" pages" (Alexander Duyck,
- * [PATCH v1 5/6], May 2019, seed 003), with the page_alloc.c side of patch 4/6 that
- * it builds on (set_page_aerated() / clear_page_aerated() in the free-list helpers,
- * get_aeration_page() / put_aeration_page(), and the `aerated` argument of
- * __free_one_page()). Patch 4/6 is not among the seeds; where the model had to
- * reconstruct it, the comment says so.
+ * [PATCH v1 5/6], 2019, seed 003), with the page_alloc.c side of patch 4/6 that it
+ * builds on ("mm: Introduce "aerated" pages", v1, 19 June 2019, read from the kvm list
+ * archive, Message-ID <20190619223323.1231.86906.stgit@localhost.localdomain>):
+ * set_page_aerated() / clear_page_aerated() in the free-area helpers,
+ * get_aeration_page() / put_aeration_page(), and __free_one_page(..., aerated), where
+ * every merge clears fully_aerated ("assume buddy is not aerated") and the result is
+ * either set_page_aerated() or aerator_notify_free(). Patch 6/6 (virtio-balloon's
+ * react(), which hands the batch to the host and waits) was not read: react() is one
+ * step with zone->lock dropped that touches no allocator state.
  *
  * The buddy allocator is src/kernel/buddy.ts (the v5.19 core; the 2019 code it ports
  * differs only in names: free_area instead of free_list helpers). Every function
@@ -19,17 +23,16 @@
  */
 import { WARN_ON } from './bug.ts';
 import {
-  type FreeHooks, FPI_NONE, FPI_TO_TAIL, MIGRATE_ISOLATE, PageBuddy, Z_FLAGS, __free_one_page, __mod_zone_freepage_state,
+  type FreeHooks, FPI_NONE, FPI_TO_TAIL, MIGRATE_ISOLATE, Z_NR_ISOLATE, PageBuddy, Z_FLAGS, __free_one_page, __mod_zone_freepage_state,
   buddy_order, del_page_from_free_list, extraListHead, freeListHead, freeListOf, list_add_tail_node, list_del_node,
   list_empty_head, lruNext, lruPrev, maxOrderOf, nmtOf, nrFreeAt, nrFreeAeratedAt, pageblockOrderOf, zoneEnd,
-  get_pageblock_migratetype, listIdOf, free_pages_prepare,
+  get_pageblock_migratetype, listIdOf, free_pages_prepare, F_PCP_MT,
 } from './buddy.ts';
-import { F_FLAGS, F_ISOLATORS, F_LIST, F_PRIVATE, F_REF, PAGE_STRIDE } from './page.ts';
+import { F_FLAGS, F_LIST, F_PRIVATE, F_REF, PAGE_STRIDE } from './page.ts';
 
 /** PageAerated(): in the seed an alias of the Offline page type, set together with PageBuddy. A flag bit here. */
 export const PG_aerated = 0x10;
-/** page->index as set_pcppage_migratetype() uses it; buddy systems have no isolation ghosts, so F_ISOLATORS is free. */
-export const F_PCP_MT = F_ISOLATORS;
+export { F_PCP_MT };
 /** zone->flags bits (include/linux/mmzone.h with the seed). */
 export const ZONE_AERATION_REQUESTED = 0x1;
 export const ZONE_AERATION_ACTIVE = 0x2;
@@ -45,8 +48,16 @@ export const refcntAt = (m: Uint8Array, z: number): number => devBase(m, z);
 export const pendingAt = (m: Uint8Array, z: number): number => devBase(m, z) + 1;
 /** Ghost: how many CPUs have finished. */
 export const cpusDoneAt = (m: Uint8Array, z: number): number => devBase(m, z) + 2;
+/** AERATOR_HWM (32 in the seed; a constant of the world here, set from the scope). */
+export const hwmAt = (m: Uint8Array, z: number): number => devBase(m, z) + 3;
+/**
+ * Ghost, one byte per page: 1 while the page's content has not been aerated since a
+ * CPU freed it (every page starts raw). Set by a CPU's free, cleared when the page
+ * comes back from the batch; never read by the kernel code.
+ */
+export const rawGhostAt = (m: Uint8Array, z: number, pfn: number): number => devBase(m, z) + 4 + pfn;
 /** Bytes the aerator takes after the zone. */
-export const aeratorSize = (maxOrder: number, minOrder: number, nmt: number): number => (maxOrder - minOrder) * nmt + 3;
+export const aeratorSize = (maxOrder: number, minOrder: number, nmt: number, npages: number): number => (maxOrder - minOrder) * nmt + 4 + npages;
 export const batchHead = (m: Uint8Array, z: number): number => extraListHead(m, z, 0);
 
 export const PageAerated = (m: Uint8Array, pfn: number): boolean => (m[pfn * PAGE_STRIDE + F_FLAGS] & PG_aerated) !== 0;
@@ -93,8 +104,18 @@ export function clear_page_aerated(m: Uint8Array, z: number, pfn: number, order:
   m[nrFreeAeratedAt(m, z, order)]--;
 }
 
+/**
+ * The end of __free_one_page() with patch 4/6: "if (fully_aerated)
+ * set_page_aerated(page, zone, order, migratetype); else aerator_notify_free(zone,
+ * order);". `checkRequested` false is the variant notify-without-requested-test.
+ */
+export const onFreedWith = (checkRequested: boolean) => (m: Uint8Array, z: number, pfn: number, order: number, mt: number, fullyAerated: boolean): void => {
+  if (fullyAerated) set_page_aerated(m, z, pfn, order, mt);
+  else aerator_notify_free(m, z, order, m[hwmAt(m, z)], checkRequested);
+};
+
 /** The hooks of patches 4 and 5 into the free lists. */
-export const AERATION_HOOKS: FreeHooks = { tail: aerator_get_tail, onDel: clear_page_aerated };
+export const AERATION_HOOKS: FreeHooks = { tail: aerator_get_tail, onDel: clear_page_aerated, onFreed: onFreedWith(true) };
 
 /** aerator_raw_pages(): nr_free - nr_free_aerated of an order. */
 export const aerator_raw_pages = (m: Uint8Array, z: number, order: number): number =>
@@ -125,16 +146,16 @@ export function aerator_notify_free(m: Uint8Array, z: number, order: number, hwm
 }
 
 /**
- * free_one_page() of a raw page with aeration (patch 4/6's __free_one_page(...,
- * aerated = false)): merge, list, then aerator_notify_free(zone, order) with the
- * final order.
+ * free_one_page() of a raw page with aeration (patch 4/6: __free_one_page(...,
+ * aerated = false)): merge, list, and aerator_notify_free(zone, order) with the
+ * final order, from __free_one_page()'s end (the hooks' onFreed).
  */
-export function free_pages_aerated_zone(m: Uint8Array, z: number, pfn: number, order: number, hwm: number, checkRequested = true, hooks = AERATION_HOOKS): void {
+export function free_pages_aerated_zone(m: Uint8Array, z: number, pfn: number, order: number, hooks = AERATION_HOOKS): void {
   const o = pfn * PAGE_STRIDE;
   m[o + F_REF] = 0;
   free_pages_prepare(m, pfn, order);
-  const r = __free_one_page(m, z, pfn, order, get_pageblock_migratetype(m, z, pfn), FPI_NONE, hooks);
-  aerator_notify_free(m, z, r.order, hwm, checkRequested);
+  for (let i = 0; i < 1 << order; i++) m[rawGhostAt(m, z, pfn + i)] = 1;
+  __free_one_page(m, z, pfn, order, get_pageblock_migratetype(m, z, pfn), FPI_NONE, hooks);
 }
 
 /**
@@ -164,15 +185,32 @@ export function get_aeration_page(m: Uint8Array, z: number, order: number, mt: n
 }
 
 /**
- * put_aeration_page(): back to the free lists as an aerated page: __free_one_page()
- * with aerated = true puts it at the list's tail (before the boundary) and
- * set_page_aerated() makes it the boundary; no notification.
+ * put_aeration_page() (patch 4/6): the migratetype recorded at get_aeration_page()
+ * (the pageblock's when a pageblock is isolated), the order from page->private, then
+ * __free_one_page(..., aerated = true): at the list's tail (before the boundary); a
+ * page that merged with nothing becomes aerated and the boundary, a merged one is raw
+ * and notifies (patch 4/6: "assume buddy is not aerated").
  */
 export function put_aeration_page(m: Uint8Array, z: number, pfn: number, hooks = AERATION_HOOKS): void {
+  let mt = m[pfn * PAGE_STRIDE + F_PCP_MT];
+  if (m[z + Z_NR_ISOLATE] > 0 || mt === MIGRATE_ISOLATE) mt = get_pageblock_migratetype(m, z, pfn);
+  const order = m[pfn * PAGE_STRIDE + F_PRIVATE];
+  m[pfn * PAGE_STRIDE + F_PRIVATE] = 0;
+  for (let i = 0; i < 1 << order; i++) m[rawGhostAt(m, z, pfn + i)] = 0;
+  __free_one_page(m, z, pfn, order, mt, FPI_NONE, hooks, true);
+}
+
+/**
+ * put_aeration_page() as the model had it before following patch 4/6 (variant
+ * merged-stays-aerated): the page that results from merging is marked aerated and
+ * nothing is notified.
+ */
+export function put_aeration_page_merged_aerated(m: Uint8Array, z: number, pfn: number, hooks = AERATION_HOOKS): void {
   const mt = m[pfn * PAGE_STRIDE + F_PCP_MT];
   const order = m[pfn * PAGE_STRIDE + F_PRIVATE];
   m[pfn * PAGE_STRIDE + F_PRIVATE] = 0;
-  const r = __free_one_page(m, z, pfn, order, mt, FPI_TO_TAIL, hooks);
+  for (let i = 0; i < 1 << order; i++) m[rawGhostAt(m, z, pfn + i)] = 0;
+  const r = __free_one_page(m, z, pfn, order, mt, FPI_TO_TAIL, { ...hooks, onFreed: undefined });
   set_page_aerated(m, z, r.pfn, r.order, mt);
 }
 
@@ -207,13 +245,13 @@ export function aerator_fill(m: Uint8Array, z: number, capacity: number, hooks =
 }
 
 /** aerator_drain(): every page of the batch back to its free list, aerated. */
-export function aerator_drain(m: Uint8Array, z: number, hooks = AERATION_HOOKS): void {
+export function aerator_drain(m: Uint8Array, z: number, hooks = AERATION_HOOKS, put = put_aeration_page): void {
   const batch = batchHead(m, z);
   while (!list_empty_head(m, z, batch)) {
     const page = lruNext(m, z, batch);
     list_del_node(m, z, page);
     m[page * PAGE_STRIDE + F_LIST] = 0;
-    put_aeration_page(m, z, page, hooks);
+    put(m, z, page, hooks);
   }
 }
 

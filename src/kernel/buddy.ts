@@ -23,7 +23,10 @@
  * a step program may run one whole critical section as one step.
  */
 import { BUG_ON, KernelBug, VM_BUG_ON_PAGE } from './bug.ts';
-import { F_FLAGS, F_LIST, F_LOCKER, F_PRIVATE, F_REF, F_TYPE, LIST_NONE, PAGE_STRIDE, TYPE_BUDDY, TYPE_NONE } from './page.ts';
+import {
+  INIT_LIST_HEAD, ListSpace, list_add, list_add_tail, list_del, list_empty, list_move_tail, listEntries as listEntriesOf, poisonEntry,
+} from './list.ts';
+import { F_FLAGS, F_ISOLATORS, F_LIST, F_LOCKER, F_PRIVATE, F_REF, F_TYPE, LIST_NONE, PAGE_STRIDE, TYPE_BUDDY, TYPE_NONE } from './page.ts';
 
 // ---------------------------------------------------------------------------
 // enum migratetype (include/linux/mmzone.h), in the kernel's order, restricted to
@@ -42,11 +45,16 @@ export const migratetype_is_mergeable = (mt: number): boolean => mt < MIGRATE_PC
 
 /** Ghost: who holds an allocated page (actor + 1), 0 for none. Buddy systems have no page lock, so F_LOCKER is free. */
 export const F_OWNER = F_LOCKER;
+/**
+ * page->index as set_pcppage_migratetype() uses it (a free page on a per-cpu list,
+ * an aerated page), and, for an in-use page, the migratetype it was allocated with
+ * (what PageLRU() / __PageMovable() tell move_freepages_block() about it). Buddy
+ * systems have no isolation ghosts, so F_ISOLATORS is free.
+ */
+export const F_PCP_MT = F_ISOLATORS;
 
 /** List ids in page's F_LIST for pages on a zone list: LIST_BUDDY + (head node - npages). */
 export const LIST_BUDDY = 16;
-/** list_del() poisons page->lru: the model's LIST_POISON1/2. */
-export const LIST_POISON = 0xfe;
 
 // --- zone layout -------------------------------------------------------------
 const Z_NPAGES = 0;
@@ -62,7 +70,11 @@ export const Z_FLAGS = 6;
 export const Z_NR_FREE_PAGES = 7;
 /** zone->nr_isolate_pageblock. */
 export const Z_NR_ISOLATE = 8;
-const Z_NR_FREE = 9;
+/** zone->_watermark[WMARK_MIN] (constant per zone). */
+const Z_WMARK_MIN = 9;
+/** How many CPUs have per-cpu page lists (struct per_cpu_pages) in this zone. */
+const Z_PCP_CPUS = 10;
+const Z_NR_FREE = 11;
 
 export interface ZoneGeometry {
   readonly npages: number;
@@ -73,7 +85,17 @@ export interface ZoneGeometry {
   readonly nmt: number;
   /** Extra list heads for the system (an aerator's batch, ...). */
   readonly extraLists: number;
+  /** zone->_watermark[WMARK_MIN] in pages; 0 when absent. */
+  readonly wmarkMin?: number;
+  /** CPUs with per-cpu page lists (src/kernel/pcp.ts); 0 when absent. */
+  readonly pcpCpus?: number;
 }
+
+/**
+ * MIGRATE_PCPTYPES of the model (Unmovable, Movable; RECLAIMABLE is left out): the
+ * migratetypes a per-cpu list exists for.
+ */
+export const PCPTYPES = 2;
 
 export const nrFreeAt = (m: Uint8Array, z: number, order: number): number => z + Z_NR_FREE + order;
 /** free_area[order].nr_free_aerated (seed 003): right after nr_free. */
@@ -84,9 +106,19 @@ const linksBase = (m: Uint8Array, z: number): number => pbBase(m, z) + (m[z + Z_
 const nextAt = (m: Uint8Array, z: number, node: number): number => linksBase(m, z) + 2 * node;
 
 /** The first byte after the zone (where a system's own fields may start). */
+/** Every list_head of the zone: pages, free lists, the system's extra heads, per-cpu lists. */
+const nodesOf = (m: Uint8Array, z: number): number =>
+  m[z + Z_NPAGES] + m[z + Z_MAX_ORDER] * m[z + Z_NMT] + m[z + Z_EXTRA] + m[z + Z_PCP_CPUS] * m[z + Z_MAX_ORDER] * PCPTYPES;
+/** pcp->count of a CPU, then the CPU's pending drain work (pcpu_drain), after the links. */
+export const pcpCountAt = (m: Uint8Array, z: number, cpu: number): number => linksBase(m, z) + 2 * nodesOf(m, z) + cpu;
+export const pcpDrainPendingAt = (m: Uint8Array, z: number, cpu: number): number => linksBase(m, z) + 2 * nodesOf(m, z) + m[z + Z_PCP_CPUS] + cpu;
+export const pcpCpusOf = (m: Uint8Array, z: number): number => m[z + Z_PCP_CPUS];
+/** The node of pcp->lists[order_to_pindex(mt, order)] of a CPU. */
+export const pcpListHead = (m: Uint8Array, z: number, cpu: number, order: number, mt: number): number =>
+  m[z + Z_NPAGES] + m[z + Z_MAX_ORDER] * m[z + Z_NMT] + m[z + Z_EXTRA] + (cpu * m[z + Z_MAX_ORDER] + order) * PCPTYPES + mt;
+
 export function zoneEnd(m: Uint8Array, z: number): number {
-  const nodes = m[z + Z_NPAGES] + m[z + Z_MAX_ORDER] * m[z + Z_NMT] + m[z + Z_EXTRA];
-  return linksBase(m, z) + 2 * nodes;
+  return linksBase(m, z) + 2 * nodesOf(m, z) + 2 * m[z + Z_PCP_CPUS];
 }
 export const npagesOf = (m: Uint8Array, z: number): number => m[z + Z_NPAGES];
 export const maxOrderOf = (m: Uint8Array, z: number): number => m[z + Z_MAX_ORDER];
@@ -97,8 +129,9 @@ export const nrFreePages = (m: Uint8Array, z: number): number => m[z + Z_NR_FREE
 
 /** Bytes the zone takes after the pages. */
 export function zoneSize(g: ZoneGeometry): number {
-  const nodes = g.npages + g.maxOrder * g.nmt + g.extraLists;
-  return Z_NR_FREE + 2 * g.maxOrder + (g.npages >> g.pageblockOrder) + 2 * nodes;
+  const pcp = g.pcpCpus ?? 0;
+  const nodes = g.npages + g.maxOrder * g.nmt + g.extraLists + pcp * g.maxOrder * PCPTYPES;
+  return Z_NR_FREE + 2 * g.maxOrder + (g.npages >> g.pageblockOrder) + 2 * nodes + 2 * pcp;
 }
 
 /**
@@ -114,19 +147,49 @@ export function initZone(m: Uint8Array, z: number, g: ZoneGeometry, mt = MIGRATE
   m[z + Z_PB_ORDER] = g.pageblockOrder;
   m[z + Z_NMT] = g.nmt;
   m[z + Z_EXTRA] = g.extraLists;
+  m[z + Z_WMARK_MIN] = g.wmarkMin ?? 0;
+  m[z + Z_PCP_CPUS] = g.pcpCpus ?? 0;
   for (let b = 0; b < g.npages >> g.pageblockOrder; b++) m[pbBase(m, z) + b] = mt;
-  const nodes = g.npages + g.maxOrder * g.nmt + g.extraLists;
-  for (let n = g.npages; n < nodes; n++) {
-    m[nextAt(m, z, n)] = n;
-    m[nextAt(m, z, n) + 1] = n;
-  }
-  for (let n = 0; n < g.npages; n++) {
-    m[nextAt(m, z, n)] = LIST_POISON;
-    m[nextAt(m, z, n) + 1] = LIST_POISON;
-  }
+  const nodes = nodesOf(m, z);
+  const S = zoneListSpace(m, z);
+  for (let n = g.npages; n < nodes; n++) INIT_LIST_HEAD(m, S, idOf(n));
+  for (let n = 0; n < g.npages; n++) poisonEntry(m, S, idOf(n));
 }
 
-// --- list heads and links (include/linux/list.h) ------------------------------
+// --- list heads and links: struct list_head from src/kernel/list.ts ------------
+//
+// The zone keeps the list_heads of its pages (page->lru) and of its free lists in its
+// own bytes (nextAt(node): `next`, then `prev`), and links them with the kernel's
+// list.h functions of src/kernel/list.ts, CONFIG_DEBUG_LIST's checks and
+// LIST_POISON1/2 included. This module numbers nodes by *index*: pfn for a page's lru,
+// then the free-list heads, then the system's extra heads; the pointer stored in the
+// world is the index + 1 (a list.ts node id, 0 being NULL).
+
+/** The list.ts node id of a node index. */
+const idOf = (node: number): number => node + 1;
+/** A list.ts ListSpace for the zone at byte `z`, cached for the zone last asked for. */
+let spaceKey = -1;
+let space: ListSpace | null = null;
+export function zoneListSpace(m: Uint8Array, z: number): ListSpace {
+  const key = (z * 16 + m[z + Z_PCP_CPUS]) * 2 ** 32 + (((m[z + Z_NPAGES] << 24) | (m[z + Z_MAX_ORDER] << 16) | (m[z + Z_NMT] << 8) | m[z + Z_EXTRA]) >>> 0);
+  if (space && key === spaceKey) return space;
+  const S = new ListSpace();
+  const npages = m[z + Z_NPAGES];
+  const nmt = m[z + Z_NMT];
+  const nodes = nodesOf(m, z);
+  const extraEnd = npages + m[z + Z_MAX_ORDER] * nmt + m[z + Z_EXTRA];
+  for (let n = 0; n < nodes; n++) {
+    const k = n - extraEnd;
+    const name = n < npages ? `p${n}.lru`
+      : n < npages + m[z + Z_MAX_ORDER] * nmt ? `free_area[${Math.floor((n - npages) / nmt)}].free_list[${MT_NAMES[(n - npages) % nmt]}]`
+      : n < extraEnd ? `extra${n - npages - m[z + Z_MAX_ORDER] * nmt}`
+      : `pcp${Math.floor(k / (m[z + Z_MAX_ORDER] * PCPTYPES))}.lists[${k % (m[z + Z_MAX_ORDER] * PCPTYPES)}]`;
+    S.node(idOf(n), nextAt(m, z, n), name, n >= npages);
+  }
+  spaceKey = key;
+  space = S;
+  return S;
+}
 
 /** The node of &zone->free_area[order].free_list[mt]. */
 export const freeListHead = (m: Uint8Array, z: number, order: number, mt: number): number =>
@@ -144,47 +207,32 @@ export function freeListOf(m: Uint8Array, z: number, listId: number): { order: n
   return { order: Math.floor(k / nmt), mt: k % nmt };
 }
 
-export const lruNext = (m: Uint8Array, z: number, node: number): number => m[nextAt(m, z, node)];
-export const lruPrev = (m: Uint8Array, z: number, node: number): number => m[nextAt(m, z, node) + 1];
-const setNext = (m: Uint8Array, z: number, node: number, v: number) => { m[nextAt(m, z, node)] = v; };
-const setPrev = (m: Uint8Array, z: number, node: number, v: number) => { m[nextAt(m, z, node) + 1] = v; };
+/** node->next as a node index (a poisoned or NULL pointer comes out >= every node). */
+export const lruNext = (m: Uint8Array, z: number, node: number): number => (m[nextAt(m, z, node)] - 1) & 0xff;
+/** node->prev as a node index. */
+export const lruPrev = (m: Uint8Array, z: number, node: number): number => (m[nextAt(m, z, node) + 1] - 1) & 0xff;
 export const isPageNode = (m: Uint8Array, z: number, node: number): boolean => node < m[z + Z_NPAGES];
 
-/** __list_add(new, prev, next). */
-function __list_add(m: Uint8Array, z: number, node: number, prev: number, next: number): void {
-  setPrev(m, z, next, node);
-  setNext(m, z, node, next);
-  setPrev(m, z, node, prev);
-  setNext(m, z, prev, node);
-}
 /** list_add(&page->lru, head): right after `head` (a list head or any node). */
 export function list_add_node(m: Uint8Array, z: number, node: number, head: number): void {
-  __list_add(m, z, node, head, lruNext(m, z, head));
+  list_add(m, zoneListSpace(m, z), idOf(node), idOf(head));
 }
 /** list_add_tail(&page->lru, head): right before `head`. */
 export function list_add_tail_node(m: Uint8Array, z: number, node: number, head: number): void {
-  __list_add(m, z, node, lruPrev(m, z, head), head);
+  list_add_tail(m, zoneListSpace(m, z), idOf(node), idOf(head));
 }
-/** list_del(&page->lru): unlink and poison. */
+/** list_del(&page->lru): unlink and poison (LIST_POISON1/2), with CONFIG_DEBUG_LIST's checks. */
 export function list_del_node(m: Uint8Array, z: number, node: number): void {
-  const next = lruNext(m, z, node);
-  const prev = lruPrev(m, z, node);
-  if (next === LIST_POISON || prev === LIST_POISON) throw new KernelBug('list_del corruption (LIST_POISON)', 'list_del', node);
-  setPrev(m, z, next, prev);
-  setNext(m, z, prev, next);
-  setNext(m, z, node, LIST_POISON);
-  setPrev(m, z, node, LIST_POISON);
+  list_del(m, zoneListSpace(m, z), idOf(node));
 }
-export const list_empty_head = (m: Uint8Array, z: number, head: number): boolean => lruNext(m, z, head) === head;
-/** The entries of a list from its first to its last. */
+/** list_move_tail(entry, head): `entry` (a page's lru or a list head) moves right before `head`. */
+export function list_move_tail_node(m: Uint8Array, z: number, node: number, head: number): void {
+  list_move_tail(m, zoneListSpace(m, z), idOf(node), idOf(head));
+}
+export const list_empty_head = (m: Uint8Array, z: number, head: number): boolean => list_empty(m, zoneListSpace(m, z), idOf(head));
+/** The entries of a list from its first to its last, as node indices. */
 export function listEntries(m: Uint8Array, z: number, head: number): number[] {
-  const out: number[] = [];
-  const limit = m[z + Z_NPAGES] + 1;
-  for (let n = lruNext(m, z, head); n !== head; n = lruNext(m, z, n)) {
-    if (n === LIST_POISON || out.length > limit) throw new KernelBug('list corruption: walk does not return to the head', 'list_for_each', n);
-    out.push(n);
-  }
-  return out;
+  return listEntriesOf(m, zoneListSpace(m, z), idOf(head), 'list_for_each', m[z + Z_NPAGES] + 1).map((id) => id - 1);
 }
 
 // --- pageblock flags (mm/page_alloc.c, include/linux/pageblock-flags.h) -------
@@ -230,6 +278,12 @@ export interface FreeHooks {
   tail?(m: Uint8Array, z: number, order: number, mt: number): number;
   /** clear_page_aerated(): called by del_page_from_free_list() before the page is unlinked. */
   onDel?(m: Uint8Array, z: number, pfn: number, order: number): void;
+  /**
+   * The end of __free_one_page() with patch 4/6 of seed 003: set_page_aerated() for a
+   * page freed aerated that merged with nothing (fully_aerated), else
+   * aerator_notify_free(zone, order).
+   */
+  onFreed?(m: Uint8Array, z: number, pfn: number, order: number, mt: number, fullyAerated: boolean): void;
 }
 
 /** add_to_free_list(): list_add at the head of free_list[mt]; nr_free++. */
@@ -250,10 +304,11 @@ export function add_to_free_list_tail(m: Uint8Array, z: number, pfn: number, ord
 }
 
 /** move_to_free_list(): list_move_tail(&page->lru, &area->free_list[mt]). */
-export function move_to_free_list(m: Uint8Array, z: number, pfn: number, order: number, mt: number): void {
-  list_del_node(m, z, pfn);
+export function move_to_free_list(m: Uint8Array, z: number, pfn: number, order: number, mt: number, hooks?: FreeHooks): void {
+  // Seed 003 patch 4/6: move_to_free_area() clears PageAerated (the page leaves the aerated tail).
+  hooks?.onDel?.(m, z, pfn, order);
   const head = freeListHead(m, z, order, mt);
-  list_add_tail_node(m, z, pfn, head);
+  list_move_tail_node(m, z, pfn, head);
   m[pfn * PAGE_STRIDE + F_LIST] = listIdOf(m, z, head);
 }
 
@@ -312,8 +367,11 @@ export const FPI_TO_TAIL = 1;
  * Returns the final (pfn, order) as pfn | order << 8 for callers that notify.
  */
 export function __free_one_page(
-  m: Uint8Array, z: number, pfn: number, order: number, mt: number, fpi = FPI_NONE, hooks?: FreeHooks,
+  m: Uint8Array, z: number, pfn: number, order: number, mt: number, fpi = FPI_NONE, hooks?: FreeHooks, aerated = false,
 ): { pfn: number; order: number } {
+  // Seed 003's patch 4/6: "bool fully_aerated = aerated;" and every merge clears it
+  // ("assume buddy is not aerated").
+  let fullyAerated = aerated;
   const o = pfn * PAGE_STRIDE;
   VM_BUG_ON_PAGE(m[o + F_TYPE] === TYPE_BUDDY, 'PageBuddy(page) at free', '__free_one_page', pfn);
   VM_BUG_ON_PAGE((pfn & ((1 << order) - 1)) !== 0, 'pfn & ((1 << order) - 1)', '__free_one_page', pfn);
@@ -330,14 +388,16 @@ export function __free_one_page(
       const buddyMt = get_pageblock_migratetype(m, z, buddy);
       if (mt !== buddyMt && (!migratetype_is_mergeable(mt) || !migratetype_is_mergeable(buddyMt))) break;
     }
+    if (aerated) fullyAerated = false;
     del_page_from_free_list(m, z, buddy, order, hooks);
     pfn &= buddy;
     order++;
   }
   set_buddy_order(m, pfn, order);
-  const toTail = (fpi & FPI_TO_TAIL) !== 0 || buddy_merge_likely(m, z, pfn, buddyPfn, order);
+  const toTail = aerated || (fpi & FPI_TO_TAIL) !== 0 || buddy_merge_likely(m, z, pfn, buddyPfn, order);
   if (toTail) add_to_free_list_tail(m, z, pfn, order, mt, hooks);
   else add_to_free_list(m, z, pfn, order, mt);
+  hooks?.onFreed?.(m, z, pfn, order, mt, fullyAerated);
   return { pfn, order };
 }
 
@@ -362,16 +422,99 @@ export function expand(m: Uint8Array, z: number, pfn: number, low: number, high:
  * pfn or -1. The model has no fallback to other migratetypes (__rmqueue_fallback)
  * and no per-cpu lists: allocations are served straight from the buddy lists.
  */
-export function __rmqueue_smallest(m: Uint8Array, z: number, order: number, mt: number, hooks?: FreeHooks): number {
+export function __rmqueue_smallest(m: Uint8Array, z: number, order: number, mt: number, hooks?: FreeHooks, expandFn = expand): number {
   const maxOrder = m[z + Z_MAX_ORDER];
   for (let cur = order; cur < maxOrder; cur++) {
     const page = get_page_from_free_area(m, z, cur, mt);
     if (page < 0) continue;
     del_page_from_free_list(m, z, page, cur, hooks);
-    expand(m, z, page, order, cur, mt);
+    expandFn(m, z, page, order, cur, mt);
+    m[page * PAGE_STRIDE + F_PCP_MT] = mt; // set_pcppage_migratetype(page, migratetype)
     return page;
   }
   return -1;
+}
+
+/** fallbacks[] (mm/page_alloc.c, v5.19) without MIGRATE_RECLAIMABLE: where each pcp type falls back to. */
+export const FALLBACKS: readonly (readonly number[])[] = [[MIGRATE_MOVABLE], [MIGRATE_UNMOVABLE]];
+
+/** can_steal_fallback() (v5.19). */
+export function can_steal_fallback(m: Uint8Array, z: number, order: number, startMt: number): boolean {
+  const pbOrder = m[z + Z_PB_ORDER];
+  if (order >= pbOrder) return true;
+  return order >= pbOrder >> 1 || startMt === MIGRATE_UNMOVABLE;
+}
+
+/** find_suitable_fallback(area, order, migratetype, only_stealable = false): the fallback type and can_steal, or -1. */
+export function find_suitable_fallback(m: Uint8Array, z: number, order: number, mt: number, fallbacks = FALLBACKS): { mt: number; canSteal: boolean } | null {
+  if (m[nrFreeAt(m, z, order)] === 0) return null;
+  for (const fallback of fallbacks[mt] ?? []) {
+    if (get_page_from_free_area(m, z, order, fallback) < 0) continue;
+    return { mt: fallback, canSteal: can_steal_fallback(m, z, order, mt) };
+  }
+  return null;
+}
+
+/**
+ * steal_suitable_fallback() (v5.19), zone->lock held: a page of at least
+ * pageblock_order takes its pageblocks over (change_pageblock_range()); otherwise,
+ * allowed to steal the whole block, move_freepages_block() moves the block's free
+ * pages to the new type, and the block changes type when free and alike pages make
+ * at least half of it; the page itself goes to the new type's list either way.
+ */
+export function steal_suitable_fallback(m: Uint8Array, z: number, page: number, startMt: number, wholeBlock: boolean, hooks?: FreeHooks): void {
+  const order = buddy_order(m, page);
+  const oldMt = get_pageblock_migratetype(m, z, page);
+  const pbOrder = m[z + Z_PB_ORDER];
+  if (order >= pbOrder) {
+    // change_pageblock_range(page, current_order, start_type)
+    for (let p = page; p < page + (1 << order); p += pageblockNrPages(m, z)) set_pageblock_migratetype(m, z, p, startMt);
+    move_to_free_list(m, z, page, order, startMt, hooks);
+    return;
+  }
+  if (!wholeBlock) { move_to_free_list(m, z, page, order, startMt, hooks); return; }
+  const { moved: freePages, movable } = move_freepages_block_counting(m, z, page, startMt, hooks);
+  let alike: number;
+  if (startMt === MIGRATE_MOVABLE) alike = movable;
+  else alike = oldMt === MIGRATE_MOVABLE ? pageblockNrPages(m, z) - (freePages + movable) : 0;
+  if (!freePages) { move_to_free_list(m, z, page, order, startMt, hooks); return; }
+  if (freePages + alike >= 1 << (pbOrder - 1)) set_pageblock_migratetype(m, z, page, startMt);
+}
+
+/**
+ * __rmqueue_fallback() (v5.19, no ALLOC_NOFRAGMENT): the largest free page of a
+ * fallback type; when it cannot steal the block and the request is movable, the
+ * smallest one instead; then steal_suitable_fallback(). Returns false when there is none.
+ */
+export function __rmqueue_fallback(m: Uint8Array, z: number, order: number, startMt: number, hooks?: FreeHooks, fallbacks = FALLBACKS): boolean {
+  const maxOrder = m[z + Z_MAX_ORDER];
+  let found: { order: number; mt: number; canSteal: boolean } | null = null;
+  for (let cur = maxOrder - 1; cur >= order; cur--) {
+    const f = find_suitable_fallback(m, z, cur, startMt, fallbacks);
+    if (!f) continue;
+    found = { order: cur, ...f };
+    if (!f.canSteal && startMt === MIGRATE_MOVABLE && cur > order) {
+      // find_smallest
+      for (let small = order; small < maxOrder; small++) {
+        const g = find_suitable_fallback(m, z, small, startMt, fallbacks);
+        if (g) { found = { order: small, ...g }; break; }
+      }
+    }
+    break;
+  }
+  if (!found) return false;
+  const page = get_page_from_free_area(m, z, found.order, found.mt);
+  steal_suitable_fallback(m, z, page, startMt, found.canSteal, hooks);
+  return true;
+}
+
+/** __rmqueue() (v5.19, no CMA): __rmqueue_smallest(), and on failure __rmqueue_fallback() and retry. */
+export function __rmqueue(m: Uint8Array, z: number, order: number, mt: number, hooks?: FreeHooks, expandFn = expand, fallbacks = FALLBACKS): number {
+  for (;;) {
+    const page = __rmqueue_smallest(m, z, order, mt, hooks, expandFn);
+    if (page >= 0) return page;
+    if (!__rmqueue_fallback(m, z, order, mt, hooks, fallbacks)) return -1;
+  }
 }
 
 /**
@@ -396,11 +539,12 @@ export function prep_new_page(m: Uint8Array, pfn: number, order: number, owner: 
  * rmqueue() for a buddy allocation (rmqueue_buddy(), v5.19), zone->lock held for the
  * whole call: __rmqueue_smallest() then prep_new_page(). Returns the pfn or -1.
  */
-export function rmqueue(m: Uint8Array, z: number, order: number, mt: number, owner: number, hooks?: FreeHooks): number {
-  const pfn = __rmqueue_smallest(m, z, order, mt, hooks);
+export function rmqueue(m: Uint8Array, z: number, order: number, mt: number, owner: number, hooks?: FreeHooks, expandFn = expand): number {
+  const pfn = __rmqueue(m, z, order, mt, hooks, expandFn);
   if (pfn >= 0) {
     __mod_zone_freepage_state(m, z, -(1 << order), mt);
     prep_new_page(m, pfn, order, owner);
+    for (let i = 0; i < 1 << order; i++) m[(pfn + i) * PAGE_STRIDE + F_PCP_MT] = mt;
   }
   return pfn;
 }
@@ -417,6 +561,9 @@ export function free_pages_prepare(m: Uint8Array, pfn: number, order: number): v
     if (m[o + F_REF] !== 0) throw new KernelBug('bad_page(): nonzero _refcount', 'free_pages_check', pfn + i);
     m[o + F_OWNER] = 0;
     m[o + F_PRIVATE] = 0;
+    // page->index is not read again before it is set (set_pcppage_migratetype(), an
+    // allocation): cleared so that stale values do not split states.
+    m[o + F_PCP_MT] = 0;
   }
 }
 
@@ -437,22 +584,30 @@ export function __free_pages(m: Uint8Array, z: number, pfn: number, order: numbe
 /**
  * move_freepages_block() (mm/page_alloc.c, v5.19): move every free page whose head
  * lies in the pageblock of `pfn` to free_list[mt] (a page of order above
- * pageblock_order moves whole, with the pages it holds in the next pageblock).
- * Returns the number of pages moved.
+ * pageblock_order moves whole, with the pages it holds in the next pageblock), and
+ * count the block's in-use movable pages (num_movable: PageLRU() or __PageMovable(),
+ * here an in-use page allocated MIGRATE_MOVABLE). Returns the pages moved.
  */
-export function move_freepages_block(m: Uint8Array, z: number, pfn: number, mt: number): number {
+export function move_freepages_block_counting(m: Uint8Array, z: number, pfn: number, mt: number, hooks?: FreeHooks): { moved: number; movable: number } {
   const nr = pageblockNrPages(m, z);
   const start = pfn & ~(nr - 1);
   let moved = 0;
+  let movable = 0;
   for (let p = start; p < start + nr;) {
-    if (!PageBuddy(m, p)) { p++; continue; }
+    if (!PageBuddy(m, p)) {
+      if (m[p * PAGE_STRIDE + F_OWNER] !== 0 && m[p * PAGE_STRIDE + F_PCP_MT] === MIGRATE_MOVABLE) movable++;
+      p++;
+      continue;
+    }
     const order = buddy_order(m, p);
-    move_to_free_list(m, z, p, order, mt);
+    move_to_free_list(m, z, p, order, mt, hooks);
     p += 1 << order;
     moved += 1 << order;
   }
-  return moved;
+  return { moved, movable };
 }
+export const move_freepages_block = (m: Uint8Array, z: number, pfn: number, mt: number, hooks?: FreeHooks): number =>
+  move_freepages_block_counting(m, z, pfn, mt, hooks).moved;
 
 /** The migratetype of the free list a free page is on (walks to its list head). */
 export function freeListMigratetype(m: Uint8Array, z: number, pfn: number): number {
@@ -462,26 +617,54 @@ export function freeListMigratetype(m: Uint8Array, z: number, pfn: number): numb
 }
 
 /**
- * __isolate_free_page() (mm/page_alloc.c, v5.19), zone->lock held: take a free page
- * off its list for the caller, without the watermark check (the callers here take
- * pages from isolated pageblocks, where watermarks do not apply).
+ * zone_watermark_ok(zone, 0, mark, 0, ALLOC_CMA) (mm/page_alloc.c, v5.19,
+ * __zone_watermark_ok() for order 0 with no highatomic reserve, no lowmem_reserve and
+ * no CMA pages held back): free_pages > mark.
  */
-export function __isolate_free_page(m: Uint8Array, z: number, pfn: number, order: number, hooks?: FreeHooks): void {
-  const mt = freeListMigratetype(m, z, pfn);
+export const zone_watermark_ok_order0 = (m: Uint8Array, z: number, mark: number): boolean => m[z + Z_NR_FREE_PAGES] > mark;
+export const wmarkMinOf = (m: Uint8Array, z: number): number => m[z + Z_WMARK_MIN];
+
+/**
+ * __isolate_free_page() (mm/page_alloc.c, v5.19), zone->lock held: take a free page
+ * off its list for the caller. The migratetype is the pageblock's
+ * (get_pageblock_migratetype()), not the list's; outside an isolated pageblock the
+ * watermarks are obeyed "as if the page was being allocated" (min + 1 << order, else
+ * 0 is returned and nothing changes) and NR_FREE_PAGES drops. A page of at least
+ * half a pageblock turns each pageblock it starts ("for (; page < endpage; page +=
+ * pageblock_nr_pages)") that is not isolated (nor CMA, nor highatomic, which the model
+ * has not) into MIGRATE_MOVABLE. Returns 1 << order, or 0.
+ */
+export function __isolate_free_page(m: Uint8Array, z: number, pfn: number, order: number, hooks?: FreeHooks): number {
+  BUG_ON(!PageBuddy(m, pfn), '!PageBuddy(page)', '__isolate_free_page', pfn);
+  const mt = get_pageblock_migratetype(m, z, pfn);
+  if (mt !== MIGRATE_ISOLATE) {
+    const watermark = m[z + Z_WMARK_MIN] + (1 << order);
+    if (!zone_watermark_ok_order0(m, z, watermark)) return 0;
+    __mod_zone_freepage_state(m, z, -(1 << order), mt);
+  }
   del_page_from_free_list(m, z, pfn, order, hooks);
-  if (mt !== MIGRATE_ISOLATE) __mod_zone_freepage_state(m, z, -(1 << order), mt);
+  if (order >= m[z + Z_PB_ORDER] - 1) {
+    const endpage = pfn + (1 << order) - 1;
+    for (let page = pfn; page < endpage; page += pageblockNrPages(m, z)) {
+      const bmt = get_pageblock_migratetype(m, z, page);
+      if (bmt !== MIGRATE_ISOLATE && bmt !== MIGRATE_CMA) set_pageblock_migratetype(m, z, page, MIGRATE_MOVABLE);
+    }
+  }
+  return 1 << order;
 }
 
 /**
- * split_free_page() (mm/page_alloc.c, v6.0: the seed's function with the recheck
+ * split_free_page() (mm/page_alloc.c, v5.19: the seed's function with the recheck
  * added by 88ee134320b8), zone->lock held: split the free page at `pfn` of `order`
  * at `splitOffset` pages into blocks freed one by one to the free lists of their own
  * pageblocks. Returns false (the kernel's -ENOENT) when the page is no longer a free
  * page of that order.
  */
 export function split_free_page(m: Uint8Array, z: number, freePfn: number, order: number, splitOffset: number): boolean {
+  if (splitOffset === 0) return true;
   if (!PageBuddy(m, freePfn) || buddy_order(m, freePfn) !== order) return false;
-  const mt = freeListMigratetype(m, z, freePfn);
+  // v5.19: the pageblock's migratetype, whatever list the page is on.
+  const mt = get_pageblock_migratetype(m, z, freePfn);
   del_page_from_free_list(m, z, freePfn, order);
   if (mt !== MIGRATE_ISOLATE) __mod_zone_freepage_state(m, z, -(1 << order), mt);
   for (let pfn = freePfn; pfn < freePfn + (1 << order);) {
@@ -523,7 +706,7 @@ export function checkFreeLists(m: Uint8Array, z: number, nrFreePagesToo = true):
       let prev = head;
       let steps = 0;
       for (let n = lruNext(m, z, head); n !== head; n = lruNext(m, z, n)) {
-        if (n === LIST_POISON || n >= npages || ++steps > npages) return `free_list[${order}][${MT_NAMES[mt]}] is corrupt`;
+        if (n >= npages || ++steps > npages) return `free_list[${order}][${MT_NAMES[mt]}] is corrupt`;
         if (lruPrev(m, z, n) !== prev) return `free_list[${order}][${MT_NAMES[mt]}]: pfn ${n}'s prev link is wrong`;
         if (!PageBuddy(m, n)) return `pfn ${n} is on free_list[${order}][${MT_NAMES[mt]}] but not PageBuddy`;
         if (buddy_order(m, n) !== order) return `pfn ${n} is on free_list[${order}] with buddy order ${buddy_order(m, n)}`;

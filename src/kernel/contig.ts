@@ -19,9 +19,11 @@
  * pageblock, so that it is not isolated twice; with 88ee134320b8, split_free_page()
  * rechecks the page under zone->lock ("free page changed before split, check it
  * again") and the search for the freed page after a migration gives up at MAX_ORDER.
- * The temporary isolation of the migrated page's own pageblock that 88ee134320b8
- * also adds is left out: without it the freed page can be taken by someone else
- * before it is split, and the search gives up, which is a failure, not a bug.
+ * 88ee134320b8 also isolates the migrated page's own pageblock around the
+ * migration (set_migratetype_isolate(page, page_mt, ...) before,
+ * unset_migratetype_isolate(page, page_mt) after, "XXX: mark the page as
+ * MIGRATE_ISOLATE so that no one else can grab the freed page after migration"),
+ * each a zone->lock section of its own, as v5.19 has them.
  *
  * Every zone->lock critical section is one step. The lockless scans of
  * isolate_single_pageblock() peek at one page per step.
@@ -32,12 +34,13 @@ import {
 } from './buddy.ts';
 import {
   cpuCompoundHead, cpuOwnedHead, free_owned_pages, isolate_freepages_block, migrate_cpu_page,
-  set_migratetype_isolate, test_pages_isolated, unset_migratetype_isolate,
+  has_unmovable_pages, set_migratetype_isolate, test_pages_isolated, unset_migratetype_isolate,
 } from './isolation.ts';
-import { __free_pages } from './buddy.ts';
+import { __free_pages, __isolate_free_page } from './buddy.ts';
 import { F_OWNER } from './buddy.ts';
 import { PAGE_STRIDE } from './page.ts';
 import { EBUSY } from './migrate.ts';
+import { drainAllDone, drain_all_pages_queue } from './pcp.ts';
 import { type ActionFn, type Branch, type GuardFn, type ProgramBuilder, br } from './program.ts';
 
 /** Where alloc_contig_range() works and what it may touch. */
@@ -58,9 +61,13 @@ export interface ContigCtx {
   readonly slots: number;
   /** Ghost world byte: 0 while running, 1 when it returned 0, 2 when it failed. */
   readonly result: number;
+  /** World byte: pcpu_drain_mutex (holder + 1). */
+  readonly drainMutex: number;
   readonly slot: {
     readonly pfn: number; readonly order: number; readonly head: number; readonly saved: number; readonly ret: number;
     readonly outerStart: number; readonly tail: number;
+    /** isolate_single_pageblock()'s page_mt and isolate_page around the migration. */
+    readonly pageMt: number; readonly isolatePage: number;
   };
 }
 
@@ -70,16 +77,20 @@ export const RESULT_FAILED = 2;
 
 // --- guards and actions (P holds local slots and constants) --------------------
 
-const isolatedBlock: GuardFn = (m, _L, P) => is_migrate_isolate_page(m, P.z, P.block);
+/** set_migratetype_isolate() will fail: the block is isolated already, or has_unmovable_pages() finds a page. */
+const isolatedBlock: GuardFn = (m, _L, P) => is_migrate_isolate_page(m, P.z, P.block) || has_unmovable_pages(m, P.z, P.block) >= 0;
 const setEbusy: ActionFn = (m, L, P) => { m[L + P.ret] = EBUSY; };
 const setPfn: ActionFn = (m, L, P) => { m[L + P.pfn] = P.value; };
-/** set_migratetype_isolate(isolate_pageblock): saved_mt, then the zone->lock section. */
-const isolateBlock: ActionFn = (m, L, P) => {
+/** The name of isolate_single_pageblock()'s set_migratetype_isolate() action (variants replace its function). */
+export const ACT_ISOLATE = 'set_migratetype_isolate';
+/** set_migratetype_isolate(isolate_pageblock) by `isolate`: saved_mt, then the zone->lock section. */
+export const isolateBlockWith = (isolate: typeof set_migratetype_isolate): ActionFn => (m, L, P) => {
   m[L + P.saved] = get_pageblock_migratetype(m, P.z, P.block);
-  const ok = set_migratetype_isolate(m, P.z, P.block);
+  const ok = isolate(m, P.z, P.block);
   VM_BUG_ON_PAGE(!ok, 'set_migratetype_isolate failed on a block seen unisolated', 'isolate_single_pageblock', P.block);
   m[L + P.pfn] = P.scanStart;
 };
+const isolateBlock = isolateBlockWith(set_migratetype_isolate);
 /** skip_isolation: saved_mt = get_pageblock_migratetype(); VM_BUG_ON(!is_migrate_isolate(saved_mt)). */
 const skipIsolation: ActionFn = (m, L, P) => {
   const mt = get_pageblock_migratetype(m, P.z, P.block);
@@ -112,6 +123,14 @@ const skipCompound: ActionFn = (m, L, P) => {
   m[L + P.pfn] = head + (1 << cpuOwnedHead(m, head, P.ncpus));
 };
 const pfnInc: ActionFn = (m, L, P) => { m[L + P.pfn]++; };
+/** The action name of isolate_single_pageblock()'s split step (variants replace its function). */
+export const ACT_SPLIT = 'split_free_page(page, order, boundary_pfn - pfn)';
+/** split_free_page(page, order, boundary_pfn - pfn) under zone->lock; on success pfn += 1 << order. */
+export const splitAtBoundaryWith = (split: typeof split_free_page): ActionFn => (m, L, P) => {
+  const pfn = m[L + P.pfn];
+  const order = m[L + P.order];
+  if (split(m, P.z, pfn, order, P.boundary - pfn)) m[L + P.pfn] = pfn + (1 << order);
+};
 /** split_free_page(page, order, boundary_pfn - pfn) under zone->lock; on success pfn += 1 << order. */
 const splitAtBoundary: ActionFn = (m, L, P) => {
   const pfn = m[L + P.pfn];
@@ -122,11 +141,28 @@ const splitAtBoundary: ActionFn = (m, L, P) => {
  * __alloc_contig_migrate_range(&cc, head_pfn, head_pfn + nr_pages): a page that is no
  * longer in use needs nothing (ret 0); no target is -ENOMEM (ret != 0).
  */
-const migrateHead: ActionFn = (m, L, P) => {
+/** The names of the two migration actions (variants replace their functions). */
+export const ACT_MIGRATE_HEAD = '__alloc_contig_migrate_range(head)';
+export const ACT_MIGRATE_PFN = 'migrate_pages(page)';
+export const migrateHeadWith = (freeOld: typeof __free_pages): ActionFn => (m, L, P) => {
   const head = m[L + P.head];
   if (cpuOwnedHead(m, head, P.ncpus) < 0) { m[L + P.ret] = 0; return; }
-  m[L + P.ret] = migrate_cpu_page(m, P.z, head, P.ncpus, P.slots) ? 0 : EBUSY;
+  m[L + P.ret] = migrate_cpu_page(m, P.z, head, P.ncpus, P.slots, freeOld) ? 0 : EBUSY;
 };
+const migrateHead = migrateHeadWith(__free_pages);
+/** page_mt = get_pageblock_migratetype(page); isolate_page = !is_migrate_isolate_page(page). */
+const readPageMt: ActionFn = (m, L, P) => {
+  const mt = get_pageblock_migratetype(m, P.z, m[L + P.pfn]);
+  m[L + P.pageMt] = mt;
+  m[L + P.isolatePage] = mt === MIGRATE_ISOLATE ? 0 : 1;
+};
+const notIsolatePage: GuardFn = (m, L, P) => m[L + P.isolatePage] === 0;
+const pageBlockIsolated: GuardFn = (m, L, P) => is_migrate_isolate_page(m, P.z, m[L + P.pfn]) || has_unmovable_pages(m, P.z, m[L + P.pfn]) >= 0;
+const isolatePageBlock: ActionFn = (m, L, P) => {
+  const ok = set_migratetype_isolate(m, P.z, m[L + P.pfn]);
+  VM_BUG_ON_PAGE(!ok, 'set_migratetype_isolate failed on a block seen unisolated', 'isolate_single_pageblock', m[L + P.pfn]);
+};
+const unsetPageBlock: ActionFn = (m, L, P) => unset_migratetype_isolate(m, P.z, m[L + P.pfn], m[L + P.pageMt]);
 const retNonZero: GuardFn = (m, L, P) => m[L + P.ret] !== 0;
 /** order = 0; outer_pfn = pfn; while (!PageBuddy(outer_pfn)) { if (++order >= MAX_ORDER) fail; outer_pfn &= ~0UL << order; } */
 const findFreed = (m: Uint8Array, L: number, P: Readonly<Record<string, number>>): number => {
@@ -145,7 +181,10 @@ const restoreBlock: ActionFn = (m, L, P) => {
   unset_migratetype_isolate(m, P.z, P.block, m[L + P.saved]);
   m[L + P.ret] = EBUSY;
 };
-const unsetBlock: ActionFn = (m, _L, P) => unset_migratetype_isolate(m, P.z, P.block, P.mt);
+/** The name of undo's unset_migratetype_isolate() action (variants replace its function). */
+export const ACT_UNSET = 'unset_migratetype_isolate(block)';
+export const unsetBlockWith = (unset: typeof unset_migratetype_isolate): ActionFn => (m, _L, P) => unset(m, P.z, P.block, P.mt);
+const unsetBlock = unsetBlockWith(unset_migratetype_isolate);
 const setBlock: ActionFn = (m, _L, P) => { set_migratetype_isolate(m, P.z, P.block); };
 const undoBlocks: ActionFn = (m, L, P) => {
   for (let pfn = P.from; pfn < P.to; pfn += P.pbnr) unset_migratetype_isolate(m, P.z, pfn, P.mt);
@@ -155,12 +194,13 @@ const undoBlocks: ActionFn = (m, L, P) => {
 
 const migScanDone: GuardFn = (m, L, P) => m[L + P.pfn] >= P.end;
 const migHead: GuardFn = (m, L, P) => cpuOwnedHead(m, m[L + P.pfn], P.ncpus) >= 0;
-const migratePfn: ActionFn = (m, L, P) => {
+export const migratePfnWith = (freeOld: typeof __free_pages): ActionFn => (m, L, P) => {
   const pfn = m[L + P.pfn];
   const order = cpuOwnedHead(m, pfn, P.ncpus);
-  migrate_cpu_page(m, P.z, pfn, P.ncpus, P.slots);
+  migrate_cpu_page(m, P.z, pfn, P.ncpus, P.slots, freeOld);
   m[L + P.pfn] = pfn + (1 << order);
 };
+const migratePfn = migratePfnWith(__free_pages);
 const notIsolated: GuardFn = (m, _L, P) => !test_pages_isolated(m, P.z, P.from, P.to);
 const grabDone: GuardFn = (m, L, P) => m[L + P.pfn] >= P.to;
 /** One pageblock of isolate_freepages_range(); ret = EBUSY when the strict scan fails. */
@@ -177,6 +217,10 @@ const freeOne: ActionFn = (m, _L, P, A) => {
   VM_BUG_ON_PAGE(m[P.page * PAGE_STRIDE + F_OWNER] !== A + 1, 'freeing a page the caller does not hold', 'free_contig_range', P.page);
   __free_pages(m, P.z, P.page, 0);
 };
+const mutexFree: GuardFn = (m, _L, P) => m[P.mutex] === 0;
+const drainQueue: ActionFn = (m, _L, P, A) => { m[P.mutex] = A + 1; drain_all_pages_queue(m, P.z); };
+const drainsDone: GuardFn = (m, _L, P) => drainAllDone(m, P.z);
+const drainDone: ActionFn = (m, L, P) => { m[P.mutex] = 0; m[L + P.pfn] = P.value; };
 const setResult: ActionFn = (m, L, P) => { m[P.result] = m[L + P.ret] === 0 ? RESULT_OK : RESULT_FAILED; };
 const clearRet: ActionFn = (m, L, P) => { m[L + P.ret] = 0; };
 
@@ -203,10 +247,25 @@ export function isolateSinglePageblock(
     br(x('scan'), [b.a('pfn++', pfnInc, P)]),
   ]);
   b.steps(x('split'), 'split_free_page', 'spin_lock(&zone->lock); recheck; split the free page at boundary_pfn into its pageblocks\' free lists; spin_unlock', [
-    br(x('scan'), [b.a('split_free_page(page, order, boundary_pfn - pfn)', splitAtBoundary, P)]),
+    br(x('scan'), [b.a(ACT_SPLIT, splitAtBoundary, P)]),
   ]);
-  b.steps(x('migrate'), '__alloc_contig_migrate_range', 'migrate the in-use page [head_pfn, head_pfn + nr_pages) to a page outside isolated pageblocks', [
-    br(x('migrated'), [b.a('__alloc_contig_migrate_range(head)', migrateHead, P)]),
+  // v5.19 (with 88ee134320b8): "XXX: mark the page as MIGRATE_ISOLATE so that no one
+  // else can grab the freed page after migration": the pageblock of `page` (the scan
+  // cursor) is isolated around the migration and restored to page_mt after it.
+  b.steps(x('migrate'), fn, 'page_mt = get_pageblock_migratetype(page); isolate_page = !is_migrate_isolate_page(page) (unlocked reads)', [
+    br(x('tmp-isolate'), [b.a('page_mt, isolate_page', readPageMt, P)]),
+  ]);
+  b.steps(x('tmp-isolate'), 'set_migratetype_isolate', 'if (isolate_page) { spin_lock; set_migratetype_isolate(page, page_mt): -EBUSY if isolated meanwhile (goto failed); spin_unlock }', [
+    br(x('migrate-range'), [], b.g('!isolate_page', notIsolatePage, P)),
+    br(x('failed'), [], b.g('is_migrate_isolate_page(pfn_to_page(pfn))', pageBlockIsolated, P)),
+    br(x('migrate-range'), [b.a('set_migratetype_isolate(page)', isolatePageBlock, P)]),
+  ]);
+  b.steps(x('migrate-range'), '__alloc_contig_migrate_range', 'migrate the in-use page [head_pfn, head_pfn + nr_pages) to a page outside isolated pageblocks', [
+    br(x('tmp-unset'), [b.a(ACT_MIGRATE_HEAD, migrateHead, P)]),
+  ]);
+  b.steps(x('tmp-unset'), 'unset_migratetype_isolate', 'if (isolate_page) { spin_lock; unset_migratetype_isolate(page, page_mt); spin_unlock } (restore the page\'s migratetype so that it can be split later)', [
+    br(x('migrated'), [], b.g('!isolate_page', notIsolatePage, P)),
+    br(x('migrated'), [b.a('unset_migratetype_isolate(page, page_mt)', unsetPageBlock, P)]),
   ]);
   b.localStep(x('migrated'), fn, 'if (ret) goto failed', [
     br(x('failed'), [], b.g('ret != 0', retNonZero, P)),
@@ -236,20 +295,20 @@ export function isolateStepBranches(
   }
   return ['spin_lock(&zone->lock); set_migratetype_isolate(isolate_pageblock): -EBUSY if already isolated, else MIGRATE_ISOLATE and move_freepages_block(); spin_unlock', [
     br(fail, [b.a('ret = -EBUSY', setEbusy, P)], b.g('is_migrate_isolate_page(page)', isolatedBlock, P)),
-    br(scan, [b.a('set_migratetype_isolate', isolateBlock, P)]),
+    br(scan, [b.a(ACT_ISOLATE, isolateBlock, P)]),
   ]];
 }
 
 /**
- * Where alloc_contig_range() goes when start_isolate_page_range() fails. The seed
- * changed `if (ret) return ret;` into `if (ret) goto done;`, so that the failed call
- * runs undo_isolate_page_range() over its whole range, and unset_migratetype_isolate()
+ * Where alloc_contig_range() goes when start_isolate_page_range() fails. v5.19 (the
+ * seed's change) has `if (ret) goto done;`, so the failed call runs
+ * undo_isolate_page_range() over its whole range, and unset_migratetype_isolate()
  * un-isolates any isolated pageblock there, including those that a concurrent
  * alloc_contig_range() on an overlapping range isolated (the very case
- * start_isolate_page_range()'s comment says makes the second caller fail). pagerace
- * found that this breaks the other caller (variant `seed-goto-done`), so the model's
- * fixed code returns at once, as before the seed: start_isolate_page_range() has
- * already undone what it isolated itself.
+ * start_isolate_page_range()'s comment says makes the second caller fail). That is a
+ * finding (docs/findings.md); `returnOnIsolationFailure()` is the fix the variant
+ * `fix-return-on-isolation-failure` checks: return at once, as before the seed, since
+ * start_isolate_page_range() has already undone what it isolated itself.
  */
 export const ISOLATION_FAILED = (at: string): string => `${at}/isolation-failed`;
 
@@ -263,16 +322,14 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
   const C = { z: ctx.z, npages: ctx.npages, ncpus: ctx.ncpus, slots: ctx.slots, pbnr: pb, ...s };
   const single = allocStart === allocEnd - pb;
 
-  // start_isolate_page_range(); when it fails, alloc_contig_range() returns its error
-  // (see ISOLATION_FAILED below for the seed's "goto done").
+  // start_isolate_page_range(); when it fails, alloc_contig_range() does "goto done"
+  // (see ISOLATION_FAILED).
   isolateSinglePageblock(b, x('isb-start'), ctx, allocStart, false, false, x('isb-end'), ISOLATION_FAILED(at));
   isolateSinglePageblock(b, x('isb-end'), ctx, allocEnd, true, single, x('mid0'), x('isb-end/undo-start'));
   b.steps(x('isb-end/undo-start'), 'start_isolate_page_range', 'spin_lock; unset_migratetype_isolate(isolate_start); spin_unlock; return ret', [
-    br(ISOLATION_FAILED(at), [b.a('unset_migratetype_isolate(block)', unsetBlock, { ...C, block: allocStart, mt: ctx.migratetype })]),
+    br(ISOLATION_FAILED(at), [b.a(ACT_UNSET, unsetBlock, { ...C, block: allocStart, mt: ctx.migratetype })]),
   ]);
-  b.steps(ISOLATION_FAILED(at), 'alloc_contig_range', 'if (ret) return ret: start_isolate_page_range() has undone its own isolation', [
-    br(done, [b.a('return ret', setResult, { ...C, result: ctx.result })]),
-  ]);
+  b.localStep(ISOLATION_FAILED(at), 'alloc_contig_range', 'if (ret) goto done: undo_isolate_page_range(alloc_start, alloc_end, migratetype)', [br(x('undo'))]);
   const middle: number[] = [];
   for (let pfn = allocStart + pb; pfn < allocEnd - pb; pfn += pb) middle.push(pfn);
   middle.forEach((pfn, k) => {
@@ -282,8 +339,13 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
       br(x(`mid${k + 1}`), [b.a('set_migratetype_isolate(block)', setBlock, { ...C, block: pfn })]),
     ]);
   });
-  b.localStep(x(`mid${middle.length}`), 'alloc_contig_range', 'drain_all_pages(cc.zone) (no pcp lists in the model); pfn = start', [
-    br(x('migrate'), [b.a('pfn = value', setPfn, { ...C, value: ctx.start })]),
+  // drain_all_pages(cc.zone): __drain_all_pages() under pcpu_drain_mutex queues
+  // drain_local_pages_wq on every CPU with pages on its list and flush_work()s them.
+  b.steps(x(`mid${middle.length}`), 'drain_all_pages', 'mutex_lock(&pcpu_drain_mutex); for each CPU with pcp->count: queue_work_on(cpu, drain_local_pages_wq)', [
+    br(x('drain-flush'), [b.a('__drain_all_pages: queue', drainQueue, { ...C, mutex: ctx.drainMutex })], b.g('pcpu_drain_mutex free', mutexFree, { ...C, mutex: ctx.drainMutex })),
+  ]);
+  b.steps(x('drain-flush'), 'drain_all_pages', 'flush_work() of every queued drain; mutex_unlock(&pcpu_drain_mutex); pfn = start', [
+    br(x('migrate'), [b.a('__drain_all_pages: done', drainDone, { ...C, mutex: ctx.drainMutex, value: ctx.start })], b.g('every queued drain done', drainsDone, C)),
   ]);
   b.localStep(x('mid-undo'), 'start_isolate_page_range', 'return -EBUSY', [br(ISOLATION_FAILED(at))]);
 
@@ -294,7 +356,7 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
     br(x('migrate'), [b.a('pfn++', pfnInc, C)]),
   ]);
   b.steps(x('migrate/page'), '__alloc_contig_migrate_range', 'migrate_pages(): move the page to a new one outside the isolated pageblocks', [
-    br(x('migrate'), [b.a('migrate_pages(page)', migratePfn, C)]),
+    br(x('migrate'), [b.a(ACT_MIGRATE_PFN, migratePfn, C)]),
   ]);
 
   b.localStep(x('take'), 'alloc_contig_range', 'after migration: take the range (v5.19: from outer_start)', [br(x('test'))]);
@@ -305,10 +367,28 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
   for (let pfn = allocStart; pfn < allocEnd; pfn += pb) blocks.push(pfn);
   blocks.forEach((block, k) => {
     const next = k + 1 < blocks.length ? x(`undo${k + 1}`) : done;
-    const acts = [b.a('unset_migratetype_isolate(block)', unsetBlock, { ...C, block, mt: ctx.migratetype })];
-    if (k + 1 === blocks.length) acts.push(b.a('return ret', setResult, { ...C, result: ctx.result }));
+    const acts = [b.a(ACT_UNSET, unsetBlock, { ...C, block, mt: ctx.migratetype })];
+    if (k + 1 === blocks.length) acts.push(b.a(ACT_RETURN, setResult, { ...C, result: ctx.result }));
     b.steps(k === 0 ? x('undo') : x(`undo${k}`), 'undo_isolate_page_range', `spin_lock; unset_migratetype_isolate(pfn ${block}, migratetype); spin_unlock`, [br(next, acts)]);
   });
+}
+
+/** The action that records alloc_contig_range()'s return value. */
+export const ACT_RETURN = 'return ret';
+/** The label of undo_isolate_page_range()'s step for the k-th pageblock of the range. */
+export const undoLabel = (at: string, k: number): string => (k === 0 ? `${at}/undo` : `${at}/undo${k}`);
+
+/**
+ * The fix of the `goto done` finding (variant `fix-return-on-isolation-failure`):
+ * `if (ret) return ret;` as before the seed; start_isolate_page_range() has undone
+ * its own isolation on every failure path.
+ */
+export function returnOnIsolationFailure(b: ProgramBuilder, at: string, ctx: ContigCtx, done: string): void {
+  // Not a local step any more: it writes the result.
+  b.nodes[ISOLATION_FAILED(at)] = {
+    fn: 'alloc_contig_range', desc: 'if (ret) return ret: start_isolate_page_range() has undone its own isolation',
+    on: { step: [br(done, [b.a('return ret', setResult, { result: ctx.result, ...ctx.slot })])] },
+  };
 }
 
 /** The head of the free page holding `start`, as v5.19 alloc_contig_range() finds outer_start. */
@@ -328,13 +408,17 @@ const setOuterStart: ActionFn = (m, L, P) => {
   m[L + P.outerStart] = o;
   m[L + P.pfn] = o;
 };
-const grabBlockTo: ActionFn = (m, L, P, A) => {
+/** The name of isolate_freepages_range()'s per-pageblock action (variants replace its function). */
+export const ACT_GRAB = 'isolate_freepages_block(to end)';
+/** One pageblock of isolate_freepages_range() up to `end`, taking pages with `isolate` (__isolate_free_page()). */
+export const grabBlockToWith = (isolate: typeof __isolate_free_page): ActionFn => (m, L, P, A) => {
   const pfn = m[L + P.pfn];
   const blockEnd = Math.min((pfn | (P.pbnr - 1)) + 1, P.to);
-  const r = isolate_freepages_block(m, P.z, pfn, blockEnd, A);
+  const r = isolate_freepages_block(m, P.z, pfn, blockEnd, A, isolate);
   if (r < 0) m[L + P.ret] = EBUSY;
   else m[L + P.pfn] = r;
 };
+const grabBlockTo = grabBlockToWith(__isolate_free_page);
 const outerBelowStart: GuardFn = (m, L, P) => m[L + P.outerStart] < P.start;
 const freeOuterStart: ActionFn = (m, L, P, A) => {
   const pfn = m[L + P.outerStart];
@@ -369,7 +453,7 @@ export function takeRangeV519(b: ProgramBuilder, at: string, ctx: ContigCtx, und
   const G = { ...C, to: ctx.end };
   b.steps(x('grab'), 'isolate_freepages_range', 'spin_lock; isolate_freepages_block(pfn, block end, strict): take the free pages off their lists, split_map(); spin_unlock', [
     br(x('free-head'), [b.a('tail = end', setTail, { ...C, value: ctx.end })], b.g('pfn >= end (all taken)', grabDone, G)),
-    br(x('grab/check'), [b.a('isolate_freepages_block(to end)', grabBlockTo, G)]),
+    br(x('grab/check'), [b.a(ACT_GRAB, grabBlockTo, G)]),
   ]);
   b.localStep(x('grab/check'), 'isolate_freepages_range', 'if (!isolated) break', [
     br(x('grab/release'), [], b.g('ret != 0', retNonZero, C)),

@@ -14,19 +14,36 @@ import {
   MIGRATE_ISOLATE, MIGRATE_MOVABLE, PageBuddy, Z_NR_ISOLATE, __free_one_page, __free_pages, __isolate_free_page,
   __mod_zone_freepage_state, buddy_order, find_buddy_page_pfn, get_pageblock_migratetype, is_migrate_isolate_page,
   maxOrderOf, move_freepages_block, pageblockNrPages, pageblockOrderOf, prep_new_page, rmqueue,
-  set_pageblock_migratetype, F_OWNER, FPI_TO_TAIL,
+  set_pageblock_migratetype, F_OWNER, FPI_TO_TAIL, F_PCP_MT,
 } from './buddy.ts';
 import { F_PRIVATE, F_REF, PAGE_STRIDE } from './page.ts';
 
 /**
+ * has_unmovable_pages(zone, page, migratetype, flags) (mm/page_isolation.c, v5.19) for
+ * the pageblock of `pfn`: the first page that is in use (a reference held) and
+ * neither PageLRU nor __PageMovable, here an in-use page allocated with a migratetype
+ * other than MIGRATE_MOVABLE; free pages (buddy, or on a per-cpu list with no
+ * reference) are skipped. Returns its pfn or -1.
+ */
+export function has_unmovable_pages(m: Uint8Array, z: number, pfn: number): number {
+  const nr = pageblockNrPages(m, z);
+  const start = pfn & ~(nr - 1);
+  for (let p = start; p < start + nr; p++) {
+    if (m[p * PAGE_STRIDE + F_OWNER] !== 0 && m[p * PAGE_STRIDE + F_PCP_MT] !== MIGRATE_MOVABLE) return p;
+  }
+  return -1;
+}
+
+/**
  * set_migratetype_isolate() (mm/page_isolation.c, v5.19), zone->lock held: fails
  * (-EBUSY, false here) when the pageblock is already isolated ("someone else must
- * have done so"); otherwise the block becomes MIGRATE_ISOLATE, its free pages move
- * to the isolate lists and leave NR_FREE_PAGES. has_unmovable_pages() finds nothing
- * in these systems: every in-use page is movable.
+ * have done so") or has_unmovable_pages() finds an unmovable page; otherwise the
+ * block becomes MIGRATE_ISOLATE, its free pages move to the isolate lists and leave
+ * NR_FREE_PAGES.
  */
 export function set_migratetype_isolate(m: Uint8Array, z: number, pfn: number): boolean {
   if (is_migrate_isolate_page(m, z, pfn)) return false;
+  if (has_unmovable_pages(m, z, pfn) >= 0) return false;
   const mt = get_pageblock_migratetype(m, z, pfn);
   set_pageblock_migratetype(m, z, pfn, MIGRATE_ISOLATE);
   m[z + Z_NR_ISOLATE]++;
@@ -51,8 +68,7 @@ export function unset_migratetype_isolate(m: Uint8Array, z: number, pfn: number,
     if (order >= pageblockOrderOf(m, z) && order < maxOrderOf(m, z) - 1) {
       const buddy = find_buddy_page_pfn(m, z, pfn, order);
       if (buddy >= 0 && !is_migrate_isolate_page(m, z, buddy)) {
-        __isolate_free_page(m, z, pfn, order);
-        isolatedPage = true;
+        isolatedPage = __isolate_free_page(m, z, pfn, order) !== 0;
       }
     }
   }
@@ -92,7 +108,7 @@ export function test_pages_isolated(m: Uint8Array, z: number, start: number, end
  * -1 when a page that is not free stops the strict scan (nothing is taken then
  * from this block; the caller releases what earlier blocks gave).
  */
-export function isolate_freepages_block(m: Uint8Array, z: number, pfn: number, blockEnd: number, owner: number): number {
+export function isolate_freepages_block(m: Uint8Array, z: number, pfn: number, blockEnd: number, owner: number, isolate = __isolate_free_page): number {
   const taken: [number, number][] = [];
   while (pfn < blockEnd) {
     if (!PageBuddy(m, pfn)) {
@@ -101,7 +117,11 @@ export function isolate_freepages_block(m: Uint8Array, z: number, pfn: number, b
       return -1;
     }
     const order = buddy_order(m, pfn);
-    __isolate_free_page(m, z, pfn, order);
+    // isolated = __isolate_free_page(page, order); if (!isolated) break; (strict: fail)
+    if (!isolate(m, z, pfn, order)) {
+      for (const [p, o] of taken) unsplitBack(m, z, p, o);
+      return -1;
+    }
     for (let i = 0; i < 1 << order; i++) prep_new_page(m, pfn + i, 0, owner);
     taken.push([pfn, order]);
     pfn += 1 << order;
@@ -161,7 +181,7 @@ export function cpuCompoundHead(m: Uint8Array, pfn: number, ncpus: number, maxOr
  * page, and a free that lands in the middle of a real migration (which holds its own
  * reference) ends the same way as a free before or after the whole of it.
  */
-export function migrate_cpu_page(m: Uint8Array, z: number, pfn: number, ncpus: number, slots: number): boolean {
+export function migrate_cpu_page(m: Uint8Array, z: number, pfn: number, ncpus: number, slots: number, freeOld = __free_pages): boolean {
   const order = cpuOwnedHead(m, pfn, ncpus);
   if (order < 0) return false;
   const owner = m[pfn * PAGE_STRIDE + F_OWNER] - 1;
@@ -169,6 +189,6 @@ export function migrate_cpu_page(m: Uint8Array, z: number, pfn: number, ncpus: n
   const target = rmqueue(m, z, order, MIGRATE_MOVABLE, owner);
   if (target < 0) return false;
   m[slots + owner] = target;
-  __free_pages(m, z, pfn, order);
+  freeOld(m, z, pfn, order);
   return true;
 }

@@ -3,11 +3,10 @@
  * with what it changed), replay a trace against the kernel core, and read and write
  * trace files in ITF JSON (the Informal Trace Format) with pagerace's steps in #meta.
  */
-import {
-  F_FLAGS, F_LIST, F_MAPPING, F_PRIVATE, F_REF, F_TYPE, PAGE_STRIDE, TYPE_BALLOON, TYPE_BUDDY, describeFlags,
-} from '../kernel/page.ts';
-import { describeMapping } from '../kernel/movable.ts';
+import { resolve } from 'node:path';
 import type { Compiled, CompiledBranch } from '../explore/compile.ts';
+import { ItfError, firstDifference, readItf, showValue, writeItf, type ItfState, type ItfValue } from './itf.ts';
+import { STATE_VARS, decodeState, pageText, renderState } from './world.ts';
 import { checkStuck, enabledBranch, takeStep, type Finding } from '../explore/check.ts';
 import type { FoundViolation } from '../explore/walker.ts';
 import type { Model, Scope } from '../system.ts';
@@ -39,14 +38,24 @@ export interface Trace {
   readonly violation: Finding;
   readonly preemptions: number;
   readonly steps: readonly TraceStep[];
+  /** A lasso (a livelock): the index in `states` where the loop starts; the last state steps back to it. */
+  readonly loop?: number;
   /** The world and every actor after each step; states[0] is the initial state. */
   readonly states: readonly Uint8Array[];
-  /** A lasso (a livelock): the last state is states[loop], and the steps after it repeat for ever. */
-  readonly loop?: number;
 }
 
+/** A malformed trace file, or one whose states differ from what its steps give: exit 2. */
 export class TraceError extends Error {
   override name = 'TraceError';
+}
+
+/**
+ * The trace does not apply to this code: a step it takes is not possible, or its
+ * steps no longer end in its violation (what a fix does to an old counterexample).
+ * `pagerace replay` exits 4.
+ */
+export class StaleTraceError extends Error {
+  override name = 'StaleTraceError';
 }
 
 /** A trace's length: its steps where another actor could interleave (local steps do not count). */
@@ -54,25 +63,12 @@ export const traceLength = (steps: readonly { local: boolean }[]): number => ste
 
 // --- describing states ---------------------------------------------------------
 
-function pageFields(model: Model, m: Uint8Array, pfn: number): Record<string, string> {
-  const o = pfn * PAGE_STRIDE;
-  const type = m[o + F_TYPE];
-  return {
-    flags: describeFlags(m[o + F_FLAGS]).join('|') || '0',
-    mapping: describeMapping(m[o + F_MAPPING]),
-    refcount: String((m[o + F_REF] << 24) >> 24),
-    type: type === TYPE_BUDDY ? 'buddy' : type === TYPE_BALLOON ? 'balloon' : '-',
-    private: String(m[o + F_PRIVATE]),
-    list: model.view.listName(m[o + F_LIST]),
-  };
-}
-
 /** The world changes between two states, in words. Ghost fields are left out. */
 export function describeChanges(model: Model, pre: Uint8Array, post: Uint8Array): string[] {
   const out: string[] = [];
   for (let pfn = 0; pfn < model.view.pages; pfn++) {
-    const a = pageFields(model, pre, pfn);
-    const b = pageFields(model, post, pfn);
+    const a = pageText(model, pre, pfn);
+    const b = pageText(model, post, pfn);
     const parts: string[] = [];
     for (const k of Object.keys(a)) if (a[k] !== b[k]) parts.push(`${k} ${a[k]}→${b[k]}`);
     if (parts.length) out.push(`${model.view.pageLabel(pfn)}: ${parts.join(', ')}`);
@@ -181,41 +177,76 @@ export function replaySteps(c: Compiled, steps: readonly NamedStep[]): Replayed 
     if (i >= steps.length) return null;
     const s = steps[i];
     const actor = c.actors.findIndex((a) => a.name === s.actor);
-    if (actor < 0) throw new TraceError(`step ${i + 1}: no actor '${s.actor}' in this model`);
+    const stale = (why: string) => new StaleTraceError(`the trace no longer applies: step ${i + 1} (${s.actor} ${s.from} -> ${s.to}) is not possible: ${why}`);
+    if (actor < 0) throw stale(`no actor '${s.actor}' in this model`);
     const a = c.actors[actor];
     const here = a.states[m[a.base]];
-    if (here !== s.from) throw new TraceError(`step ${i + 1}: ${s.actor} is at '${here}', the trace says '${s.from}'`);
+    if (here !== s.from) throw stale(`${s.actor} is at '${here}'`);
     const group = a.groups[m[a.base]].find((g) => g[0].event === s.event);
-    if (!group) throw new TraceError(`step ${i + 1}: ${s.actor} has no event '${s.event}' at '${here}'`);
+    if (!group) throw stale(`${s.actor} has no event '${s.event}' at '${here}'`);
     const br = enabledBranch(c, actor, group, m);
-    if (br === null) throw new TraceError(`step ${i + 1}: ${s.actor} cannot take '${s.event}' at '${here}' (blocked)`);
+    if (br === null) throw stale(`${s.actor} cannot take '${s.event}' at '${here}' (blocked)`);
     if ('kind' in br) return { actor, br: group[0] };
-    if (a.states[br.target] !== s.to) throw new TraceError(`step ${i + 1}: ${s.actor} goes to '${a.states[br.target]}', the trace says '${s.to}'`);
+    if (a.states[br.target] !== s.to) throw stale(`${s.actor} goes to '${a.states[br.target]}'`);
     return { actor, br };
   }, false);
 }
 
-// --- ITF JSON -------------------------------------------------------------------
+// --- preemptions -----------------------------------------------------------------
 
-function itfState(c: Compiled, m: Uint8Array, index: number): Record<string, unknown> {
-  const model = c.model;
-  const pages: Record<string, unknown> = {};
-  for (let pfn = 0; pfn < model.view.pages; pfn++) pages[model.view.pageLabel(pfn)] = pageFields(model, m, pfn);
-  const globals: Record<string, unknown> = {};
-  for (const g of model.view.globals) globals[g.name] = g.render ? g.render(m[g.at]) : m[g.at];
-  for (const d of model.view.derived ?? []) globals[d.name] = d.render(m);
-  const actors: Record<string, unknown> = {};
-  for (const a of c.actors) {
-    const locals: Record<string, number> = {};
-    a.locals.forEach((name, i) => { locals[name] = m[a.base + 1 + i]; });
-    actors[a.name] = { pc: a.states[m[a.base]], locals };
+/** Can actor `a` take some step in state m? (A guard that fires an assertion does not count.) */
+function canStep(c: Compiled, a: number, m: Uint8Array): boolean {
+  for (const g of c.actors[a].groups[m[c.actors[a].base]]) {
+    const br = enabledBranch(c, a, g, m);
+    if (br !== null && !('kind' in br)) return true;
   }
-  return { '#meta': { index }, pages, globals, actors };
+  return false;
 }
 
-export function toItf(c: Compiled, t: Trace): string {
-  const doc = {
-    '#meta': {
+/**
+ * A trace's preemptions, counted as the walker counts them (explore/expand.ts): a
+ * step by another actor while the actor that stepped last could have gone on. Local
+ * steps are part of the step before them (the walker chains them), so they neither
+ * count nor change who stepped last; `states[i]` is the state before `steps[i]`.
+ */
+export function countPreemptions(c: Compiled, steps: readonly TraceStep[], states: readonly Uint8Array[]): number {
+  let last = -1;
+  let n = 0;
+  steps.forEach((s, i) => {
+    if (s.local) return;
+    const a = c.actors.findIndex((x) => x.name === s.actor);
+    if (last >= 0 && a !== last && canStep(c, last, states[i])) n++;
+    last = a;
+  });
+  return n;
+}
+
+// --- ITF JSON -------------------------------------------------------------------
+
+/**
+ * A trace as an ITF file (itf.ts; the variables are world.ts's). The top-level
+ * #meta says what was checked and what broke; each state's #meta carries its index,
+ * the step that led to it (with the kernel function, the step's text and what it
+ * changed) and the human renderings of its globals. `driver` overrides the driver
+ * path stored (writeTrace stores it relative to the trace file).
+ */
+export function toItf(c: Compiled, t: Trace, opts: { readonly driver?: string } = {}): string {
+  // Without a path relative to the file (writeTrace gives one), an absolute one: a
+  // path relative to the working directory would not be found again by replay.
+  const driver = opts.driver ?? (t.driver === undefined ? undefined : resolve(t.driver));
+  const states: ItfState[] = t.states.map((m, i) => {
+    const s = i > 0 ? t.steps[i - 1] : undefined;
+    return {
+      meta: {
+        index: i,
+        ...(s ? { step: { actor: s.actor, event: s.event, from: s.from, to: s.to, local: s.local, fn: s.fn, desc: s.desc, changes: s.changes } } : {}),
+        render: renderState(c, m),
+      },
+      values: decodeState(c, m),
+    };
+  });
+  return writeItf({
+    meta: {
       format: 'ITF',
       'format-description': 'https://apalache-mc.org/docs/adr/015adr-trace.html',
       source: 'pagerace',
@@ -223,60 +254,90 @@ export function toItf(c: Compiled, t: Trace): string {
       kernel: t.kernel,
       scope: t.scope,
       variant: t.variant,
-      ...(t.driver !== undefined ? { driver: t.driver } : {}),
+      ...(driver !== undefined ? { driver } : {}),
       violation: t.violation,
+      steps: traceLength(t.steps),
       preemptions: t.preemptions,
-      steps: t.steps.map(({ actor, event, from, to }) => ({ actor, event, from, to })),
     },
+    vars: [...STATE_VARS],
+    states,
     ...(t.loop !== undefined ? { loop: t.loop } : {}),
-    vars: ['pages', 'globals', 'actors'],
-    states: t.states.map((m, i) => itfState(c, m, i)),
-  };
-  return JSON.stringify(doc, null, 1) + '\n';
+  });
 }
 
 export interface TraceFile {
   readonly system: string;
+  readonly kernel?: string;
   readonly scope: Scope;
   readonly variant: string | null;
+  /** The driver module, relative to the trace file's directory (or absolute). */
   readonly driver?: string;
   readonly violation: Finding;
+  readonly preemptions?: number;
   readonly steps: readonly NamedStep[];
-  /** A lasso's loop start (ITF's top-level `loop`). */
+  /** The states as the file has them (states[0] is the initial state). */
+  readonly states: readonly ItfState[];
   readonly loop?: number;
 }
 
-/** Parse a trace file; every problem is a TraceError with one line of text. */
+/** Parse a pagerace trace file; every problem is a TraceError with one line of text. */
 export function parseTraceFile(text: string): TraceFile {
-  let doc: unknown;
+  let doc;
   try {
-    doc = JSON.parse(text);
+    doc = readItf(text);
   } catch (e) {
-    throw new TraceError(`not JSON: ${(e as Error).message}`);
+    if (e instanceof ItfError) throw new TraceError(e.message);
+    throw e;
   }
-  const meta = (doc as { '#meta'?: Record<string, unknown> } | null)?.['#meta'];
-  if (!meta || typeof meta !== 'object') throw new TraceError('no #meta object: not a pagerace ITF trace');
-  const { system, scope, variant, driver, violation, steps } = meta as Record<string, unknown>;
+  const meta = doc.meta;
+  if (meta.source !== 'pagerace') {
+    throw new TraceError(`not a pagerace trace (#meta.source is ${JSON.stringify(meta.source ?? null)}): replay re-executes pagerace's own traces`);
+  }
+  const { system, kernel, scope, variant, driver, violation, preemptions } = meta;
   if (driver !== undefined && typeof driver !== 'string') throw new TraceError('#meta.driver must be a string (the driver module\'s path)');
   if (typeof system !== 'string') throw new TraceError('#meta.system must be a string');
+  if (kernel !== undefined && typeof kernel !== 'string') throw new TraceError('#meta.kernel must be a string');
   if (!scope || typeof scope !== 'object' || Object.values(scope).some((v) => !Number.isInteger(v))) throw new TraceError('#meta.scope must map names to integers');
   if (variant !== null && typeof variant !== 'string') throw new TraceError('#meta.variant must be a string or null');
   const vio = violation as Record<string, unknown> | undefined;
   if (!vio || typeof vio.kind !== 'string' || typeof vio.property !== 'string') throw new TraceError('#meta.violation must have a kind and a property');
-  if (!Array.isArray(steps)) throw new TraceError('#meta.steps must be an array');
-  steps.forEach((s, i) => {
-    const o = s as Record<string, unknown>;
+  const missing = STATE_VARS.filter((v) => !doc.vars.includes(v));
+  if (missing.length) throw new TraceError(`vars lacks ${missing.join(', ')}: not a trace of this pagerace version; regenerate it with pagerace check`);
+  if (doc.states.length === 0) throw new TraceError('the trace has no states');
+  const steps = doc.states.slice(1).map((st, i): NamedStep => {
+    const o = st.meta.step as Record<string, unknown> | undefined;
     for (const k of ['actor', 'event', 'from', 'to']) {
-      if (typeof o?.[k] !== 'string') throw new TraceError(`#meta.steps[${i}].${k} must be a string`);
+      if (typeof o?.[k] !== 'string') throw new TraceError(`states[${i + 1}].#meta.step.${k} must be a string`);
     }
+    return { actor: o!.actor as string, event: o!.event as string, from: o!.from as string, to: o!.to as string };
   });
-  const loop = (doc as { loop?: unknown }).loop;
-  if (loop !== undefined && (!Number.isInteger(loop) || (loop as number) < 0 || (loop as number) >= steps.length)) throw new TraceError('loop must be the index of a state before the last');
   return {
-    ...(loop !== undefined ? { loop: loop as number } : {}),
-    system, scope: scope as Scope, variant: variant as string | null,
+    system, ...(kernel !== undefined ? { kernel: kernel as string } : {}), scope: scope as Scope, variant: variant as string | null,
     ...(driver !== undefined ? { driver: driver as string } : {}),
     violation: { kind: vio.kind as Finding['kind'], property: vio.property, message: String(vio.message ?? '') },
-    steps: steps as NamedStep[],
+    ...(Number.isInteger(preemptions) ? { preemptions: preemptions as number } : {}),
+    steps, states: doc.states,
+    ...(doc.loop !== undefined ? { loop: doc.loop } : {}),
   };
+}
+
+/**
+ * Compare the file's states with the re-executed ones; a difference is a TraceError
+ * naming the first state and field that differ (the file was edited, or the model
+ * changed under it: regenerate it).
+ */
+export function compareStates(c: Compiled, file: readonly ItfState[], replayed: readonly Uint8Array[], steps: readonly TraceStep[]): void {
+  if (file.length !== replayed.length) {
+    throw new TraceError(`the file has ${file.length} states, re-execution gives ${replayed.length}`);
+  }
+  replayed.forEach((m, i) => {
+    const now = decodeState(c, m);
+    for (const v of STATE_VARS) {
+      const d = firstDifference(file[i].values[v] as ItfValue, now[v]);
+      if (d) {
+        const after = i === 0 ? 'the initial state' : `after step ${i} (${steps[i - 1].actor}: ${steps[i - 1].fn})`;
+        throw new TraceError(`state ${i} (${after}) differs from re-execution at ${v}${d.path}: the file has ${showValue(d.a)}, re-execution gives ${showValue(d.b)}`);
+      }
+    }
+  });
 }
