@@ -195,9 +195,15 @@ export function countPreemptions(c: Compiled, actors: readonly number[], states:
   return n;
 }
 
-/** Has `actor` an enabled step in `m`? (A guard that fires an assertion counts: the step can be taken.) */
+/**
+ * Has `actor` an enabled step in `m`? A guard that fires an assertion does not
+ * count, as in Expander.expand: that step is the bug, not a move the actor could go on with.
+ */
 function canStep(c: Compiled, actor: number, m: Uint8Array): boolean {
   const a = c.actors[actor];
-  for (const g of a.groups[m[a.base]]) if (enabledBranch(c, actor, g, m) !== null) return true;
+  for (const g of a.groups[m[a.base]]) {
+    const br = enabledBranch(c, actor, g, m);
+    if (br !== null && !('kind' in br)) return true;
+  }
   return false;
 }

@@ -9,6 +9,7 @@ import { ItfError, firstDifference, readItf, showValue, writeItf, type ItfState,
 import { STATE_VARS, decodeState, pageText, renderState } from './world.ts';
 import { checkStuck, enabledBranch, takeStep, type Finding } from '../explore/check.ts';
 import type { FoundViolation } from '../explore/walker.ts';
+import { countPreemptions as countRunPreemptions } from '../explore/bounded.ts';
 import type { Model, Scope } from '../system.ts';
 
 /** One step, by names, so that a trace file survives a rebuild of the tables. */
@@ -194,31 +195,15 @@ export function replaySteps(c: Compiled, steps: readonly NamedStep[]): Replayed 
 
 // --- preemptions -----------------------------------------------------------------
 
-/** Can actor `a` take some step in state m? (A guard that fires an assertion does not count.) */
-function canStep(c: Compiled, a: number, m: Uint8Array): boolean {
-  for (const g of c.actors[a].groups[m[c.actors[a].base]]) {
-    const br = enabledBranch(c, a, g, m);
-    if (br !== null && !('kind' in br)) return true;
-  }
-  return false;
-}
-
 /**
- * A trace's preemptions, counted as the walker counts them (explore/expand.ts): a
- * step by another actor while the actor that stepped last could have gone on. Local
- * steps are part of the step before them (the walker chains them), so they neither
- * count nor change who stepped last; `states[i]` is the state before `steps[i]`.
+ * A trace's preemptions, counted as the walker counts them (explore/bounded.ts,
+ * countPreemptions). Local steps are part of the step before them (the walker chains
+ * them), so they neither count nor change who stepped last; `states[i]` is the state
+ * before `steps[i]`.
  */
 export function countPreemptions(c: Compiled, steps: readonly TraceStep[], states: readonly Uint8Array[]): number {
-  let last = -1;
-  let n = 0;
-  steps.forEach((s, i) => {
-    if (s.local) return;
-    const a = c.actors.findIndex((x) => x.name === s.actor);
-    if (last >= 0 && a !== last && canStep(c, last, states[i])) n++;
-    last = a;
-  });
-  return n;
+  const at = steps.flatMap((s, i) => (s.local ? [] : [i]));
+  return countRunPreemptions(c, at.map((i) => c.actors.findIndex((x) => x.name === steps[i].actor)), at.map((i) => states[i]));
 }
 
 // --- ITF JSON -------------------------------------------------------------------
