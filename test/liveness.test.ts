@@ -152,3 +152,19 @@ describe('liveness on every system', () => {
     expect(livelocks.sort()).toEqual(['balloon', 'nonlru', 'unmovable']);
   });
 });
+
+describe('pagerace list', () => {
+  const ROOT = new URL('..', import.meta.url).pathname;
+  it('shows the built-in properties livelock and uncaught-exception beside deadlock, with rule and source', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/pagerace.js'), 'list', '--json'], { encoding: 'utf8', cwd: ROOT });
+    expect(r.status).toBe(0);
+    for (const s of JSON.parse(r.stdout) as { properties: { name: string; kind: string; rule: string; source: string }[] }[]) {
+      const built = s.properties.filter((p) => ['deadlock', 'uncaught-exception', 'livelock'].includes(p.name));
+      expect(built.map((p) => `${p.name}:${p.kind}`)).toEqual(['deadlock:deadlock', 'uncaught-exception:kernel-bug', 'livelock:termination']);
+      for (const p of built) expect(p.rule.length * p.source.length).toBeGreaterThan(0);
+    }
+    const t = spawnSync(process.execPath, [join(ROOT, 'bin/pagerace.js'), 'list'], { encoding: 'utf8', cwd: ROOT });
+    expect(t.stdout).toMatch(/^ {4}livelock \(termination\): Every run ends/m);
+    expect(t.stdout).toMatch(/^ {4}uncaught-exception \(kernel-bug\): No step throws/m);
+  });
+});

@@ -85,7 +85,8 @@ const checkCmd: Command = {
   options: CHECK_OPTIONS,
   more: () => ['', 'scope flags per system:', ...SYSTEMS.flatMap((s) => [`  ${s.name} (kernel ${(s.kernels ?? [s.kernel]).join(', ')}):`,
     ...Object.entries(s.scope).map(([k, v]) => `    --${k} ${v.min}..${v.max} (default ${v.default}): ${v.description}`)]),
-    '', 'exit: 0 pass, 10 kernel assertion, 11 deadlock, 12 invariant, 13 termination, 3 incomplete, 2 bad usage, 130 interrupted;',
+    '', 'exit: 0 pass, 10 kernel assertion (or a step that throws), 11 deadlock, 12 invariant, 13 termination (or a livelock),',
+    '      3 incomplete (a limit, or a step that did not return by --max-seconds), 2 bad usage, 130 interrupted;',
     '      --all: 0 when every row is as expected, 1 otherwise'],
   run: runCheck,
 };
