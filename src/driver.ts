@@ -17,7 +17,8 @@
  *   that allocates its pages, makes them movable, and may release them.
  *
  * `lay` (NonlruLayout) says where the driver's state lives in the packed world: its
- * spinlock byte, its list id, its isolated count and its slot table (slot[k] = pfn
+ * spinlock byte, its list head (a node id of the world's list space `lay.lists`:
+ * link pages with lruAdd/lruDel), its isolated count and its slot table (slot[k] = pfn
  * of its k-th page, NO_PAGE when empty). The properties read exactly these, so a
  * driver keeps its pages there; the model's allocator hands out pfn k as the
  * driver's k-th page (`alloc_page(m, k)`).
@@ -30,12 +31,15 @@ import type { MovableOps, Outcome } from './kernel/migrate.ts';
 import type { Driver, DriverOps, DriverThread } from './system.ts';
 import type { NonlruLayout } from '../properties/nonlru.ts';
 import type { GuardFn, ProgramBuilder } from './kernel/program.ts';
-import { spinIsFree } from './kernel/page.ts';
+import { pageNode, spinIsFree } from './kernel/page.ts';
+import { list_add, list_del, spaceOf } from './kernel/list.ts';
 
 export type { Driver, DriverOps, DriverThread } from './system.ts';
 export { NO_PAGE, type NonlruLayout } from '../properties/nonlru.ts';
 export * from './kernel/page.ts';
 export * from './kernel/bug.ts';
+export * from './kernel/list.ts';
+export * from './kernel/bitops.ts';
 export {
   PageMovable, __SetPageMovable, __ClearPageMovable, describeMapping,
 } from './kernel/movable.ts';
@@ -54,6 +58,14 @@ export type NonlruDriver = Driver<NonlruLayout>;
 
 /** Identity, for type inference: `export const driver = defineDriver({ ... })`. */
 export const defineDriver = (d: NonlruDriver): NonlruDriver => d;
+
+/**
+ * list_add(&page->lru, head) and list_del(&page->lru) for a page of the world: `ls`
+ * is the world's list space (`lay.lists`, pass it in the step's params), `head` a
+ * list head node id such as `lay.driverList`.
+ */
+export const lruAdd = (m: Uint8Array, ls: number, pfn: number, head: number): void => list_add(m, spaceOf(ls), pageNode(pfn), head);
+export const lruDel = (m: Uint8Array, ls: number, pfn: number): void => list_del(m, spaceOf(ls), pageNode(pfn));
 
 /** Guard: the spinlock at byte `P.lock` is free (spin_lock() can proceed). */
 export const spinLockFree: GuardFn = (m, _L, P) => spinIsFree(m, P.lock);

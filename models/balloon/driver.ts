@@ -7,7 +7,8 @@
  * tries it (mutex_trylock) and answers -EAGAIN when it is taken. vb->num_pages is
  * only read and written under it (and read unlocked by towards_target()).
  */
-import { F_FLAGS, F_LIST, PAGE_STRIDE, PG_isolated, PG_locked, get_page, put_page } from '../../src/kernel/page.ts';
+import { F_FLAGS, PAGE_STRIDE, PG_isolated, PG_locked, get_page, pageNode, put_page } from '../../src/kernel/page.ts';
+import { headOf, spaceOf } from '../../src/kernel/list.ts';
 import {
   type BalloonDevInfo, DQ_NONE, balloonPageDequeue, balloonPageEnqueue, balloon_page_delete, balloon_page_insert,
   pagesLockFree,
@@ -36,14 +37,14 @@ export const VIRTBALLOON_MIGRATEPAGE = 'virtballoon_migratepage';
  * mutex (whose other holders hold it across whole passes) and pages_lock.
  * `del` is balloon_page_delete (variants pass a buggy one).
  */
-export function virtballoonMigrate(del: (m: Uint8Array, pfn: number) => void, takeRef = true): ActionFn {
+export function virtballoonMigrate(del: (m: Uint8Array, ls: number, pfn: number) => void, takeRef = true): ActionFn {
   return (m, L, P) => {
     const page = m[L + P.page];
     const newpage = m[L + P.newpage];
     if (takeRef) get_page(m, newpage);
     balloon_page_insert(m, P as unknown as BalloonDevInfo, newpage);
     m[P.isolatedPages]--;
-    del(m, page);
+    del(m, P.lists, page);
     put_page(m, page);
   };
 }
@@ -55,7 +56,7 @@ export function virtballoonMigratepage(lay: BalloonLayout, dev: BalloonDevInfo) 
     {
       event: 'MIGRATE_OK',
       guard: b.and(b.g('mutex_trylock(&vb->balloon_lock)', mutexFree, { mutex: lay.balloonLock }), b.g('pages_lock free', pagesLockFree, { lock: dev.pagesLock })),
-      actions: [b.a(VIRTBALLOON_MIGRATEPAGE, virtballoonMigrateV48, { ...a, mapping: dev.mapping, list: dev.list, isolatedPages: dev.isolatedPages })],
+      actions: [b.a(VIRTBALLOON_MIGRATEPAGE, virtballoonMigrateV48, { ...a, mapping: dev.mapping, list: dev.list, lists: dev.lists, isolatedPages: dev.isolatedPages })],
       value: RC_SUCCESS,
     },
     // "we just give up the balloon_lock this turn, as it is easier to retry the page migration later"
@@ -133,12 +134,13 @@ const endLeak: ActionFn = (m, L, P) => {
  * balloon_page_dequeue() comes back empty, and moves on when they differ. A balloon
  * that cannot hand pages back although nobody holds them then shows as a deadlock.
  */
-function masks(m: Uint8Array, npages: number, list: number): [number, number, number] {
+function masks(m: Uint8Array, npages: number, list: number, ls: number): [number, number, number] {
   let onList = 0;
   let locked = 0;
   let isolated = 0;
+  const S = spaceOf(ls);
   for (let pfn = 0; pfn < npages; pfn++) {
-    if (m[pfn * PAGE_STRIDE + F_LIST] === list) onList |= 1 << pfn;
+    if (headOf(m, S, pageNode(pfn)) === list) onList |= 1 << pfn;
     if (m[pfn * PAGE_STRIDE + F_FLAGS] & PG_locked) locked |= 1 << pfn;
     if (m[pfn * PAGE_STRIDE + F_FLAGS] & PG_isolated) isolated |= 1 << pfn;
   }
@@ -146,13 +148,13 @@ function masks(m: Uint8Array, npages: number, list: number): [number, number, nu
 }
 const snapshotIfEmpty: ActionFn = (m, L, P) => {
   if (m[L + P.res] !== DQ_NONE) return;
-  const [a, b, c] = masks(m, P.npages, P.list);
+  const [a, b, c] = masks(m, P.npages, P.list, P.ls);
   m[L + P.snap] = a;
   m[L + P.snap + 1] = b;
   m[L + P.snap + 2] = c;
 };
 const balloonChanged: GuardFn = (m, L, P) => {
-  const [a, b, c] = masks(m, P.npages, P.list);
+  const [a, b, c] = masks(m, P.npages, P.list, P.ls);
   return a !== m[L + P.snap] || b !== m[L + P.snap + 1] || c !== m[L + P.snap + 2];
 };
 
@@ -182,7 +184,7 @@ export function deflateProgram(lay: BalloonLayout, dev: BalloonDevInfo): Program
       br('leak/deq', [b.a('mutex_lock; num = vb->num_pages', startLeak, { ...mx, numPages: lay.numPages, want, got, snap })], b.g('balloon_lock free', mutexFree, mx)),
     ],
   });
-  const ghost = b.a('snapshot when empty (ghost)', snapshotIfEmpty, { res, snap, npages: lay.npages, list: dev.list });
+  const ghost = b.a('snapshot when empty (ghost)', snapshotIfEmpty, { res, snap, npages: lay.npages, list: dev.list, ls: dev.lists });
   balloonPageDequeue(b, 'leak/deq', dev, { cursor, res, page }, 'leak/got', 'leak/tell', [ghost]);
   b.localStep('leak/got', 'leak_balloon', 'set_page_pfns(vb, vb->pfns + vb->num_pfns, page); another?', [
     br('leak/deq', [b.a('pfns[got++] = page', recordPage, { pfns, got, page })], b.g('got + 1 < num', moreToDequeue, { got, want })),
@@ -201,7 +203,7 @@ export function deflateProgram(lay: BalloonLayout, dev: BalloonDevInfo): Program
     br('done', [end]),
   ]);
   b.steps('leak/wait', 'update_balloon_size_func', 'queue_work again: retry once the balloon has changed', [
-    br('leak', [], b.g('balloon changed since the empty dequeue', balloonChanged, { snap, npages: lay.npages, list: dev.list })),
+    br('leak', [], b.g('balloon changed since the empty dequeue', balloonChanged, { snap, npages: lay.npages, list: dev.list, ls: dev.lists })),
   ]);
   b.final('done');
   return b;

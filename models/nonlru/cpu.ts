@@ -10,12 +10,14 @@ import { type MigrateCtx, type MovableOps, migratePages, putbackMovablePages } f
 import { ProgramBuilder } from '../../src/kernel/program.ts';
 import type { NonlruLayout } from '../../properties/nonlru.ts';
 
+
 export function cpuProgram(lay: NonlruLayout, cpu: number, ops: MovableOps): ProgramBuilder {
   const b = new ProgramBuilder('cpu');
   const pfn = b.local('low_pfn');
   const ctx: MigrateCtx = {
     cpu,
     npages: lay.npages,
+    lists: lay.lists,
     migrateList: lay.migrateList(cpu),
     freeList: lay.freeList(cpu),
     ops,
@@ -26,6 +28,7 @@ export function cpuProgram(lay: NonlruLayout, cpu: number, ops: MovableOps): Pro
       pass: b.local('pass'),
       retry: b.local('retry'),
       mtnpLru: b.local('is_lru'),
+      next: b.local('page2'),
     },
   };
   isolateMigratepagesBlock(b, 'scan', ctx, pfn, lay.pages, 'migrate');

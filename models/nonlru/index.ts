@@ -9,7 +9,7 @@ import { DriverError, checkedOps, checkedThread } from '../../src/driver.ts';
 import type { NonlruLayout } from '../../properties/nonlru.ts';
 import { NO_PAGE, nonlruProperties } from '../../properties/nonlru.ts';
 import { programActor } from '../common/machine.ts';
-import { migrationPageLabel } from '../common/migration-world.ts';
+import { migrationPageLabel, migrationView } from '../common/migration-world.ts';
 import { cpuProgram } from './cpu.ts';
 import { driverOps, driverProgram } from './driver.ts';
 import { NONLRU_CONTRACT } from './contract.ts';
@@ -72,11 +72,6 @@ export const nonlru: System = {
       actors.push(programActor(d, 'driver', 'driver', 'alloc', lay.driverActor));
     }
 
-    const listNames = new Map<number, string>([[0, '-'], [1, 'free'], [2, 'lru'], [lay.driverList, 'driver']]);
-    for (let c = 0; c < cpus; c++) {
-      listNames.set(lay.migrateList(c), `cpu${c}.migratepages`);
-      listNames.set(lay.freeList(c), `cpu${c}.freepages`);
-    }
     return {
       actors,
       world: initialWorld(lay),
@@ -87,7 +82,7 @@ export const nonlru: System = {
       view: {
         pages: lay.npages,
         pageLabel: (pfn) => migrationPageLabel(lay, pfn),
-        listName: (l) => listNames.get(l) ?? `list${l}`,
+        ...migrationView(lay),
         globals: [
           { name: 'driver.lock', at: lay.driverLock, render: (v) => (v ? `held by actor ${v - 1}` : 'free') },
           { name: 'driver.isolated', at: lay.driverIsolated },

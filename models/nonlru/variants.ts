@@ -4,8 +4,9 @@
  */
 import { VM_BUG_ON_PAGE } from '../../src/kernel/bug.ts';
 import {
-  PAGE_MAPPING_MOVABLE, PageIsolated, PageLocked, list_add, list_del, mappingWord, setMappingWord,
+  PAGE_MAPPING_MOVABLE, PageIsolated, PageLocked, mappingWord, pageNode, setMappingWord,
 } from '../../src/kernel/page.ts';
+import { list_add, list_del, spaceOf } from '../../src/kernel/list.ts';
 import { PageMovable } from '../../src/kernel/movable.ts';
 import {
   getPageUnlessZero, lockPage, notMovableHint, pageUnlocked, refZero, unlockPage,
@@ -46,11 +47,11 @@ const forgetPageTouchingLru: ActionFn = (m, L, P) => {
   const p = m[L + P.p];
   m[P.slots + m[L + P.k]] = NO_PAGE;
   if (PageIsolated(m, p)) m[P.isolated]--;
-  list_del(m, p);
+  list_del(m, spaceOf(P.ls), pageNode(p));
 };
 
 /** The driver's putback_page without `isolated--`: back on the list, still counted isolated. */
-const putbackForgetsCount: ActionFn = (m, L, P) => list_add(m, m[L + P.page], P.list);
+const putbackForgetsCount: ActionFn = (m, L, P) => list_add(m, spaceOf(P.ls), pageNode(m[L + P.page]), P.list);
 
 const slotOf = (b: ProgramBuilder, name: string): number => {
   const at = b.locals.indexOf(name);

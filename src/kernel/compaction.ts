@@ -2,7 +2,8 @@
  * mm/compaction.c (v4.8 with the seed's patches 02 and 03): the migrate scanner's
  * non-LRU path in isolate_migratepages_block(), and release_freepages().
  */
-import { PageBuddy, PageIsolated, PageLRU, __PageMovable, list_del, list_next, put_page } from './page.ts';
+import { PageBuddy, PageIsolated, PageLRU, __PageMovable, nodePage, put_page } from './page.ts';
+import { list_del, list_empty, listNextOf, spaceOf } from './list.ts';
 import { isolateMovablePage, type MigrateCtx } from './migrate.ts';
 import { type ActionFn, type GuardFn, type ProgramBuilder, br } from './program.ts';
 
@@ -45,16 +46,17 @@ export function isolateMigratepagesBlock(
   ]);
 }
 
-const freeListNonEmpty: GuardFn = (m, _L, P) => list_next(m, P.npages, P.list) >= 0;
+const freeListNonEmpty: GuardFn = (m, _L, P) => !list_empty(m, spaceOf(P.ls), P.list);
 const freeFirst: ActionFn = (m, _L, P) => {
-  const page = list_next(m, P.npages, P.list);
-  list_del(m, page);
-  put_page(m, page); // __free_page()
+  const S = spaceOf(P.ls);
+  const node = listNextOf(m, S, P.list);
+  list_del(m, S, node);
+  put_page(m, nodePage(node)); // __free_page()
 };
 
 /** release_freepages(&cc->freepages): every unused target goes back to the allocator. */
 export function releaseFreepages(b: ProgramBuilder, at: string, ctx: MigrateCtx, done: string): void {
-  const lst = { list: ctx.freeList, npages: ctx.npages };
+  const lst = { list: ctx.freeList, ls: ctx.lists };
   b.steps(at, 'release_freepages', 'list_del(&page->lru); __free_page(page)', [
     br(at, [b.a('__free_page(first)', freeFirst, lst)], b.g('!list_empty(freelist)', freeListNonEmpty, lst)),
     br(done),

@@ -257,3 +257,28 @@ export function headOf(m: Uint8Array, S: ListSpace, node: number, bound = 256): 
   }
   return LIST_NULL;
 }
+
+// ---------------------------------------------------------------------------
+// Spaces by number: a step's params hold numbers only (src/kernel/program.ts), so a
+// step that links pages names its world's ListSpace by the id internSpace() gave it.
+
+const spaces: ListSpace[] = [];
+const spaceIds = new Map<string, number>();
+
+/**
+ * The id of the space `key` names, built by `make` the first time: models built
+ * twice from the same scope share one space (and one id), so ids stay the same from
+ * run to run for the same command.
+ */
+export function internSpace(key: string, make: () => ListSpace): number {
+  let id = spaceIds.get(key);
+  if (id === undefined) {
+    id = spaces.length;
+    spaces.push(make());
+    spaceIds.set(key, id);
+  }
+  return id;
+}
+
+/** The space registered under `id` by internSpace(). */
+export const spaceOf = (id: number): ListSpace => spaces[id];

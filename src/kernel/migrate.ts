@@ -12,11 +12,12 @@
  */
 import { VM_BUG_ON_PAGE, WARN_ON } from './bug.ts';
 import {
-  PAGE_STRIDE, F_LIST, LIST_LRU, PG_lru, PagePrivate, PageIsolated, PageLRU, PageMappingFlags,
-  PageLocked, __PageMovable, __SetPageIsolated, canLockPage, get_page_unless_zero, list_add, list_del, list_next,
-  mappingWord, page_count, page_mapping, put_page, setFlag, setMappingWord, trylock_page, unlock_page,
+  NODE_LRU, PG_lru, PagePrivate, PageIsolated, PageLRU, PageMappingFlags,
+  PageLocked, __PageMovable, __SetPageIsolated, canLockPage, get_page_unless_zero,
+  mappingWord, nodePage, page_count, page_mapping, pageNode, put_page, setFlag, setLru, setMappingWord, trylock_page, unlock_page,
   MAPPING_NULL,
 } from './page.ts';
+import { list_add, list_del, list_empty, listNextOf, spaceOf } from './list.ts';
 import { PageMovable, claimIsolation, clearIsolated, dropIsolationClaim } from './movable.ts';
 import { type ActionFn, type Branch, type GuardFn, type Params, type ProgramBuilder, type Ref, STEP, br } from './program.ts';
 
@@ -100,6 +101,8 @@ function outcomeBranches(
 export interface MigrateCtx {
   readonly cpu: number;
   readonly npages: number;
+  /** The world's ListSpace id (list.ts internSpace); the lists below are its head node ids. */
+  readonly lists: number;
   /** cc->migratepages */
   readonly migrateList: number;
   /** cc->freepages, the targets isolated by the free scanner */
@@ -108,6 +111,8 @@ export interface MigrateCtx {
   readonly slot: {
     readonly page: number; readonly newpage: number; readonly rc: number;
     readonly pass: number; readonly retry: number; readonly mtnpLru: number;
+    /** list_for_each_entry_safe()'s lookahead (page2): a node id. */
+    readonly next: number;
   };
 }
 
@@ -135,7 +140,8 @@ export const pageMovableLocked: GuardFn = (m, L, P) => PageMovable(m, pg(m, L, P
 export const clearPageIsolated: ActionFn = (m, L, P) => clearIsolated(m, pg(m, L, P));
 export const setRc: ActionFn = (m, L, P) => { m[L + P.rc] = P.value; };
 export const rcIs: GuardFn = (m, L, P) => m[L + P.rc] === P.value;
-export const listDelPage: ActionFn = (m, L, P) => list_del(m, pg(m, L, P));
+/** list_del(&page->lru) in the world's ListSpace P.ls. */
+export const listDelPage: ActionFn = (m, L, P) => list_del(m, spaceOf(P.ls), pageNode(pg(m, L, P)));
 
 /** isolate_movable_page(): `if (!PageMovable(page) || PageIsolated(page)) goto out_no_isolated;` */
 export const cannotIsolate: GuardFn = (m, L, P) => {
@@ -157,7 +163,7 @@ export const isolateSuccess: ActionFn = (m, L, P) => {
   WARN_ON(PageIsolated(m, page), 'PageIsolated(page)', 'isolate_movable_page', page, true);
   __SetPageIsolated(m, page);
   unlock_page(m, page);
-  list_add(m, page, P.list);
+  list_add(m, spaceOf(P.ls), pageNode(page), P.list);
 };
 
 /**
@@ -168,7 +174,7 @@ export const isolateSuccess: ActionFn = (m, L, P) => {
 export function putback_lru_page(m: Uint8Array, pfn: number): void {
   VM_BUG_ON_PAGE(PageLRU(m, pfn), 'PageLRU(page)', 'putback_lru_page', pfn);
   setFlag(m, pfn, PG_lru); // lru_cache_add() -> __pagevec_lru_add_fn(): SetPageLRU
-  m[pfn * PAGE_STRIDE + F_LIST] = LIST_LRU;
+  setLru(m, pfn, NODE_LRU, NODE_LRU); // add_page_to_lru_list(): membership only (NODE_LRU)
   put_page(m, pfn); // "drop ref from isolate"
 }
 
@@ -203,7 +209,7 @@ export function isolateMovablePage(
   // share one step, which ends with the atomic unlock_page.
   const claim = b.a('claim isolation (ghost)', claimPage, { page, cpu: ctx.cpu });
   const on = outcomeBranches(b, ctx.ops.isolatePage(b, page), undefined, (o) => o.value
-    ? { actions: [claim, ...o.actions, b.a('isolate_success', isolateSuccess, { page, list: ctx.migrateList })], target: onTrue }
+    ? { actions: [claim, ...o.actions, b.a('isolate_success', isolateSuccess, { page, list: ctx.migrateList, ls: ctx.lists })], target: onTrue }
     : { actions: [...o.actions, b.a('unlock_page', unlockPage, p)], target: x('put') });
   on[STEP] = [br(x('unlock'), [], b.g('!PageMovable(page) || PageIsolated(page)', cannotIsolate, p)), ...(on[STEP] ?? [])];
   b.step(x('check'), fn, 'if (!PageMovable(page) || PageIsolated(page)) goto out_no_isolated; a_ops->isolate_page(page); __SetPageIsolated(page); unlock_page(page)', on);
@@ -258,13 +264,15 @@ export const putbackMovableChecks: ActionFn = (m, L, P) => {
 
 // --- putback_movable_pages(l) ------------------------------------------------
 
-const listIsEmpty: GuardFn = (m, _L, P) => list_next(m, P.npages, P.list) < 0;
-const firstIsMovable: GuardFn = (m, _L, P) => __PageMovable(m, list_next(m, P.npages, P.list));
+const listIsEmpty: GuardFn = (m, _L, P) => list_empty(m, spaceOf(P.ls), P.list);
+const firstIsMovable: GuardFn = (m, _L, P) => __PageMovable(m, nodePage(listNextOf(m, spaceOf(P.ls), P.list)));
 /** `list_del(&page->lru)` of the first entry, and the VM_BUG_ON for a movable one. */
 const takeFirst: ActionFn = (m, L, P) => {
-  const page = list_next(m, P.npages, P.list);
+  const S = spaceOf(P.ls);
+  const node = listNextOf(m, S, P.list);
+  const page = nodePage(node);
   m[L + P.page] = page;
-  list_del(m, page);
+  list_del(m, S, node);
   if (P.movable) VM_BUG_ON_PAGE(!PageIsolated(m, page), '!PageIsolated(page)', 'putback_movable_pages', page);
 };
 const putbackLruPage: ActionFn = (m, L, P) => putback_lru_page(m, pg(m, L, P));
@@ -276,7 +284,7 @@ const putbackLruPage: ActionFn = (m, L, P) => putback_lru_page(m, pg(m, L, P));
 export function putbackMovablePages(b: ProgramBuilder, at: string, ctx: MigrateCtx, done: string): void {
   const fn = 'putback_movable_pages';
   const page = ctx.slot.page;
-  const lst = { list: ctx.migrateList, npages: ctx.npages };
+  const lst = { list: ctx.migrateList, ls: ctx.lists };
   b.steps(at, fn, 'list_for_each_entry_safe(page, page2, l, lru); list_del(&page->lru)', [
     br(done, [], b.g('list_empty(l)', listIsEmpty, lst)),
     br(`${at}/locked`, [b.a('list_del(first)', takeFirst, { ...lst, page, movable: 1 })], b.g('__PageMovable(first)', firstIsMovable, lst)),
@@ -288,29 +296,34 @@ export function putbackMovablePages(b: ProgramBuilder, at: string, ctx: MigrateC
 // --- migrate_pages(from, compaction_alloc, compaction_free, ...) ---------------
 
 /** compaction_alloc(): take a target from cc->freepages (mm/compaction.c, v4.8). */
-const freeListHasPage: GuardFn = (m, _L, P) => list_next(m, P.npages, P.freeList) >= 0;
+const freeListHasPage: GuardFn = (m, _L, P) => !list_empty(m, spaceOf(P.ls), P.freeList);
+/** list_entry(cc->freepages.next, struct page, lru); list_del(&freepage->lru). */
 const compactionAlloc: ActionFn = (m, L, P) => {
-  const page = list_next(m, P.npages, P.freeList);
-  list_del(m, page);
-  m[L + P.newpage] = page;
+  const S = spaceOf(P.ls);
+  const node = listNextOf(m, S, P.freeList);
+  list_del(m, S, node);
+  m[L + P.newpage] = nodePage(node);
 };
 /** compaction_free(): list_add(&page->lru, &cc->freepages). */
-export const compactionFree: ActionFn = (m, L, P) => list_add(m, npg(m, L, P), P.freeList);
+export const compactionFree: ActionFn = (m, L, P) => list_add(m, spaceOf(P.ls), pageNode(npg(m, L, P)), P.freeList);
 
 const noRetry: GuardFn = (m, L, P) => m[L + P.retry] === 0;
 const beforeSaturation: GuardFn = (m, L, P) => m[L + P.pass] <= FORCED_PASS;
+/** retry = 0; list_for_each_entry_safe(page, page2, from, lru): the cursor starts at from->next. */
 const startPass: ActionFn = (m, L, P) => {
   m[L + P.retry] = 0;
-  m[L + P.page] = list_next(m, P.npages, P.list);
+  m[L + P.next] = listNextOf(m, spaceOf(P.ls), P.list, 'migrate_pages');
 };
 const nextPass: ActionFn = (m, L, P) => { if (m[L + P.pass] <= FORCED_PASS) m[L + P.pass]++; };
-const pageIsListed: GuardFn = (m, L, P) => m[L + P.page] !== 0xff;
+/** The cursor is not back at the head: page = cursor; page2 = page->lru.next (read before the body). */
+const cursorAtEntry: GuardFn = (m, L, P) => m[L + P.next] !== P.list;
+const takeCursor: ActionFn = (m, L, P) => {
+  const node = m[L + P.next];
+  m[L + P.page] = nodePage(node);
+  m[L + P.next] = listNextOf(m, spaceOf(P.ls), node, 'migrate_pages');
+};
 /** migrate_pages()' switch (rc): -EAGAIN counts a retry. */
 const countRetry: ActionFn = (m, L, P) => { if (m[L + P.rc] === EAGAIN) m[L + P.retry]++; };
-const nextEntry: ActionFn = (m, L, P) => {
-  const page = list_next(m, P.npages, P.list, m[L + P.page]);
-  m[L + P.page] = page < 0 ? 0xff : page;
-};
 
 /**
  * migrate_pages(): mm/migrate.c. Up to ten passes over cc->migratepages while some
@@ -321,11 +334,11 @@ const nextEntry: ActionFn = (m, L, P) => {
 export function migratePages(b: ProgramBuilder, at: string, ctx: MigrateCtx, done: string): void {
   const fn = 'migrate_pages';
   const s = ctx.slot;
-  const lst = { list: ctx.migrateList, npages: ctx.npages };
+  const lst = { list: ctx.migrateList, ls: ctx.lists };
   const x = (t: string) => `${at}/${t}`;
   // Local steps: only this CPU's list and locals.
   b.localStep(at, fn, 'retry = 1; pass = 0', [br(x('pass'), [b.a('retry = 1', setLocal, { slot: s.retry, value: 1 }), b.a('pass = 0', setLocal, { slot: s.pass, value: 0 })])]);
-  const start = b.a('retry = 0; page = first', startPass, { ...lst, retry: s.retry, page: s.page });
+  const start = b.a('retry = 0; cursor = from->next', startPass, { ...lst, retry: s.retry, next: s.next });
   b.localStep(x('pass'), fn, 'for (pass = 0; pass < 10 && retry; pass++) { retry = 0; list_for_each_entry_safe(...)', [
     br(done, [], b.g('!retry', noRetry, { retry: s.retry })),
     br(x('entry'), [start], b.g('pass <= 3', beforeSaturation, { pass: s.pass })),
@@ -336,17 +349,15 @@ export function migratePages(b: ProgramBuilder, at: string, ctx: MigrateCtx, don
     RETRY: [br(x('entry'), [start])],
     GIVE_UP: [br(done)],
   });
-  b.localStep(x('entry'), fn, 'next entry or next pass', [
-    br(`${at}/uam`, [], b.g('page != NULL', pageIsListed, { page: s.page })),
+  b.localStep(x('entry'), fn, 'page = cursor; page2 = page->lru.next; or, back at the head, the next pass', [
+    br(`${at}/uam`, [b.a('page = cursor; page2 = page->lru.next', takeCursor, { ...lst, page: s.page, next: s.next })],
+      b.g('&page->lru != from', cursorAtEntry, { list: ctx.migrateList, next: s.next })),
     br(x('pass'), [b.a('pass++', nextPass, { pass: s.pass })]),
   ]);
   unmapAndMove(b, `${at}/uam`, ctx, x('result'));
   b.localStep(x('result'), fn, 'switch (rc)', [
     br(done, [], b.g('rc == -ENOMEM', rcIs, { rc: s.rc, value: ENOMEM })),
-    br(x('entry'), [
-      b.a('if (rc == -EAGAIN) retry++', countRetry, { rc: s.rc, retry: s.retry }),
-      b.a('page = next entry', nextEntry, { ...lst, page: s.page }),
-    ]),
+    br(x('entry'), [b.a('if (rc == -EAGAIN) retry++', countRetry, { rc: s.rc, retry: s.retry })]),
   ]);
 }
 
@@ -432,7 +443,7 @@ const uapOut: ActionFn = (m, L, P) => {
 /** unmap_and_move()'s out: for a page that is done with (rc != -EAGAIN). */
 const listDelAndPut: ActionFn = (m, L, P) => {
   const page = pg(m, L, P);
-  list_del(m, page);
+  list_del(m, spaceOf(P.ls), pageNode(page));
   put_page(m, page); // "releases reference grabbed during isolation"
 };
 const rcNotAgainNotMovable: GuardFn = (m, L, P) => m[L + P.rc] !== EAGAIN && !__PageMovable(m, pg(m, L, P));
@@ -450,7 +461,8 @@ export function unmapAndMove(b: ProgramBuilder, at: string, ctx: MigrateCtx, nex
   const fn = 'unmap_and_move';
   const s = ctx.slot;
   const p = { page: s.page };
-  const free = { newpage: s.newpage, freeList: ctx.freeList };
+  const pl = { page: s.page, ls: ctx.lists };
+  const free = { newpage: s.newpage, freeList: ctx.freeList, ls: ctx.lists };
   const x = (t: string) => `${at}/${t}`;
   const rc = (value: number) => b.a(`rc = ${describeRc(value)}`, setRc, { rc: s.rc, value });
   // The freed-under-us path gives newpage back before __unmap_and_move's out could
@@ -460,8 +472,8 @@ export function unmapAndMove(b: ProgramBuilder, at: string, ctx: MigrateCtx, nex
   // newpage = get_new_page(page, private, &result): compaction_alloc touches only
   // this CPU's cc->freepages.
   b.localStep(at, 'compaction_alloc', 'newpage = compaction_alloc()', [
-    br(`${at}/uap`, [b.a('compaction_alloc', compactionAlloc, { ...free, npages: ctx.npages })],
-      b.g('!list_empty(&cc->freepages)', freeListHasPage, { freeList: ctx.freeList, npages: ctx.npages })),
+    br(`${at}/uap`, [b.a('compaction_alloc', compactionAlloc, free)],
+      b.g('!list_empty(&cc->freepages)', freeListHasPage, { freeList: ctx.freeList, ls: ctx.lists })),
     br(next, [rc(ENOMEM)]),
   ]);
   // An unlocked read of the refcount: a hint, taken in the same step as the
@@ -483,12 +495,12 @@ export function unmapAndMove(b: ProgramBuilder, at: string, ctx: MigrateCtx, nex
   b.steps(x('out'), fn, 'if (rc != -EAGAIN) list_del(&page->lru); put_page / putback', [
     br(next, [
       b.a('__unmap_and_move out: put_page(newpage) or putback_lru_page(newpage)', uapOut, { page: s.page, newpage: s.newpage, rc: s.rc }),
-      b.a('list_del(&page->lru); put_page(page)', listDelAndPut, p),
+      b.a('list_del(&page->lru); put_page(page)', listDelAndPut, pl),
     ], b.g('rc == MIGRATEPAGE_SUCCESS', rcIs, { rc: s.rc, value: RC_SUCCESS })),
     br(next, [b.a('compaction_free(newpage)', compactionFree, free)], b.g('rc == -EAGAIN', rcIs, { rc: s.rc, value: EAGAIN })),
-    br(next, [b.a('list_del(&page->lru)', listDelPage, p), b.a('putback_lru_page', putbackLruPage, p), b.a('compaction_free(newpage)', compactionFree, free)],
+    br(next, [b.a('list_del(&page->lru)', listDelPage, pl), b.a('putback_lru_page', putbackLruPage, p), b.a('compaction_free(newpage)', compactionFree, free)],
       b.g('rc != -EAGAIN && !__PageMovable(page)', rcNotAgainNotMovable, { ...p, rc: s.rc })),
-    br(x('putback'), [b.a('list_del(&page->lru)', listDelPage, p)]),
+    br(x('putback'), [b.a('list_del(&page->lru)', listDelPage, pl)]),
   ]);
   lockedPutback(b, x('putback'), ctx, fn, next, [b.a('compaction_free(newpage)', compactionFree, free)]);
 }

@@ -61,7 +61,7 @@ function pageFields(model: Model, m: Uint8Array, pfn: number): Record<string, st
     refcount: String((m[o + F_REF] << 24) >> 24),
     type: type === TYPE_BUDDY ? 'buddy' : type === TYPE_BALLOON ? 'balloon' : '-',
     private: String(m[o + F_PRIVATE]),
-    list: model.view.listName(m[o + F_LIST]),
+    list: model.view.pageList ? model.view.pageList(m, pfn) : model.view.listName(m[o + F_LIST]),
   };
 }
 
