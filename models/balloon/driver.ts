@@ -37,7 +37,7 @@ export const VIRTBALLOON_MIGRATEPAGE = 'virtballoon_migratepage';
  * mutex (whose other holders hold it across whole passes) and pages_lock.
  * `del` is balloon_page_delete (variants pass a buggy one).
  */
-export function virtballoonMigrate(del: (m: Uint8Array, ls: number, pfn: number) => void, takeRef = true): ActionFn {
+export function virtballoonMigrate(del: (m: Uint8Array, ls: number, pfn: number) => void, takeRef = true, dropRef = true): ActionFn {
   return (m, L, P) => {
     const page = m[L + P.page];
     const newpage = m[L + P.newpage];
@@ -45,7 +45,7 @@ export function virtballoonMigrate(del: (m: Uint8Array, ls: number, pfn: number)
     balloon_page_insert(m, P as unknown as BalloonDevInfo, newpage);
     m[P.isolatedPages]--;
     del(m, P.lists, page);
-    put_page(m, page);
+    if (dropRef) put_page(m, page);
   };
 }
 const virtballoonMigrateV48 = virtballoonMigrate(balloon_page_delete);

@@ -65,4 +65,11 @@ export const BALLOON_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     expect: { kind: 'kernel-bug', property: 'bad_page(): nonzero mapcount' },
     patch: { cpu: (b) => b.replaceAction(VIRTBALLOON_MIGRATEPAGE, virtballoonMigrate(balloon_page_delete, false)) },
   },
+  {
+    name: 'migrate-keeps-balloon-ref',
+    description: 'virtballoon_migratepage() moves the balloon to newpage but never drops the balloon\'s reference on the old page (put_page(page)), which therefore is never freed.',
+    source: 'Seeded mutation of the fixed code, named as such, of drivers/virtio/virtio_balloon.c virtballoon_migratepage() (v4.8): "put_page(page); /* balloon reference */" after mutex_unlock(&vb->balloon_lock).',
+    expect: { kind: 'termination', property: 'balloon-pages-accounted' },
+    patch: { cpu: (b) => b.replaceAction(VIRTBALLOON_MIGRATEPAGE, virtballoonMigrate(balloon_page_delete, true, false)) },
+  },
 ];

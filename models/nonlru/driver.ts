@@ -153,6 +153,13 @@ const forgetPage: ActionFn = (m, L, P) => {
   else m[P.isolated]--;
 };
 
+/** Step and action names of the driver's thread that variants change. */
+export const DRIVER_ALLOC = 'alloc';
+export const DRIVER_SETUP_UNLOCK = 'setup/unlock';
+export const DRIVER_READ_FLAGS = 'read page->flags';
+export const DRIVER_WRITE_FLAGS = 'write page->flags | PG_private';
+export const DRIVER_RELEASE_PUT = 'release/put';
+
 export function driverProgram(lay: NonlruLayout): ProgramBuilder {
   const b = new ProgramBuilder('driver');
   const k = b.local('k');
@@ -164,10 +171,10 @@ export function driverProgram(lay: NonlruLayout): ProgramBuilder {
   // alloc_page() and the read half of a non-atomic __SetPagePrivate(): nobody can
   // write the new page's flags before the owner reads them, as nobody knows the page.
   b.steps('alloc', 'driver alloc', 'page = alloc_page(); __SetPagePrivate(page): read page->flags', [
-    br('private/write', [b.a('alloc_page', allocNext, kp), b.a('read page->flags', readFlags, { p, tmp })], b.g('k < pages', moreToAlloc, { k, pages: lay.pages })),
+    br('private/write', [b.a('alloc_page', allocNext, kp), b.a(DRIVER_READ_FLAGS, readFlags, { p, tmp })], b.g('k < pages', moreToAlloc, { k, pages: lay.pages })),
     br('idle'),
   ]);
-  b.steps('private/write', 'driver alloc', '__SetPagePrivate(page): write page->flags', [br('setup/lock', [b.a('write page->flags | PG_private', writeFlagsPrivate, { p, tmp })])]);
+  b.steps('private/write', 'driver alloc', '__SetPagePrivate(page): write page->flags', [br('setup/lock', [b.a(DRIVER_WRITE_FLAGS, writeFlagsPrivate, { p, tmp })])]);
   // lock_page(), then under it and the spinlock: __SetPageMovable, slot, list_add.
   // Others can only peek at the locked page, and a peek's every outcome is reachable
   // with the peek before the lock or after the insert.
@@ -206,7 +213,7 @@ export function driverProgram(lay: NonlruLayout): ProgramBuilder {
     ]),
   ]);
   // Two put_page() calls by one actor with nothing of its own between them.
-  b.steps('release/put', 'driver release', 'put_page(page) (the reference taken to lock it); put_page(page) (the driver\'s own)', [
+  b.steps(DRIVER_RELEASE_PUT, 'driver release', 'put_page(page) (the reference taken to lock it); put_page(page) (the driver\'s own)', [
     br('idle', [b.a('put_page', putPage, pg), b.a('put_page', putPage, pg)]),
   ]);
   b.final('done');

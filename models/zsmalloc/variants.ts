@@ -6,7 +6,7 @@
 import { F_PRIVATE, PAGE_STRIDE, PG_private, clearFlag, __ClearPageIsolated } from '../../src/kernel/page.ts';
 import {
   ZS_FREE_OBJ, ZS_ISOLATE, ZS_MIGRATE, ZS_RESET_0, ZS_RESET_1, ZSPAGE_BYTES, ZS_ISOLATED, ZS_ONLIST, freeSubpage0,
-  freeSubpage1, get_zspage, zsFreeLocked, zsMigrate,
+  freeSubpage1, get_zspage, reset_page, zsFreeLocked, zsMigrate,
 } from '../../src/kernel/zsmalloc.ts';
 import type { ActionFn, ProgramBuilder } from '../../src/kernel/program.ts';
 import type { Variant } from '../../src/system.ts';
@@ -59,5 +59,19 @@ export const ZSMALLOC_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     source: 'Seed patch 11 "zsmalloc: page migration support": "We could try to isolate a zspage by the number of subpage so subsequent isolation trial of other subpage of the zpsage shouldn\'t fail. For that, we introduce zspage.isolated count."',
     expect: { kind: 'invariant', property: 'zspage-isolated-count' },
     patch: { cpu: (b) => b.replaceAction(ZS_ISOLATE, isolateAsFlag) },
+  },
+  {
+    name: 'migrate-without-record-obj',
+    description: 'zs_page_migrate() moves the subpage to newpage without record_obj(): the object\'s handle still points at the old page, which goes back to the allocator.',
+    source: 'Seeded mutation of the fixed code, named as such, of mm/zsmalloc.c zs_page_migrate() (v4.8, seed patch 11): "new_obj = (unsigned long)location_to_obj(newpage, obj_idx); new_obj |= BIT(HANDLE_PIN_BIT); record_obj(handle, new_obj);".',
+    expect: { kind: 'invariant', property: 'handle-valid' },
+    patch: { cpu: (b) => b.replaceAction(ZS_MIGRATE, zsMigrate(reset_page, { recordObj: false })) },
+  },
+  {
+    name: 'migrate-keeps-page-ref',
+    description: 'zs_page_migrate() replaces the subpage but never drops zsmalloc\'s reference on the old page, which is then leaked.',
+    source: 'Seeded mutation of the fixed code, named as such, of mm/zsmalloc.c zs_page_migrate() (v4.8, seed patch 11): "reset_page(page); put_page(page); page = newpage;".',
+    expect: { kind: 'termination', property: 'zspages-accounted' },
+    patch: { cpu: (b) => b.replaceAction(ZS_MIGRATE, zsMigrate(reset_page, { putOld: false })) },
   },
 ];

@@ -13,7 +13,7 @@ import {
   F_PRIVATE, F_TYPE, PAGE_STRIDE, PageBalloon, PageIsolated, PageLocked, TYPE_BALLOON, TYPE_NONE,
   nodePage, pageNode, spin_lock, spin_unlock, spinIsFree, trylock_page, unlock_page, alloc_page,
 } from './page.ts';
-import { list_add, list_del, list_empty, listNextOf, spaceOf } from './list.ts';
+import { list_add, list_del, list_empty, list_entry, listNextOf, spaceOf } from './list.ts';
 import { __ClearPageMovable, __SetPageMovable } from './movable.ts';
 import type { MovableOps, Outcome } from './migrate.ts';
 import { type ActionFn, type GuardFn, type ProgramBuilder, STEP, br } from './program.ts';
@@ -203,7 +203,7 @@ export function dequeueEntry(racedWithIsolation: (m: Uint8Array, pfn: number) =>
       return;
     }
     // list_for_each_entry_safe: the next entry is read before the body runs.
-    const page = nodePage(node);
+    const page = nodePage(list_entry(S, node, 'balloon_page_dequeue'));
     const following = listNextOf(m, S, node, 'balloon_page_dequeue');
     m[L + P.cursor] = following;
     if (trylock_page(m, page, A)) {

@@ -73,6 +73,19 @@ export function deref(S: ListSpace, ptr: number, where: string): number {
   throw new KernelBug(`BUG: unable to handle kernel paging request (list pointer ${ptr})`, where, -1);
 }
 
+/**
+ * list_entry(ptr, type, member) followed by the first access of the entry: a walk
+ * that reaches a node which is a list head of another list (a free list, another
+ * CPU's list) takes the head's container for an entry, which the kernel reads as
+ * garbage. The model cannot hold that garbage, so it is a bug here, as NULL and
+ * poison are.
+ */
+export function list_entry(S: ListSpace, ptr: number, where: string): number {
+  deref(S, ptr, where);
+  if (S.head[ptr]) throw new KernelBug(`BUG: unable to handle kernel paging request (list_entry() of the list head ${S.name(ptr)})`, where, -1);
+  return ptr;
+}
+
 /** entry->next, read without dereferencing it. */
 export const listNextOf = (m: Uint8Array, S: ListSpace, node: number, where = 'list_next'): number => m[deref(S, node, where)];
 /** entry->prev. */

@@ -17,7 +17,7 @@ import {
   mappingWord, nodePage, page_count, page_mapping, pageNode, put_page, setFlag, setLru, setMappingWord, trylock_page, unlock_page,
   MAPPING_NULL,
 } from './page.ts';
-import { list_add, list_del, list_empty, listNextOf, spaceOf } from './list.ts';
+import { list_add, list_del, list_empty, list_entry, listNextOf, spaceOf } from './list.ts';
 import { PageMovable, claimIsolation, clearIsolated, dropIsolationClaim } from './movable.ts';
 import { type ActionFn, type Branch, type GuardFn, type Params, type ProgramBuilder, type Ref, STEP, br } from './program.ts';
 
@@ -157,6 +157,10 @@ export const dropClaim: ActionFn = (m, L, P) => dropIsolationClaim(m, pg(m, L, P
  * __SetPageIsolated is a non-atomic write under the page lock and the list is this
  * CPU's own, so they share the step that ends with the atomic unlock_page.
  */
+/** Action names variants change (item 6: names are exported constants). */
+export const ISOLATE_SUCCESS = 'isolate_success';
+export const CLEAR_PAGE_ISOLATED = '__ClearPageIsolated';
+export const PUTBACK_MOVABLE_CHECKS = 'putback_movable_page checks';
 export const isolateSuccess: ActionFn = (m, L, P) => {
   const page = pg(m, L, P);
   // "Driver shouldn't use PG_isolated bit of page->flags"
@@ -209,7 +213,7 @@ export function isolateMovablePage(
   // share one step, which ends with the atomic unlock_page.
   const claim = b.a('claim isolation (ghost)', claimPage, { page, cpu: ctx.cpu });
   const on = outcomeBranches(b, ctx.ops.isolatePage(b, page), undefined, (o) => o.value
-    ? { actions: [claim, ...o.actions, b.a('isolate_success', isolateSuccess, { page, list: ctx.migrateList, ls: ctx.lists })], target: onTrue }
+    ? { actions: [claim, ...o.actions, b.a(ISOLATE_SUCCESS, isolateSuccess, { page, list: ctx.migrateList, ls: ctx.lists })], target: onTrue }
     : { actions: [...o.actions, b.a('unlock_page', unlockPage, p)], target: x('put') });
   on[STEP] = [br(x('unlock'), [], b.g('!PageMovable(page) || PageIsolated(page)', cannotIsolate, p)), ...(on[STEP] ?? [])];
   b.step(x('check'), fn, 'if (!PageMovable(page) || PageIsolated(page)) goto out_no_isolated; a_ops->isolate_page(page); __SetPageIsolated(page); unlock_page(page)', on);
@@ -242,13 +246,13 @@ export function lockedPutback(
   // putback_movable_page() runs a_ops->putback_page and __ClearPageIsolated under
   // the page lock; they share the step that ends with unlock_page.
   const on = outcomeBranches(b, ctx.ops.putbackPage(b, page), b.g('PageMovable(page)', pageMovableLocked, p), (o) => ({
-    actions: [b.a('putback_movable_page checks', putbackMovableChecks, p), ...o.actions,
-      b.a('__ClearPageIsolated', clearPageIsolated, p), b.a('unlock_page', unlockPage, p)],
+    actions: [b.a(PUTBACK_MOVABLE_CHECKS, putbackMovableChecks, p), ...o.actions,
+      b.a(CLEAR_PAGE_ISOLATED, clearPageIsolated, p), b.a('unlock_page', unlockPage, p)],
     target: x('put'),
   }));
   // else __ClearPageIsolated(page): only for a page the driver released. Guarded, so
   // that a movable page whose driver's lock is taken waits for putback_page instead.
-  (on[STEP] ??= []).push(br(x('put'), [b.a('__ClearPageIsolated', clearPageIsolated, p), b.a('unlock_page', unlockPage, p)],
+  (on[STEP] ??= []).push(br(x('put'), [b.a(CLEAR_PAGE_ISOLATED, clearPageIsolated, p), b.a('unlock_page', unlockPage, p)],
     b.g('!PageMovable(page)', notPageMovableLocked, p)));
   b.step(x('body'), fn, 'PageMovable(page) ? putback_movable_page(page) : __ClearPageIsolated(page); unlock_page(page)', on);
   b.steps(x('put'), fn, 'put_page(page)', [br(next, [b.a('put_page', putPage, p), ...after])]);
@@ -317,8 +321,12 @@ const startPass: ActionFn = (m, L, P) => {
 const nextPass: ActionFn = (m, L, P) => { if (m[L + P.pass] <= FORCED_PASS) m[L + P.pass]++; };
 /** The cursor is not back at the head: page = cursor; page2 = page->lru.next (read before the body). */
 const cursorAtEntry: GuardFn = (m, L, P) => m[L + P.next] !== P.list;
+/** Step and action names of migrate_pages() that variants change. */
+export const MIGRATE_PAGES_RESULT = 'migrate/result';
+export const MIGRATE_TAKE_CURSOR = 'page = cursor; page2 = page->lru.next';
+export const MIGRATE_COUNT_RETRY = 'if (rc == -EAGAIN) retry++';
 const takeCursor: ActionFn = (m, L, P) => {
-  const node = m[L + P.next];
+  const node = list_entry(spaceOf(P.ls), m[L + P.next], 'migrate_pages');
   m[L + P.page] = nodePage(node);
   m[L + P.next] = listNextOf(m, spaceOf(P.ls), node, 'migrate_pages');
 };
@@ -350,14 +358,14 @@ export function migratePages(b: ProgramBuilder, at: string, ctx: MigrateCtx, don
     GIVE_UP: [br(done)],
   });
   b.localStep(x('entry'), fn, 'page = cursor; page2 = page->lru.next; or, back at the head, the next pass', [
-    br(`${at}/uam`, [b.a('page = cursor; page2 = page->lru.next', takeCursor, { ...lst, page: s.page, next: s.next })],
+    br(`${at}/uam`, [b.a(MIGRATE_TAKE_CURSOR, takeCursor, { ...lst, page: s.page, next: s.next })],
       b.g('&page->lru != from', cursorAtEntry, { list: ctx.migrateList, next: s.next })),
     br(x('pass'), [b.a('pass++', nextPass, { pass: s.pass })]),
   ]);
   unmapAndMove(b, `${at}/uam`, ctx, x('result'));
   b.localStep(x('result'), fn, 'switch (rc)', [
     br(done, [], b.g('rc == -ENOMEM', rcIs, { rc: s.rc, value: ENOMEM })),
-    br(x('entry'), [b.a('if (rc == -EAGAIN) retry++', countRetry, { rc: s.rc, retry: s.retry })]),
+    br(x('entry'), [b.a(MIGRATE_COUNT_RETRY, countRetry, { rc: s.rc, retry: s.retry })]),
   ]);
 }
 
