@@ -37,12 +37,14 @@ export function balloonProperties(lay: BalloonLayout): Property[] {
     name: 'balloon-isolated-count',
     kind: 'invariant',
     scope: 'state',
-    rule: 'b_dev_info->isolated_pages counts exactly the balloon\'s pages the VM holds isolated: balloon_page_dequeue() relies on it to tell an empty balloon from one whose pages are all under migration.',
-    source: 'mm/balloon_compaction.c (v4.8): balloon_page_isolate() isolated_pages++, balloon_page_putback() and virtballoon_migratepage() isolated_pages--; balloon_page_dequeue()\'s BUG() when the list is empty and nothing is isolated.',
+    rule: 'b_dev_info->isolated_pages counts exactly the balloon\'s (PageBalloon) pages the VM holds isolated, whenever no compaction CPU holds vb->balloon_lock: balloon_page_dequeue() relies on it, under balloon_lock, to tell an empty balloon from one whose pages are all under migration.',
+    source: 'mm/balloon_compaction.c (v4.8): balloon_page_isolate() isolated_pages++, balloon_page_putback() and virtballoon_migratepage() isolated_pages--; balloon_page_dequeue()\'s BUG() when the list is empty and nothing is isolated. virtballoon_migratepage() decrements the count before balloon_page_delete(page) while holding balloon_lock, which leak_balloon() holds around balloon_page_dequeue(): docs/findings.md.',
     check(m) {
+      const holder = m[lay.balloonLock];
+      if (holder !== 0 && holder - 1 < lay.cpus) return null; // inside virtballoon_migratepage()
       let n = 0;
-      for (let pfn = 0; pfn < lay.npages; pfn++) if (pageByte(m, pfn, F_FLAGS) & PG_isolated) n++;
-      if (m[lay.isolatedPages] !== n) return `isolated_pages is ${m[lay.isolatedPages]} but ${n} page(s) are isolated`;
+      for (let pfn = 0; pfn < lay.npages; pfn++) if ((pageByte(m, pfn, F_FLAGS) & PG_isolated) && pageByte(m, pfn, F_TYPE) === TYPE_BALLOON) n++;
+      if (m[lay.isolatedPages] !== n) return `isolated_pages is ${m[lay.isolatedPages]} but ${n} balloon page(s) are isolated`;
       return null;
     },
   };

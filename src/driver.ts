@@ -13,6 +13,8 @@
  *   can go (a guard such as "my spinlock is free", the effects, the value it returns).
  *   The VM runs them inside its own step, under the page lock, in the calling CPU's
  *   context: `page` and `newpage` are slots of the CPU's locals (`m[L + page]`).
+ *   A callback that takes and drops locks or sleeps returns `{ program(b, at, ret) }`
+ *   instead: its own steps from label `at`, each way out a branch to `ret(value)`.
  * - `thread(lay)`: the driver's own thread, a ProgramBuilder (or an XState machine)
  *   that allocates its pages, makes them movable, and may release them.
  *
@@ -27,7 +29,7 @@
  * Layer: like models/, it may import src/kernel, properties and models/common; the
  * walker never sees it.
  */
-import type { MovableOps, Outcome } from './kernel/migrate.ts';
+import type { Callback, CallbackProgram, MovableOps, Outcome } from './kernel/migrate.ts';
 import type { Driver, DriverOps, DriverThread } from './system.ts';
 import type { NonlruLayout } from '../properties/nonlru.ts';
 import type { GuardFn, ProgramBuilder } from './kernel/program.ts';
@@ -49,7 +51,7 @@ export {
 /** A step program as an XState machine, the way pagerace builds every actor's (for `thread: () => ({ machine, locals })`). */
 export { programMachine } from '../models/common/machine.ts';
 export {
-  RC_SUCCESS, EAGAIN, EBUSY, ENOMEM, describeRc, type Outcome, type MovableOps,
+  RC_SUCCESS, EAGAIN, EBUSY, ENOMEM, describeRc, type Outcome, type MovableOps, type Callback, type CallbackProgram,
   lockPage, unlockPage, putPage, pageUnlocked, refNonZero, refZero,
 } from './kernel/migrate.ts';
 
@@ -100,7 +102,11 @@ export function driverFromModule(mod: Record<string, unknown>, where: string): D
   return d as Driver<never>;
 }
 
-function checkOutcomes(outs: unknown, where: string, what: string): readonly Outcome[] {
+function checkOutcomes(outs: unknown, where: string, what: string): Callback {
+  if (outs !== null && typeof outs === 'object' && !Array.isArray(outs) && 'program' in outs) {
+    if (typeof (outs as CallbackProgram).program !== 'function') throw new DriverError(`${where}: ${what} returned { program } that is not a function (b, at, ret) => void`);
+    return outs as CallbackProgram;
+  }
   if (!Array.isArray(outs) || outs.length === 0) throw new DriverError(`${where}: ${what} must return a non-empty array of Outcomes { event, actions, value }, not ${kindOf(outs)}`);
   outs.forEach((o: unknown, i) => {
     const x = o as Record<string, unknown> | null;

@@ -15,7 +15,7 @@ import {
 } from './page.ts';
 import { list_add, list_del, list_empty, list_entry, listNextOf, spaceOf } from './list.ts';
 import { __ClearPageMovable, __SetPageMovable } from './movable.ts';
-import type { MovableOps, Outcome } from './migrate.ts';
+import { type Callback, type MovableOps, isCallbackProgram } from './migrate.ts';
 import { type ActionFn, type GuardFn, type ProgramBuilder, STEP, br } from './program.ts';
 
 /**
@@ -117,7 +117,7 @@ export const BALLOON_DEQUEUE_ENTRY = 'balloon_page_dequeue: trylock_page, PageIs
  */
 export function balloonAops(
   dev: BalloonDevInfo,
-  migratepage: (b: ProgramBuilder, a: { page: number; newpage: number }) => readonly Outcome[],
+  migratepage: (b: ProgramBuilder, a: { page: number; newpage: number }) => Callback,
 ): MovableOps {
   const lock = { lock: dev.pagesLock };
   return {
@@ -128,10 +128,18 @@ export function balloonAops(
       actions: [b.a(BALLOON_ISOLATE, balloonPageIsolate, { page, isolated: dev.isolatedPages, ls: dev.lists })],
       value: 1,
     }],
-    migratePage: (b, a) => migratepage(b, a).map((o) => ({
-      ...o,
-      actions: [b.a('balloon_page_migrate checks', balloonPageMigrateChecks, a), ...o.actions],
-    })),
+    migratePage: (b, a) => {
+      const checks = b.a('balloon_page_migrate checks', balloonPageMigrateChecks, a);
+      const cb = migratepage(b, a);
+      if (!isCallbackProgram(cb)) return cb.map((o) => ({ ...o, actions: [checks, ...o.actions] }));
+      // The checks read only the two PG_locked bits this CPU holds: a local step.
+      return {
+        program: (pb, at, ret) => {
+          pb.localStep(at, 'balloon_page_migrate', 'VM_BUG_ON_PAGE(!PageLocked(page)); VM_BUG_ON_PAGE(!PageLocked(newpage))', [br(`${at}/balloon->migratepage`, [checks])]);
+          cb.program(pb, `${at}/balloon->migratepage`, ret);
+        },
+      };
+    },
     putbackPage: (b, page) => [{
       event: STEP,
       guard: b.g('pages_lock free', pagesLockFree, lock),

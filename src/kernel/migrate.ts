@@ -76,11 +76,48 @@ export interface Outcome {
 export interface MovableOps {
   readonly mapping: number;
   /** bool (*isolate_page)(struct page *, isolate_mode_t) */
-  isolatePage(b: ProgramBuilder, page: number): readonly Outcome[];
+  isolatePage(b: ProgramBuilder, page: number): Callback;
   /** int (*migratepage)(struct address_space *, struct page *newpage, struct page *page, enum migrate_mode) */
-  migratePage(b: ProgramBuilder, a: { page: number; newpage: number }): readonly Outcome[];
+  migratePage(b: ProgramBuilder, a: { page: number; newpage: number }): Callback;
   /** void (*putback_page)(struct page *) */
-  putbackPage(b: ProgramBuilder, page: number): readonly Outcome[];
+  putbackPage(b: ProgramBuilder, page: number): Callback;
+}
+
+/**
+ * A callback that is more than one step (it takes and drops a lock, sleeps, fails
+ * half-way): a program fragment run in the calling CPU's context. `program(b, at,
+ * ret)` emits its steps from label `at` (labels under `at/`, locals by b.local());
+ * every way out is a branch to `ret(value)`, the step where the VM takes the value
+ * back (1/0 for isolate_page, the rc for migratepage, anything for putback_page).
+ */
+export interface CallbackProgram {
+  readonly program: (b: ProgramBuilder, at: string, ret: (value: number) => string) => void;
+}
+
+/** A callback: its outcomes, each one step inside the VM's own (the easy way), or a program of steps. */
+export type Callback = readonly Outcome[] | CallbackProgram;
+
+export const isCallbackProgram = (c: Callback): c is CallbackProgram =>
+  !Array.isArray(c) && typeof (c as CallbackProgram).program === 'function';
+
+/**
+ * Emit a callback program at `at` and, for each value it returns, the VM's step that
+ * takes the value back: `onReturn(value)`'s actions, then its target.
+ */
+function callProgram(
+  b: ProgramBuilder, cb: CallbackProgram, at: string, fn: string,
+  onReturn: (value: number) => { actions: Ref[]; target: string },
+): void {
+  const returns = new Map<number, string>();
+  cb.program(b, at, (value) => {
+    let label = returns.get(value);
+    if (!label) returns.set(value, (label = `${at}/return ${describeRc(value)}`));
+    return label;
+  });
+  for (const [value, label] of returns) {
+    const { actions, target } = onReturn(value);
+    b.steps(label, fn, `the callback returned ${describeRc(value)}`, [br(target, actions)]);
+  }
 }
 
 /** Branches of a node for a callback's outcomes, behind the caller's own guard. */
@@ -212,10 +249,21 @@ export function isolateMovablePage(
   // checks, the driver's isolate_page (under its own spinlock) and __SetPageIsolated
   // share one step, which ends with the atomic unlock_page.
   const claim = b.a('claim isolation (ghost)', claimPage, { page, cpu: ctx.cpu });
-  const on = outcomeBranches(b, ctx.ops.isolatePage(b, page), undefined, (o) => o.value
-    ? { actions: [claim, ...o.actions, b.a(ISOLATE_SUCCESS, isolateSuccess, { page, list: ctx.migrateList, ls: ctx.lists })], target: onTrue }
-    : { actions: [...o.actions, b.a('unlock_page', unlockPage, p)], target: x('put') });
-  on[STEP] = [br(x('unlock'), [], b.g('!PageMovable(page) || PageIsolated(page)', cannotIsolate, p)), ...(on[STEP] ?? [])];
+  const success = b.a(ISOLATE_SUCCESS, isolateSuccess, { page, list: ctx.migrateList, ls: ctx.lists });
+  const refuse = b.g('!PageMovable(page) || PageIsolated(page)', cannotIsolate, p);
+  const cb = ctx.ops.isolatePage(b, page);
+  let on: Record<string, Branch[]>;
+  if (isCallbackProgram(cb)) {
+    on = { [STEP]: [br(x('unlock'), [], refuse), br(x('isolate_page'))] };
+    callProgram(b, cb, x('isolate_page'), fn, (value) => value
+      ? { actions: [claim, success], target: onTrue }
+      : { actions: [b.a('unlock_page', unlockPage, p)], target: x('put') });
+  } else {
+    on = outcomeBranches(b, cb, undefined, (o) => o.value
+      ? { actions: [claim, ...o.actions, success], target: onTrue }
+      : { actions: [...o.actions, b.a('unlock_page', unlockPage, p)], target: x('put') });
+    on[STEP] = [br(x('unlock'), [], refuse), ...(on[STEP] ?? [])];
+  }
   b.step(x('check'), fn, 'if (!PageMovable(page) || PageIsolated(page)) goto out_no_isolated; a_ops->isolate_page(page); __SetPageIsolated(page); unlock_page(page)', on);
   // out_no_isolated: unlock_page(page);
   b.steps(x('unlock'), fn, 'unlock_page(page)', [
@@ -245,11 +293,17 @@ export function lockedPutback(
   ]);
   // putback_movable_page() runs a_ops->putback_page and __ClearPageIsolated under
   // the page lock; they share the step that ends with unlock_page.
-  const on = outcomeBranches(b, ctx.ops.putbackPage(b, page), b.g('PageMovable(page)', pageMovableLocked, p), (o) => ({
-    actions: [b.a(PUTBACK_MOVABLE_CHECKS, putbackMovableChecks, p), ...o.actions,
-      b.a(CLEAR_PAGE_ISOLATED, clearPageIsolated, p), b.a('unlock_page', unlockPage, p)],
-    target: x('put'),
-  }));
+  const movable = b.g('PageMovable(page)', pageMovableLocked, p);
+  const checks = b.a(PUTBACK_MOVABLE_CHECKS, putbackMovableChecks, p);
+  const afterPutback = [b.a(CLEAR_PAGE_ISOLATED, clearPageIsolated, p), b.a('unlock_page', unlockPage, p)];
+  const cb = ctx.ops.putbackPage(b, page);
+  let on: Record<string, Branch[]>;
+  if (isCallbackProgram(cb)) {
+    on = { [STEP]: [br(x('putback_page'), [checks], movable)] };
+    callProgram(b, cb, x('putback_page'), 'putback_movable_page', () => ({ actions: afterPutback, target: x('put') }));
+  } else {
+    on = outcomeBranches(b, cb, movable, (o) => ({ actions: [checks, ...o.actions, ...afterPutback], target: x('put') }));
+  }
   // else __ClearPageIsolated(page): only for a page the driver released. Guarded, so
   // that a movable page whose driver's lock is taken waits for putback_page instead.
   (on[STEP] ??= []).push(br(x('put'), [b.a(CLEAR_PAGE_ISOLATED, clearPageIsolated, p), b.a('unlock_page', unlockPage, p)],
@@ -550,17 +604,24 @@ function unmapAndMoveLocked(b: ProgramBuilder, at: string, ctx: MigrateCtx, out:
     b.a('unlock_page', unlockPage, p),
   ];
   const driver = ctx.ops.migratePage(b, { page: s.page, newpage: s.newpage });
-  const rcOf = (o: Outcome) => b.a(`rc = ${describeRc(o.value)}`, setRc, { rc: s.rc, value: o.value });
-  const on = outcomeBranches(b, driver, b.g('PageMovable(page)', pageMovableLocked, p), (o) => ({
-    actions: [entry, ...o.actions, rcOf(o), ...exit], target: out,
-  }));
+  const rcOf = (value: number) => b.a(`rc = ${describeRc(value)}`, setRc, { rc: s.rc, value });
+  const movable = b.g('PageMovable(page)', pageMovableLocked, p);
   // The LRU branch (a page the VM takes for an LRU page): mapping NULL ->
   // migrate_page(); a mapping with migratepage -> that driver's, whatever it says.
   const lru = b.g('!__PageMovable(page)', notMovableHint, p);
-  const viaDriver = outcomeBranches(b, driver, b.and(lru, b.g('page_mapping(page)->a_ops->migratepage', hasDriverMapping, { ...p, mapping: ctx.ops.mapping })), (o) => ({
-    actions: [entry, ...o.actions, rcOf(o), ...exit], target: out,
-  }));
-  for (const [ev, brs] of Object.entries(viaDriver)) (on[ev] ??= []).unshift(...brs);
+  const lruViaDriver = b.and(lru, b.g('page_mapping(page)->a_ops->migratepage', hasDriverMapping, { ...p, mapping: ctx.ops.mapping }));
+  let on: Record<string, Branch[]>;
+  if (isCallbackProgram(driver)) {
+    // The callback's own steps, between move_to_new_page()'s entry checks and its exit.
+    const back = (value: number) => ({ actions: [rcOf(value), ...exit], target: out });
+    on = { [STEP]: [br(x('migratepage-lru'), [entry], lruViaDriver), br(x('migratepage'), [entry], movable)] };
+    callProgram(b, driver, x('migratepage'), 'move_to_new_page', back);
+    callProgram(b, driver, x('migratepage-lru'), 'move_to_new_page', back);
+  } else {
+    on = outcomeBranches(b, driver, movable, (o) => ({ actions: [entry, ...o.actions, rcOf(o.value), ...exit], target: out }));
+    const viaDriver = outcomeBranches(b, driver, lruViaDriver, (o) => ({ actions: [entry, ...o.actions, rcOf(o.value), ...exit], target: out }));
+    for (const [ev, brs] of Object.entries(viaDriver)) (on[ev] ??= []).unshift(...brs);
+  }
   on[STEP] = [
     br(out, [entry, b.a('migrate_page', migratePageNoMapping, { ...pn, rc: s.rc }), ...exit], b.and(lru, b.g('!page_mapping(page)', noMapping, p))),
     br(out, [entry, b.a('fallback_migrate_page', fallbackMigrate, { rc: s.rc }), ...exit], b.and(lru, b.g('page_mapping(page) without migratepage', otherMapping, { ...p, mapping: ctx.ops.mapping }))),

@@ -309,6 +309,17 @@ export function spin_unlock(m: Uint8Array, at: number): void {
   m[at] = 0;
 }
 
+/**
+ * might_sleep() with CONFIG_DEBUG_ATOMIC_SLEEP (include/linux/kernel.h, v4.8): a
+ * function that can sleep, called while the caller holds a spinlock (one of the
+ * spinlock bytes `locks`), is "BUG: sleeping function called from invalid context".
+ */
+export function might_sleep(m: Uint8Array, who: number, locks: readonly number[], where: string): void {
+  for (const at of locks) {
+    if (m[at] === who + 1) throw new KernelBug('BUG: sleeping function called from invalid context', where, -1);
+  }
+}
+
 /** Names of the modelled flags, for traces. */
 export function describeFlags(flags: number): string[] {
   const out: string[] = [];
