@@ -142,6 +142,8 @@ export interface Model {
 
 export interface Variant {
   readonly name: string;
+  /** The kernel (or driver) function the variant changes, with its file: a variant is data about the code. */
+  readonly kernelFunction?: string;
   /** What was put back, in a sentence. */
   readonly description: string;
   /** The commit, patch or review message it comes from. */

@@ -38,6 +38,7 @@ const isolateNotCounted: ActionFn = (m, L, P) => listDelEntry(m, P.ls, m[L + P.p
 export const BALLOON_VARIANTS: readonly (Variant & { patch: Patch })[] = [
   {
     name: 'dequeue-tests-private',
+    kernelFunction: 'balloon_page_dequeue (mm/balloon_compaction.c)',
     description: 'balloon_page_dequeue() still skips pages without PG_private ("raced with isolation"), the test patch 03 replaces with PageIsolated(); balloon_page_insert() no longer sets PG_private, so no page is ever dequeued.',
     source: 'Seed patch 03, mm/balloon_compaction.c balloon_page_dequeue(): "-\\t\\t\\tif (!PagePrivate(page)) {" / "+\\t\\t\\tif (PageIsolated(page)) {", and balloon_page_insert(): "-\\tSetPagePrivate(page);" / "+\\t__SetPageMovable(page, balloon->inode->i_mapping);".',
     expect: { kind: 'deadlock', property: 'deadlock' },
@@ -45,6 +46,7 @@ export const BALLOON_VARIANTS: readonly (Variant & { patch: Patch })[] = [
   },
   {
     name: 'delete-touches-isolated-lru',
+    kernelFunction: 'balloon_page_delete (include/linux/balloon_compaction.h)',
     description: 'balloon_page_delete() does list_del(&page->lru) even when the page is isolated, so virtballoon_migratepage() unlinks the page from the compaction CPU\'s migrate list and migration unlinks it a second time.',
     source: 'Seed patch 03, include/linux/balloon_compaction.h balloon_page_delete(): "No touch page.lru field once @page has been isolated because VM is using the field." / "+\\tif (!PageIsolated(page))" / "\\t\\tlist_del(&page->lru);".',
     // Until page->lru became a list_head this was the property 'list-del-once'; now
@@ -54,6 +56,7 @@ export const BALLOON_VARIANTS: readonly (Variant & { patch: Patch })[] = [
   },
   {
     name: 'isolate-not-counted',
+    kernelFunction: 'balloon_page_isolate (mm/balloon_compaction.c)',
     description: 'balloon_page_isolate() takes the page off the balloon\'s list without counting it in isolated_pages.',
     source: 'Seed patch 03, mm/balloon_compaction.c balloon_page_isolate(): "list_del(&page->lru); b_dev_info->isolated_pages++;" under pages_lock, and balloon_page_dequeue()\'s "some balloon pages are lost. BUG() here".',
     expect: { kind: 'invariant', property: 'balloon-isolated-count' },
@@ -61,6 +64,7 @@ export const BALLOON_VARIANTS: readonly (Variant & { patch: Patch })[] = [
   },
   {
     name: 'migrate-without-newpage-ref',
+    kernelFunction: 'virtballoon_migratepage (drivers/virtio/virtio_balloon.c)',
     description: 'virtballoon_migratepage() inserts newpage into the balloon without taking the balloon\'s reference on it (get_page(newpage)), so migration\'s put_page(newpage) frees a page the balloon still holds.',
     source: 'drivers/virtio/virtio_balloon.c virtballoon_migratepage() (v4.8): "get_page(newpage); /* balloon reference */", the pair of the "put_page(page); /* balloon reference */" in seed patch 03\'s hunk; seed patch 01 "mm: use put_page to free page instead of putback_lru_page" (migration drops newpage\'s reference with put_page).',
     expect: { kind: 'kernel-bug', property: 'bad_page(): nonzero mapcount' },
@@ -68,6 +72,7 @@ export const BALLOON_VARIANTS: readonly (Variant & { patch: Patch })[] = [
   },
   {
     name: 'migrate-keeps-balloon-ref',
+    kernelFunction: 'virtballoon_migratepage (drivers/virtio/virtio_balloon.c)',
     description: 'virtballoon_migratepage() moves the balloon to newpage but never drops the balloon\'s reference on the old page (put_page(page)), which therefore is never freed.',
     source: 'Seeded mutation of the fixed code, named as such, of drivers/virtio/virtio_balloon.c virtballoon_migratepage() (v4.8): "put_page(page); /* balloon reference */" after mutex_unlock(&vb->balloon_lock).',
     expect: { kind: 'termination', property: 'balloon-pages-accounted' },
@@ -75,6 +80,7 @@ export const BALLOON_VARIANTS: readonly (Variant & { patch: Patch })[] = [
   },
   {
     name: 'tell-host-under-pages-lock',
+    kernelFunction: 'virtballoon_migratepage (drivers/virtio/virtio_balloon.c)',
     description: 'virtballoon_migratepage() keeps pages_lock held after inserting newpage and calls tell_host(), which sleeps, with the spinlock held.',
     source: 'Seeded mutation of the fixed code, named as such, of drivers/virtio/virtio_balloon.c virtballoon_migratepage() (v4.8): "spin_unlock_irqrestore(&vb_dev_info->pages_lock, flags); ... tell_host(vb, vb->inflate_vq);" (tell_host waits with wait_event(vb->acked, ...)). Found by the core\'s might_sleep() (CONFIG_DEBUG_ATOMIC_SLEEP), which a one-step callback could not reach.',
     expect: { kind: 'kernel-bug', property: 'BUG: sleeping function called from invalid context' },

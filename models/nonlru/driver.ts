@@ -102,7 +102,7 @@ export function driverOps(lay: NonlruLayout): MovableOps {
     putbackPage: (b, page) => [{
       event: STEP,
       guard: b.g('spin_lock free', lockFree, lock),
-      actions: [b.a('driver putback_page', driverPutback, { page, list: lay.driverList, isolated: lay.driverIsolated, ls: lay.lists })],
+      actions: [b.a(DRIVER_PUTBACK, driverPutback, { page, list: lay.driverList, isolated: lay.driverIsolated, ls: lay.lists })],
       value: 0,
     }],
   };
@@ -155,10 +155,14 @@ const forgetPage: ActionFn = (m, L, P) => {
 
 /** Step and action names of the driver's thread that variants change. */
 export const DRIVER_ALLOC = 'alloc';
+export const DRIVER_SETUP_LOCK = 'setup/lock';
 export const DRIVER_SETUP_UNLOCK = 'setup/unlock';
+export const DRIVER_IDLE = 'idle';
 export const DRIVER_READ_FLAGS = 'read page->flags';
 export const DRIVER_WRITE_FLAGS = 'write page->flags | PG_private';
 export const DRIVER_RELEASE_PUT = 'release/put';
+export const DRIVER_FORGET = 'forget page';
+export const DRIVER_PUTBACK = 'driver putback_page';
 
 export function driverProgram(lay: NonlruLayout): ProgramBuilder {
   const b = new ProgramBuilder('driver');
@@ -197,7 +201,7 @@ export function driverProgram(lay: NonlruLayout): ProgramBuilder {
   const locked = b.g('!PageLocked(page)', pageUnlocked, pg);
   b.steps('release/lock', 'driver release', 'lock_page(page); spin_lock; if (slot[k] != page) retry; slot[k] = NULL; list_del unless isolated; spin_unlock', [
     br('release/retry-unlock', [b.a('lock_page', lockPage, pg)], b.and(locked, b.g('slot[k] != page', slotMoved, { ...kp, slots: lay.slots, lock }))),
-    br('release/clear', [b.a('lock_page', lockPage, pg), b.a('forget page', forgetPage, { ...kp, slots: lay.slots, isolated: lay.driverIsolated, ls: lay.lists })],
+    br('release/clear', [b.a('lock_page', lockPage, pg), b.a(DRIVER_FORGET, forgetPage, { ...kp, slots: lay.slots, isolated: lay.driverIsolated, ls: lay.lists })],
       b.and(locked, b.g('spin_lock free', lockFree, { lock }))),
   ]);
   b.steps('release/retry-unlock', 'driver release', 'unlock_page(page)', [br('release/retry-put', [b.a('unlock_page', unlockPage, pg)])]);

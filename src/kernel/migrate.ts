@@ -376,7 +376,6 @@ const nextPass: ActionFn = (m, L, P) => { if (m[L + P.pass] <= FORCED_PASS) m[L 
 /** The cursor is not back at the head: page = cursor; page2 = page->lru.next (read before the body). */
 const cursorAtEntry: GuardFn = (m, L, P) => m[L + P.next] !== P.list;
 /** Step and action names of migrate_pages() that variants change. */
-export const MIGRATE_PAGES_RESULT = 'migrate/result';
 export const MIGRATE_TAKE_CURSOR = 'page = cursor; page2 = page->lru.next';
 export const MIGRATE_COUNT_RETRY = 'if (rc == -EAGAIN) retry++';
 const takeCursor: ActionFn = (m, L, P) => {
