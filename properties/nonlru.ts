@@ -18,6 +18,9 @@ export interface NonlruLayout {
   readonly cpus: number;
   /** Driver pages at start: pfns [0, pages). */
   readonly pages: number;
+  /** Kinds of the scan mix (models/common/migration-world.ts SCAN_MIX) and their pages, pfns [pages, pages + foreign). */
+  readonly mix: number;
+  readonly foreign: number;
   /** All pages: driver pages, then each CPU's migration targets. */
   readonly npages: number;
   /** Byte offset of the list heads and the world's ListSpace id (models/common/migration-world.ts). */
@@ -53,7 +56,7 @@ function pageChanged(pre: Uint8Array, post: Uint8Array, pfn: number): boolean {
 const firstPage = (from: number) => Math.floor(from / PAGE_STRIDE);
 const endPage = (to: number, npages: number) => Math.min(npages, Math.ceil(to / PAGE_STRIDE));
 
-export function nonlruProperties(lay: NonlruLayout): Property[] {
+export function nonlruProperties(lay: NonlruLayout, initial?: Uint8Array): Property[] {
   const S = spaceOf(lay.lists);
   /** The list head page pfn's lru is linked into (list.ts headOf), or 0. */
   const listOf = (m: Uint8Array, pfn: number): number => headOf(m, S, pageNode(pfn));
@@ -223,6 +226,13 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
       for (let k = 0; k < lay.pages; k++) if (m[lay.slots + k] !== NO_PAGE) owned.add(m[lay.slots + k]);
       for (let pfn = 0; pfn < lay.npages; pfn++) {
         const flags = pageByte(m, pfn, F_FLAGS);
+        if (pfn >= lay.pages && pfn < lay.pages + lay.foreign) {
+          // A page of the scan mix is nobody's business here: it ends as it began.
+          for (let i = 0; i < PAGE_STRIDE; i++) {
+            if (initial && m[pfn * PAGE_STRIDE + i] !== initial[pfn * PAGE_STRIDE + i]) return `pfn ${pfn} (not the driver's) was changed`;
+          }
+          continue;
+        }
         if (owned.has(pfn)) {
           const problems: string[] = [];
           if (listOf(m, pfn) !== lay.driverList) problems.push('not on the driver\'s list');

@@ -23,6 +23,8 @@ export function balloonLayout(cpus: number, pages: number): BalloonLayout {
   return {
     cpus,
     pages,
+    mix: 0,
+    foreign: 0,
     npages,
     heads,
     lists: migrationLists(cpus, pages, heads, 'b_dev_info->pages'),

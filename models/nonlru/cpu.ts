@@ -43,7 +43,7 @@ export function cpuProgram(lay: NonlruLayout, cpu: number, ops: MovableOps): Pro
       next: b.local('page2'),
     },
   };
-  isolateMigratepagesBlock(b, CPU_SCAN, ctx, pfn, lay.pages, CPU_MIGRATE);
+  isolateMigratepagesBlock(b, CPU_SCAN, ctx, pfn, lay.pages + lay.foreign, CPU_MIGRATE);
   migratePages(b, CPU_MIGRATE, ctx, CPU_PUTBACK);
   putbackMovablePages(b, CPU_PUTBACK, ctx, 'release');
   releaseFreepages(b, 'release', ctx, 'done');

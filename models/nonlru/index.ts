@@ -17,6 +17,9 @@ import { initialWorld, nonlruLayout, worldSize } from './layout.ts';
 import { nonlruSymmetry } from './symmetry.ts';
 import { NONLRU_VARIANTS } from './variants.ts';
 
+/** The default scan mix (see README, "What the world holds", for the figures of each). */
+export const MIX_DEFAULT = 4;
+
 export const nonlru: System = {
   name: 'nonlru',
   title: 'Non-LRU movable page migration',
@@ -28,6 +31,7 @@ export const nonlru: System = {
   scope: {
     cpus: { min: 1, max: 4, default: 2, description: 'compaction CPUs' },
     pages: { min: 1, max: 4, default: 2, description: 'driver pages' },
+    mix: { min: 0, max: 4, default: MIX_DEFAULT, description: 'kinds of other pages in the scan range, in this order: slab, free order-1 buddy block, order-1 THP (head and tail), LRU page' },
   },
   variants: NONLRU_VARIANTS.map(({ patch: _patch, ...v }) => v),
   contract: NONLRU_CONTRACT,
@@ -41,7 +45,7 @@ export const nonlru: System = {
   },
   build(scope: Scope, variant: string | null, userDriver?: Driver<never>): Model {
     const { cpus, pages } = scope;
-    const lay = nonlruLayout(cpus, pages);
+    const lay = nonlruLayout(cpus, pages, scope.mix ?? MIX_DEFAULT);
     const v = variant === null ? null : NONLRU_VARIANTS.find((x) => x.name === variant);
     if (v === undefined) throw new Error(`unknown variant '${variant}'`);
     if (userDriver && v) throw new DriverError(`--variant puts a known bug back into the VM or the generic driver; check your driver (${userDriver.name}) without it`);
@@ -72,10 +76,12 @@ export const nonlru: System = {
       actors.push(programActor(d, 'driver', 'driver', 'alloc', lay.driverActor));
     }
 
+    const world = initialWorld(lay);
+    v?.patch.world?.(world, lay);
     return {
       actors,
-      world: initialWorld(lay),
-      properties: nonlruProperties(lay),
+      world,
+      properties: nonlruProperties(lay, world),
       // A user's driver may keep pfns in locals and fields the renaming does not
       // know of, so symmetry is declared for the generic driver only.
       ...(userDriver ? {} : { symmetry: nonlruSymmetry(lay, worldSize(lay)) }),

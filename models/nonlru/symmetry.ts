@@ -26,9 +26,9 @@ export function nonlruSymmetry(lay: NonlruLayout, worldSize: number): Symmetry {
     if (t) return t;
     const pfn = new Uint8Array(256);
     for (let v = 0; v < 256; v++) {
-      if (v === NO_PAGE || v < lay.pages || v >= lay.npages) pfn[v] = v;
+      if (v === NO_PAGE || v < lay.pages + lay.foreign || v >= lay.npages) pfn[v] = v;
       else {
-        const c = Math.floor((v - lay.pages) / lay.pages);
+        const c = Math.floor((v - lay.pages - lay.foreign) / lay.pages);
         pfn[v] = v + (perm[c] - c) * lay.pages;
       }
     }

@@ -26,6 +26,8 @@ export function zsLayout(cpus: number, zspages: number, objects: number): ZsLayo
   return {
     cpus,
     pages,
+    mix: 0,
+    foreign: 0,
     npages,
     zspages,
     objects,

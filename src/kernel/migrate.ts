@@ -18,7 +18,7 @@ import {
   MAPPING_NULL,
 } from './page.ts';
 import { list_add, list_del, list_empty, list_entry, listNextOf, spaceOf } from './list.ts';
-import { PageMovable, claimIsolation, clearIsolated, dropIsolationClaim } from './movable.ts';
+import { PageMovable, claimIsolation, clearIsolated, dropIsolationClaim, mappingFault, mappingIsGarbage } from './movable.ts';
 import { type ActionFn, type Branch, type GuardFn, type Params, type ProgramBuilder, type Ref, STEP, br } from './program.ts';
 
 /** Return codes kept in a local byte: 0 is MIGRATEPAGE_SUCCESS, errnos are positive. */
@@ -185,6 +185,8 @@ export const cannotIsolate: GuardFn = (m, L, P) => {
   const page = pg(m, L, P);
   return !PageMovable(m, page) || PageIsolated(m, page);
 };
+const garbageMapping: GuardFn = (m, L, P) => mappingIsGarbage(m, pg(m, L, P));
+const followGarbageMapping: ActionFn = (m, L, P) => mappingFault(pg(m, L, P));
 export const claimPage: ActionFn = (m, L, P) => claimIsolation(m, pg(m, L, P), P.cpu);
 export const dropClaim: ActionFn = (m, L, P) => dropIsolationClaim(m, pg(m, L, P), P.cpu);
 
@@ -196,6 +198,7 @@ export const dropClaim: ActionFn = (m, L, P) => dropIsolationClaim(m, pg(m, L, P
  */
 /** Action names variants change (item 6: names are exported constants). */
 export const ISOLATE_SUCCESS = 'isolate_success';
+export const ISOLATE_REFUSE = '!PageMovable(page) || PageIsolated(page)';
 export const CLEAR_PAGE_ISOLATED = '__ClearPageIsolated';
 export const PUTBACK_MOVABLE_CHECKS = 'putback_movable_page checks';
 export const isolateSuccess: ActionFn = (m, L, P) => {
@@ -250,11 +253,13 @@ export function isolateMovablePage(
   // share one step, which ends with the atomic unlock_page.
   const claim = b.a('claim isolation (ghost)', claimPage, { page, cpu: ctx.cpu });
   const success = b.a(ISOLATE_SUCCESS, isolateSuccess, { page, list: ctx.migrateList, ls: ctx.lists });
-  const refuse = b.g('!PageMovable(page) || PageIsolated(page)', cannotIsolate, p);
+  const refuse = b.g(ISOLATE_REFUSE, cannotIsolate, p);
+  // PageMovable() follows page->mapping to its a_ops: a word that only aliases it faults.
+  const fault = br(x('unlock'), [b.a('PageMovable(page): mapping->a_ops', followGarbageMapping, p)], b.g('page->mapping is not an address_space', garbageMapping, p));
   const cb = ctx.ops.isolatePage(b, page);
   let on: Record<string, Branch[]>;
   if (isCallbackProgram(cb)) {
-    on = { [STEP]: [br(x('unlock'), [], refuse), br(x('isolate_page'))] };
+    on = { [STEP]: [fault, br(x('unlock'), [], refuse), br(x('isolate_page'))] };
     callProgram(b, cb, x('isolate_page'), fn, (value) => value
       ? { actions: [claim, success], target: onTrue }
       : { actions: [b.a('unlock_page', unlockPage, p)], target: x('put') });
@@ -262,7 +267,7 @@ export function isolateMovablePage(
     on = outcomeBranches(b, cb, undefined, (o) => o.value
       ? { actions: [claim, ...o.actions, success], target: onTrue }
       : { actions: [...o.actions, b.a('unlock_page', unlockPage, p)], target: x('put') });
-    on[STEP] = [br(x('unlock'), [], refuse), ...(on[STEP] ?? [])];
+    on[STEP] = [fault, br(x('unlock'), [], refuse), ...(on[STEP] ?? [])];
   }
   b.step(x('check'), fn, 'if (!PageMovable(page) || PageIsolated(page)) goto out_no_isolated; a_ops->isolate_page(page); __SetPageIsolated(page); unlock_page(page)', on);
   // out_no_isolated: unlock_page(page);

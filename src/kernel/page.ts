@@ -79,8 +79,15 @@ export const PAGE_MAPPING_FLAGS = PAGE_MAPPING_ANON | PAGE_MAPPING_MOVABLE;
 
 export const pageNode = (pfn: number): number => pfn + 1;
 export const nodePage = (node: number): number => node - 1;
-/** The largest pfn a page node can name. */
-export const MAX_PAGE_NODES = 0xbf;
+/** The largest page node id (pfn + 1). */
+export const MAX_PAGE_NODES = 0x7f;
+/**
+ * A compound tail's `compound_head` (v4.8: `(unsigned long)head + 1`, aliasing
+ * lru.next, include/linux/page-flags.h compound_head()): the model stores the head's
+ * node id with bit 7 set, a value no list pointer can hold (page nodes stop at 0x7f,
+ * heads start at 0xc0), so "bit 0 set" is kept as "cannot be a list pointer".
+ */
+export const TAIL_TAG = 0x80;
 /**
  * The zone's free list and the LRU, as list heads every migration world registers.
  * No actor of these systems walks them (the model's allocator hands out the pfn a
@@ -98,6 +105,15 @@ export const LIST_NONE = 0;
 
 /** Address space ids stored in page->mapping above the low bits; 0 is NULL. */
 export const MAPPING_NULL = 0;
+/**
+ * The address_space objects a model's world holds have ids 1..MAX_ADDRESS_SPACE (a
+ * driver's inode mapping, a file's mapping). A larger id is a word that only aliases
+ * page->mapping (an alias of another page type's field): following it as an
+ * address_space pointer faults.
+ */
+export const MAX_ADDRESS_SPACE = 3;
+/** A file's address_space (the LRU page of the scan mix): it has no isolate_page. */
+export const FILE_MAPPING = 3;
 
 export const off = (pfn: number, field: number): number => pfn * PAGE_STRIDE + field;
 
@@ -115,6 +131,34 @@ export const PageHead = (m: Uint8Array, pfn: number) => testFlag(m, pfn, PG_head
 export const PageIsolated = (m: Uint8Array, pfn: number) => testFlag(m, pfn, PG_isolated);
 export const PageBuddy = (m: Uint8Array, pfn: number) => m[pfn * PAGE_STRIDE + F_TYPE] === TYPE_BUDDY;
 export const PageBalloon = (m: Uint8Array, pfn: number) => m[pfn * PAGE_STRIDE + F_TYPE] === TYPE_BALLOON;
+
+// ---------------------------------------------------------------------------
+// Compound pages (v4.8, include/linux/page-flags.h, include/linux/mm.h): PG_head on
+// the head; a tail's compound_head (lru.next) holds the head with bit 0 set; the first
+// tail keeps compound_order and compound_mapcount, which aliases page->mapping.
+
+/** PageTail(): READ_ONCE(page->compound_head) & 1. */
+export const PageTail = (m: Uint8Array, pfn: number): boolean => {
+  const v = m[pfn * PAGE_STRIDE + F_LRU];
+  return v >= TAIL_TAG && v < NODE_BUDDY_FREE;
+};
+/** PageCompound(): PageHead(page) || PageTail(page). */
+export const PageCompound = (m: Uint8Array, pfn: number): boolean => PageHead(m, pfn) || PageTail(m, pfn);
+/** compound_head(page): the head for a tail, the page itself otherwise. */
+export const compound_head = (m: Uint8Array, pfn: number): number =>
+  (PageTail(m, pfn) ? nodePage(m[pfn * PAGE_STRIDE + F_LRU] - TAIL_TAG) : pfn);
+/** set_compound_head(tail, head). */
+export const setCompoundHead = (m: Uint8Array, tail: number, head: number): void => {
+  m[tail * PAGE_STRIDE + F_LRU] = TAIL_TAG + pageNode(head);
+};
+/**
+ * compound_order(page): `if (!PageHead(page)) return 0; return page[1].compound_order;`
+ * The first tail's compound_order sits in a byte the model keeps in page->private of
+ * the first tail (it shares lru.prev in the kernel; the model's lru.prev of a tail
+ * holds nothing else).
+ */
+export const compound_order = (m: Uint8Array, pfn: number): number =>
+  (PageHead(m, pfn) ? m[(pfn + 1) * PAGE_STRIDE + F_LRU + 1] : 0);
 
 /**
  * __SetPageFoo / __ClearPageFoo in one step: the non-atomic load and store of the
@@ -176,7 +220,7 @@ export const __PageMovable = (m: Uint8Array, pfn: number): boolean =>
  * for anonymous pages and pages without a mapping.
  */
 export function page_mapping(m: Uint8Array, pfn: number): number {
-  const word = mappingWord(m, pfn);
+  const word = mappingWord(m, compound_head(m, pfn)); // page = compound_head(page)
   if (word & PAGE_MAPPING_ANON) return MAPPING_NULL;
   return mappingId(word);
 }
@@ -200,6 +244,7 @@ export function get_page_unless_zero(m: Uint8Array, pfn: number): boolean {
 
 /** get_page(): include/linux/mm.h. */
 export function get_page(m: Uint8Array, pfn: number): void {
+  pfn = compound_head(m, pfn); // v4.8 get_page(): page = compound_head(page)
   const c = page_count(m, pfn);
   VM_BUG_ON_PAGE(c <= 0, 'page_ref_count(page) <= 0', 'get_page', pfn);
   setRef(m, pfn, c + 1);
@@ -211,6 +256,7 @@ export function get_page(m: Uint8Array, pfn: number): void {
  * Returns true when this call freed the page.
  */
 export function put_page(m: Uint8Array, pfn: number): boolean {
+  pfn = compound_head(m, pfn); // v4.8 put_page(): page = compound_head(page)
   const c = page_count(m, pfn);
   // put_page_testzero(): VM_BUG_ON_PAGE(page_ref_count(page) == 0, page)
   VM_BUG_ON_PAGE(c === 0, 'page_ref_count(page) == 0', 'put_page_testzero', pfn);
