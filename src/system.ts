@@ -89,6 +89,12 @@ export interface WorldView {
   /** e.g. `p0 (driver)`, `t1 (cpu0 target)`. */
   pageLabel(pfn: number): string;
   listName(list: number): string;
+  /**
+   * Optional: the list a page is on, read from the whole world (a page->lru
+   * list_head leads to its head). Without it traces show listName of the page's
+   * one-byte list id.
+   */
+  pageList?(m: Uint8Array, pfn: number): string;
   /** Named scalar fields of the world beyond struct page: [name, byte offset, render]. */
   readonly globals: readonly { name: string; at: number; render?: (v: number) => string }[];
   /**
@@ -136,6 +142,8 @@ export interface Model {
 
 export interface Variant {
   readonly name: string;
+  /** The kernel (or driver) function the variant changes, with its file: a variant is data about the code. */
+  readonly kernelFunction?: string;
   /** What was put back, in a sentence. */
   readonly description: string;
   /** The commit, patch or review message it comes from. */

@@ -5,10 +5,10 @@
  * inflates (fill_balloon) and deflates (leak_balloon).
  */
 import type { Model, Scope, System } from '../../src/system.ts';
-import { balloonAops, LIST_POISON } from '../../src/kernel/balloon.ts';
+import { balloonAops } from '../../src/kernel/balloon.ts';
 import { balloonProperties } from '../../properties/balloon.ts';
 import { programActor } from '../common/machine.ts';
-import { migrationPageLabel } from '../common/migration-world.ts';
+import { migrationPageLabel, migrationView } from '../common/migration-world.ts';
 import { cpuProgram } from '../nonlru/cpu.ts';
 import { deflateProgram, inflateProgram, virtballoonMigratepage } from './driver.ts';
 import { balloonDev, balloonLayout, initialWorld } from './layout.ts';
@@ -47,11 +47,6 @@ export const balloon: System = {
     v?.patch.deflate?.(def);
     actors.push(programActor(def, 'deflate', 'deflate', 'leak', cpus + 1));
 
-    const listNames = new Map<number, string>([[0, '-'], [1, 'free'], [2, 'lru'], [lay.balloonList, 'balloon'], [LIST_POISON, 'POISON']]);
-    for (let c = 0; c < cpus; c++) {
-      listNames.set(lay.migrateList(c), `cpu${c}.migratepages`);
-      listNames.set(lay.freeList(c), `cpu${c}.freepages`);
-    }
     const holder = (v: number) => (v ? `held by actor ${v - 1}` : 'free');
     return {
       actors,
@@ -60,7 +55,7 @@ export const balloon: System = {
       view: {
         pages: lay.npages,
         pageLabel: (pfn) => migrationPageLabel(lay, pfn),
-        listName: (l) => listNames.get(l) ?? `list${l}`,
+        ...migrationView(lay),
         globals: [
           { name: 'pages_lock', at: lay.pagesLock, render: holder },
           { name: 'isolated_pages', at: lay.isolatedPages },
