@@ -15,6 +15,8 @@ import { driverOps, driverProgram } from './driver.ts';
 import { NONLRU_CONTRACT } from './contract.ts';
 import { initialWorld, nonlruLayout, worldSize } from './layout.ts';
 import { nonlruSymmetry } from './symmetry.ts';
+import { migrationLifecycles } from './lifecycle.ts';
+import { lifecycleMonitor } from '../../properties/lifecycle.ts';
 import { NONLRU_VARIANTS } from './variants.ts';
 
 export const nonlru: System = {
@@ -72,10 +74,12 @@ export const nonlru: System = {
       actors.push(programActor(d, 'driver', 'driver', 'alloc', lay.driverActor));
     }
 
+    const lifecycles = migrationLifecycles(lay);
     return {
       actors,
       world: initialWorld(lay),
-      properties: nonlruProperties(lay),
+      properties: [...nonlruProperties(lay), lifecycleMonitor(lifecycles, actors, worldSize(lay))],
+      lifecycles,
       // A user's driver may keep pfns in locals and fields the renaming does not
       // know of, so symmetry is declared for the generic driver only.
       ...(userDriver ? {} : { symmetry: nonlruSymmetry(lay, worldSize(lay)) }),
