@@ -84,14 +84,14 @@ export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     name: 'clear-movable-all-bits',
     description: '__ClearPageMovable() clears PAGE_MAPPING_MOVABLE too (page->mapping = NULL), so the VM can no longer tell a page the driver released from an LRU page.',
     source: 'Seed patch 02, __ClearPageMovable(): keeps PAGE_MAPPING_MOVABLE "so that VM can catch up released page by driver after isolation" (Minchan Kim\'s v6r2 reply to Vlastimil Babka).',
-    expect: { kind: 'invariant', property: 'freed-page-clean' },
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
     patch: everywhere(clearMovableAllBits),
   },
   {
     name: 'clear-movable-negated',
     description: '__ClearPageMovable() does `page->mapping & ~PAGE_MAPPING_MOVABLE`, as review suggested: the address_space stays and the movable bit goes.',
     source: 'Vlastimil Babka on seed v6 02/12: "This should be negated to clear... use ~PAGE_MAPPING_MOVABLE ?"; Minchan Kim kept `& PAGE_MAPPING_MOVABLE` in v6r2.',
-    expect: { kind: 'invariant', property: 'freed-page-clean' },
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
     patch: everywhere(clearMovableNegated),
   },
   {
