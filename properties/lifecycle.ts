@@ -71,6 +71,8 @@ function actorSteps(actors: readonly ActorDef[], worldSize: number): { at: numbe
 }
 
 interface Allowed {
+  /** Index in lifecycleTransitions(lc). */
+  readonly index: number;
   readonly event: string;
   readonly kinds: readonly string[];
   readonly holder: boolean;
@@ -83,13 +85,18 @@ interface Allowed {
  * world is `worldSize` bytes (struct pages from offset 0, PAGE_STRIDE each).
  * A lifecycle's pages that no machine claims are not looked at.
  */
-export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: readonly ActorDef[], worldSize: number): StepInvariant {
+export interface LifecycleMonitor extends StepInvariant {
+  /** Tell `seen` which transition of which lifecycle each page the step moved took (the witness search). */
+  witness(pre: Uint8Array, post: Uint8Array, actor: number, seen: (lifecycle: number, transition: number) => void): void;
+}
+
+export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: readonly ActorDef[], worldSize: number): LifecycleMonitor {
   // (lifecycle, from, to) -> the transitions that may explain the move.
   const tables = lifecycles.map((lc) => {
     const allowed = new Map<string, Allowed[]>();
-    for (const t of lifecycleTransitions(lc)) {
+    for (const [index, t] of lifecycleTransitions(lc).entries()) {
       const key = `${t.from}\u0000${t.to}`;
-      const a: Allowed = { event: t.event, kinds: t.meta.by, holder: t.meta.holder === true, lock: t.meta.lock === 'none' ? null : lc.locks[t.meta.lock], lockName: t.meta.lock };
+      const a: Allowed = { index, event: t.event, kinds: t.meta.by, holder: t.meta.holder === true, lock: t.meta.lock === 'none' ? null : lc.locks[t.meta.lock], lockName: t.meta.lock };
       allowed.set(key, [...(allowed.get(key) ?? []), a]);
     }
     return allowed;
@@ -106,8 +113,8 @@ export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: reado
     return `${actors[actor].name} at '${s.states[pc]}' (${s.fn[pc]})`;
   };
 
-  /** Why the move is not allowed, or null when one transition explains it. */
-  function judge(i: number, from: string, to: string, pre: Uint8Array, post: Uint8Array, pfn: number, actor: number): string | null {
+  /** The index of the first transition that explains the move, or why none does. */
+  function judge(i: number, from: string, to: string, pre: Uint8Array, post: Uint8Array, pfn: number, actor: number): number | string {
     const lc = lifecycles[i];
     const options = tables[i].get(`${from}\u0000${to}`);
     if (!options) return 'no transition of the machine goes there';
@@ -117,9 +124,36 @@ export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: reado
       if (!o.kinds.includes(kind)) { why.push(`${o.event} is taken by ${o.kinds.join(' or ')}, not by a ${kind}`); continue; }
       if (o.holder && lc.holder(pre, pfn) !== actor && lc.holder(post, pfn) !== actor) { why.push(`${o.event} is taken only by the page's holder`); continue; }
       if (o.lock && !o.lock(pre, post, pfn, actor)) { why.push(`${o.event} needs ${o.lockName}, which ${actors[actor].name} does not hold`); continue; }
-      return null;
+      return o.index;
     }
     return why.join('; ');
+  }
+
+  /**
+   * For each lifecycle page the step changed, `seen(lifecycle, transition index)`
+   * or, for a move no transition explains, `bad(message)`; stops at the first bad one.
+   */
+  function moves(pre: Uint8Array, post: Uint8Array, actor: number, from: number, to: number,
+    seen: ((lifecycle: number, transition: number) => void) | null): string | null {
+    const end = Math.min(npages, Math.ceil(to / PAGE_STRIDE));
+    for (let pfn = Math.floor(from / PAGE_STRIDE); pfn < end; pfn++) {
+      const kinds = byPage[pfn];
+      if (kinds.length === 0) continue;
+      const o = pfn * PAGE_STRIDE;
+      let changed = false;
+      for (let b = 0; b < PAGE_STRIDE; b++) if (pre[o + b] !== post[o + b]) { changed = true; break; }
+      if (!changed) continue;
+      for (const i of kinds) {
+        const lc = lifecycles[i];
+        const a = lc.state(pre, pfn);
+        const b = lc.state(post, pfn);
+        if (a === b || a === null || b === null) continue;
+        const why = judge(i, a, b, pre, post, pfn, actor);
+        if (typeof why === 'string') return `pfn ${pfn} (${lc.name}) went from ${a} to ${b} in a step of ${stepName(pre, actor)}: ${why}`;
+        seen?.(i, why);
+      }
+    }
+    return null;
   }
 
   const watched = (at: number): boolean => {
@@ -135,24 +169,8 @@ export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: reado
     rule: 'Every page moves only along its lifecycle: each change of a page\'s lifecycle state is a transition of its machine, taken by an actor of the kind, as the holder and under the lock the transition names.',
     source: 'Documentation/vm/page_migration (seed patch 02): the non-LRU movable page\'s life (allocated, __SetPageMovable, isolate_page, migratepage, putback_page, __ClearPageMovable, freed) and who may move it; the machines in models/<system>/lifecycle.ts.',
     check(pre, post, actor, from, to) {
-      const end = Math.min(npages, Math.ceil(to / PAGE_STRIDE));
-      for (let pfn = Math.floor(from / PAGE_STRIDE); pfn < end; pfn++) {
-        const kinds = byPage[pfn];
-        if (kinds.length === 0) continue;
-        const o = pfn * PAGE_STRIDE;
-        let changed = false;
-        for (let b = 0; b < PAGE_STRIDE; b++) if (pre[o + b] !== post[o + b]) { changed = true; break; }
-        if (!changed) continue;
-        for (const i of kinds) {
-          const lc = lifecycles[i];
-          const a = lc.state(pre, pfn);
-          const b = lc.state(post, pfn);
-          if (a === b || a === null || b === null) continue;
-          const why = judge(i, a, b, pre, post, pfn, actor);
-          if (why !== null) return `pfn ${pfn} (${lc.name}) went from ${a} to ${b} in a step of ${stepName(pre, actor)}: ${why}`;
-        }
-      }
-      return null;
+      return moves(pre, post, actor, from, to, null);
     },
+    witness: (pre, post, actor, seen) => { moves(pre, post, actor, 0, worldSize, seen); },
   };
 }

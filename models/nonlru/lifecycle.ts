@@ -80,63 +80,99 @@ export const spinlockHeld = (at: number) => (pre: Uint8Array, post: Uint8Array, 
 
 const CPU = ['cpu'];
 const DRIVER = ['driver'];
-const ANYONE = ['cpu', 'driver'];
+
+/** Who does what to a system's own pages: actor kinds per kind of move. */
+export interface OwnerKinds {
+  /** Allocates the page and makes it movable (__SetPageMovable). */
+  readonly alloc: readonly string[];
+  /** Releases it (__ClearPageMovable under the page lock). */
+  readonly release: readonly string[];
+  /** Drops its last reference after release (besides the CPUs). */
+  readonly free: readonly string[];
+  /** The owner keeps its pages on a page->lru list (nonlru, balloon); zsmalloc links zspages instead. */
+  readonly listed: boolean;
+  /** The owner may release a page the VM holds isolated (nonlru's driver; not the balloon, not zsmalloc). */
+  readonly releaseIsolated: boolean;
+  /**
+   * Why no default-scope interleaving takes migration-target's RETURN_AND_RELEASE
+   * (compaction_free and release_freepages chained into one step), when none does.
+   */
+  readonly chainedRelease?: string;
+  /** What the owner calls its movable page, e.g. 'on the driver\'s list'. */
+  readonly movable: string;
+  /**
+   * A listed owner's release: 'unlist-then-clear' (nonlru's driver: list_del in one
+   * step, __ClearPageMovable in the next) or 'one-step' (balloon_page_delete: both
+   * in one step under the page lock). An owner that is not listed releases in one step.
+   */
+  readonly release1?: 'unlist-then-clear' | 'one-step';
+  /**
+   * The lock the owner's __SetPageMovable and __ClearPageMovable are under: 'page
+   * lock', or 'page lock in step' for an owner that takes and drops it inside the
+   * one step (zsmalloc's SetZsPageMovable, balloon_page_dequeue's trylock_page).
+   */
+  readonly ownerLock?: 'page lock' | 'page lock in step';
+}
 
 /**
- * The driver's non-LRU movable page (Documentation/vm/page_migration, seed patch 02).
- * Transitions name the actor kind ('cpu': a compaction CPU; 'driver': the page's
- * owner), whether only the CPU holding the page isolated may take them, the lock
- * and the kernel function.
+ * The non-LRU movable page of Documentation/vm/page_migration (seed patch 02), for
+ * an owner of the given kinds. Transitions name the actor kind ('cpu': a
+ * compaction CPU), whether only the CPU holding the page isolated may take them,
+ * the lock and the kernel function.
  */
-export const nonlruPageMachine: AnyStateMachine = createMachine({
-  id: 'nonlru-page',
-  initial: 'free',
-  states: {
+export function migrationPageMachine(id: string, o: OwnerKinds): AnyStateMachine {
+  const released = o.releaseIsolated
+    ? { OWNER_RELEASES: tr('released-isolated', { by: o.release, lock: 'page lock', fn: 'owner\'s release: __ClearPageMovable' }) }
+    : {};
+  const states: Record<string, object> = {
     free: {
       description: 'In the buddy allocator (PageBuddy).',
-      on: { ALLOC: tr('allocated', { by: DRIVER, lock: 'none', fn: 'alloc_page' }) },
+      on: { ALLOC: tr('allocated', { by: o.alloc, lock: 'none', fn: 'alloc_page' }) },
     },
     allocated: {
-      description: 'The driver\'s, not yet movable: only its owner knows it.',
-      on: { SET_MOVABLE: tr('movable', { by: DRIVER, lock: 'page lock', fn: '__SetPageMovable' }) },
+      description: 'The owner\'s, not yet movable: only its owner knows it.',
+      on: { SET_MOVABLE: tr('movable', { by: o.alloc, lock: o.ownerLock ?? 'page lock', fn: '__SetPageMovable' }) },
     },
     movable: {
-      description: 'Owned and movable: __SetPageMovable(page, mapping) done, on the driver\'s list.',
+      description: `Owned and movable: __SetPageMovable(page, mapping) done, ${o.movable}.`,
       on: {
         ISOLATE: tr('isolated', { by: CPU, holder: true, lock: 'page lock', fn: 'isolate_movable_page (a_ops->isolate_page)' }),
-        UNLIST: tr('unlisted', { by: DRIVER, lock: 'page lock', fn: 'driver release: list_del(&page->lru)' }),
+        ...(o.listed && o.release1 !== 'one-step'
+          ? { UNLIST: tr('unlisted', { by: o.release, lock: 'page lock', fn: 'owner\'s release: list_del(&page->lru)' }) }
+          : { RELEASE: tr('released', { by: o.release, lock: o.ownerLock ?? 'page lock', fn: 'owner\'s release: __ClearPageMovable' }) }),
       },
     },
     isolated: {
-      description: 'Isolated by CPU k (PG_isolated, the isolation reference), on its cc->migratepages, off the driver\'s list.',
+      description: 'Isolated by CPU k (PG_isolated, the isolation reference), on its cc->migratepages.',
       on: {
         LOCK: tr('migrating', { by: CPU, holder: true, lock: 'page lock', fn: '__unmap_and_move: lock_page' }),
         TAKE_OFF: tr('putback', { by: CPU, holder: true, lock: 'none', fn: 'putback_movable_pages / unmap_and_move: list_del(&page->lru)' }),
-        OWNER_RELEASES: tr('released-isolated', { by: DRIVER, lock: 'page lock', fn: 'driver release: __ClearPageMovable' }),
+        ...released,
       },
     },
     migrating: {
       description: 'Being migrated: locked by the CPU that isolated it, in move_to_new_page.',
       on: {
         UNLOCK: tr('isolated', { by: CPU, holder: true, lock: 'page lock', fn: 'unmap_and_move: unlock_page (-EAGAIN)' }),
-        GIVE_UP: tr('putback', { by: CPU, holder: true, lock: 'none', fn: 'unmap_and_move: list_del(&page->lru)' }),
         MIGRATE: tr('migrated', { by: CPU, holder: true, lock: 'page lock', fn: 'move_to_new_page (a_ops->migratepage)' }),
       },
     },
     putback: {
-      description: 'Off cc->migratepages, on its way back to the driver (still PG_isolated).',
+      description: 'Off cc->migratepages, on its way back to its owner (still PG_isolated).',
       on: {
         PUT_BACK: tr('movable', { by: CPU, holder: true, lock: 'page lock', fn: 'putback_movable_page (a_ops->putback_page)' }),
-        OWNER_RELEASES: tr('released-isolated', { by: DRIVER, lock: 'page lock', fn: 'driver release: __ClearPageMovable' }),
+        ...released,
       },
     },
-    'released-isolated': {
-      description: 'Released by its owner while isolated: __ClearPageMovable kept PAGE_MAPPING_MOVABLE, PG_isolated still set.',
-      on: {
-        CLEAR_ISOLATED: tr('released', { by: CPU, holder: true, lock: 'page lock', fn: 'putback_movable_pages: __ClearPageIsolated' }),
-        FREED_UNDER_US: tr('migrated', { by: CPU, holder: true, lock: 'page lock', fn: 'unmap_and_move / move_to_new_page: __ClearPageIsolated' }),
+    ...(o.releaseIsolated ? {
+      'released-isolated': {
+        description: 'Released by its owner while isolated: __ClearPageMovable kept PAGE_MAPPING_MOVABLE, PG_isolated still set.',
+        on: {
+          CLEAR_ISOLATED: tr('released', { by: CPU, holder: true, lock: 'page lock', fn: 'putback_movable_pages: __ClearPageIsolated' }),
+          FREED_UNDER_US: tr('migrated', { by: CPU, holder: true, lock: 'page lock', fn: 'unmap_and_move / move_to_new_page: __ClearPageIsolated' }),
+        },
       },
-    },
+    } : {}),
     migrated: {
       description: 'Done with by the VM (migrated away, or found released): PG_isolated clear, on cc->migratepages with only the isolation reference to drop.',
       on: {
@@ -144,38 +180,55 @@ export const nonlruPageMachine: AnyStateMachine = createMachine({
         FREE: tr('free', { by: CPU, holder: true, lock: 'none', fn: 'unmap_and_move: list_del; put_page (the last reference)' }),
       },
     },
-    unlisted: {
-      description: 'Taken off the driver\'s list by its owner, who is releasing it under the page lock.',
-      on: { CLEAR_MOVABLE: tr('released', { by: DRIVER, lock: 'page lock', fn: 'driver release: __ClearPageMovable' }) },
-    },
+    ...(o.listed && o.release1 !== 'one-step' ? {
+      unlisted: {
+        description: 'Taken off its owner\'s list by the owner, who is releasing it under the page lock.',
+        on: { CLEAR_MOVABLE: tr('released', { by: o.release, lock: 'page lock', fn: 'owner\'s release: __ClearPageMovable' }) },
+      },
+    } : {}),
     released: {
       description: 'Let go by its owner (PAGE_MAPPING_MOVABLE alone), not isolated: its last references are being dropped.',
-      on: { FREE: tr('free', { by: ANYONE, lock: 'none', fn: 'put_page (the last reference)' }) },
+      on: { FREE: tr('free', { by: [...CPU, ...o.free], lock: 'none', fn: 'put_page (the last reference)' }) },
     },
-    lru: {
-      description: 'On the LRU: a non-LRU page never gets here (the VM took it for an LRU page).',
-    },
-    other: {
-      description: 'Any combination of page fields the protocol never produces.',
-    },
-  },
-});
+    lru: { description: 'On the LRU: a non-LRU page never gets here (the VM took it for an LRU page).' },
+    other: { description: 'Any combination of page fields the protocol never produces.' },
+  };
+  return createMachine({ id, initial: 'free', states } as never);
+}
 
-/** The nonlru-page state of `pfn`, or null for a migration target still the compaction's. */
-export function nonlruPageState(lay: MigrationPages & { readonly mapping: number }, m: Uint8Array, pfn: number): string | null {
+/** The driver's non-LRU movable page (Documentation/vm/page_migration, seed patch 02). */
+export const NONLRU_OWNER: OwnerKinds = {
+  alloc: DRIVER, release: DRIVER, free: DRIVER, listed: true, releaseIsolated: true, movable: 'on the driver\'s list',
+};
+export const nonlruPageMachine: AnyStateMachine = migrationPageMachine('nonlru-page', NONLRU_OWNER);
+
+/**
+ * The lifecycle state of `pfn` for an owner of kind `o`, or null for a migration
+ * target still the compaction's (see migration-target).
+ */
+export function migrationPageState(lay: MigrationPages & { readonly mapping: number }, o: OwnerKinds, m: Uint8Array, pfn: number): string | null {
   const f = pageFacts(lay, m, pfn);
   if (f.free) return 'free';
   if (f.lru) return 'lru';
   if (pfn >= lay.pages && !f.isolated && f.mapping === 'none' && (f.list === 'freepages' || f.list === null)) return null;
-  if (f.mapping === 'released') return f.isolated ? 'released-isolated' : f.list === 'migrate' ? 'migrated' : f.list === null ? 'released' : 'other';
+  if (f.mapping === 'released') {
+    if (f.isolated) return o.releaseIsolated ? 'released-isolated' : 'other';
+    return f.list === 'migrate' ? 'migrated' : f.list === null ? 'released' : 'other';
+  }
   if (f.mapping === 'owner') {
-    if (!f.isolated) return f.list === 'driver' ? 'movable' : f.list === null ? 'unlisted' : 'other';
+    if (!f.isolated) {
+      if (o.listed) return f.list === 'driver' ? 'movable' : f.list === null && o.release1 !== 'one-step' ? 'unlisted' : 'other';
+      return f.list === null ? 'movable' : 'other';
+    }
     if (f.list === 'migrate') return f.locked && pageLocker(m, pfn) === f.listCpu ? 'migrating' : 'isolated';
     return f.list === null ? 'putback' : 'other';
   }
   if (f.mapping === 'none' && !f.isolated && f.list === null && pfn < lay.pages) return 'allocated';
   return 'other';
 }
+
+export const nonlruPageState = (lay: MigrationPages & { readonly mapping: number }, m: Uint8Array, pfn: number): string | null =>
+  migrationPageState(lay, NONLRU_OWNER, m, pfn);
 
 // --- migration-target ---------------------------------------------------------------
 
@@ -185,7 +238,7 @@ export function nonlruPageState(lay: MigrationPages & { readonly mapping: number
  * adopted by the driver or goes back to the buddy allocator (mm/compaction.c,
  * mm/migrate.c, v4.8).
  */
-export const migrationTargetMachine: AnyStateMachine = createMachine({
+export const migrationTargetMachine = (owner: readonly string[], chainedRelease?: string): AnyStateMachine => { const CPU_OR_OWNER = [...CPU, ...owner]; return createMachine({
   id: 'migration-target',
   initial: 'reserved',
   states: {
@@ -200,17 +253,20 @@ export const migrationTargetMachine: AnyStateMachine = createMachine({
       description: 'Taken by compaction_alloc as newpage for one page\'s migration.',
       on: {
         RETURN: tr('reserved', { by: CPU, holder: true, lock: 'none', fn: 'compaction_free' }),
-        RETURN_AND_RELEASE: tr('free', { by: CPU, holder: true, lock: 'none', fn: 'compaction_free; release_freepages (local steps chained)' }),
+        RETURN_AND_RELEASE: tr('free', {
+          by: CPU, holder: true, lock: 'none', fn: 'compaction_free; release_freepages (local steps chained)',
+          ...(chainedRelease ? { largerScope: chainedRelease } : {}),
+        }),
         ADOPT: tr('adopted', { by: CPU, holder: true, lock: 'page lock', fn: 'move_to_new_page (a_ops->migratepage sets it up)' }),
       },
     },
     adopted: {
       description: 'The driver\'s page now (its nonlru-page lifecycle goes on from movable).',
-      on: { FREE: tr('free', { by: ANYONE, lock: 'none', fn: 'put_page (the last reference, see nonlru-page)' }) },
+      on: { FREE: tr('free', { by: CPU_OR_OWNER, lock: 'none', fn: 'put_page (the last reference, see the page\'s own lifecycle)' }) },
     },
     free: { type: 'final', description: 'Back in the buddy allocator.' },
   },
-});
+}); };
 
 export function migrationTargetState(lay: MigrationPages & { readonly mapping: number }, m: Uint8Array, pfn: number): string {
   const f = pageFacts(lay, m, pfn);
@@ -223,20 +279,31 @@ export function migrationTargetState(lay: MigrationPages & { readonly mapping: n
 /** The CPU whose target pfn is (its free scanner isolated it). */
 export const targetCpu = (lay: { readonly pages: number }, pfn: number): number => Math.floor((pfn - lay.pages) / lay.pages);
 
-/** nonlru's lifecycles: every page's nonlru-page life, and the targets' own. */
+/**
+ * A migration system's lifecycles: every page's life as the owner `o` lives it
+ * (`name`, e.g. nonlru-page), and the migration targets' own.
+ */
 export function migrationLifecycles(
   lay: MigrationPages & { readonly mapping: number; readonly driverLock: number },
-  page: { readonly name: string; readonly title: string; readonly machine: AnyStateMachine; state(m: Uint8Array, pfn: number): string | null } =
-  { name: 'nonlru-page', title: 'The driver\'s non-LRU movable page', machine: nonlruPageMachine, state: (m, pfn) => nonlruPageState(lay, m, pfn) },
+  name = 'nonlru-page', title = 'The driver\'s non-LRU movable page', o: OwnerKinds = NONLRU_OWNER,
 ): Lifecycle[] {
   const all = Array.from({ length: lay.npages }, (_, pfn) => pfn);
-  const locks = { 'page lock': pageLockHeld, 'driver lock': spinlockHeld(lay.driverLock) };
+  const locks = {
+    'page lock': pageLockHeld,
+    // Taken and dropped inside the step: nobody holds it before or after.
+    'page lock in step': (pre: Uint8Array, post: Uint8Array, pfn: number, actor: number) =>
+      pageLockHeld(pre, post, pfn, actor) || (pageLocker(pre, pfn) < 0 && pageLocker(post, pfn) < 0),
+  };
+  const ownerKinds = [...new Set([...o.alloc, ...o.release, ...o.free])];
   return [
-    { ...page, pages: all, holder: (m, pfn) => migrationHolder(lay, m, pfn), locks },
+    {
+      name, title, machine: o === NONLRU_OWNER ? nonlruPageMachine : migrationPageMachine(name, o), pages: all,
+      state: (m, pfn) => migrationPageState(lay, o, m, pfn), holder: (m, pfn) => migrationHolder(lay, m, pfn), locks,
+    },
     {
       name: 'migration-target',
       title: 'A migration target (cc->freepages)',
-      machine: migrationTargetMachine,
+      machine: migrationTargetMachine(ownerKinds, o.chainedRelease),
       pages: all.slice(lay.pages),
       state: (m, pfn) => migrationTargetState(lay, m, pfn),
       holder: (_m, pfn) => targetCpu(lay, pfn),
