@@ -46,19 +46,25 @@ export function searchWitnesses(model: Model, opts: { maxSeconds?: number } = {}
   const monitor = monitorOf(model);
   if (!monitor) throw new Error('the model has lifecycles but no page-lifecycle property');
   const all = transitionsOf(lifecycles);
-  const first: number[] = [];
-  let n = 0;
-  for (const lc of lifecycles) { first.push(n); n += lifecycleTransitions(lc).length; }
+  // Only the transitions that must have a witness at this scope are searched for,
+  // so that the search stops as soon as they all have one.
+  const wanted: number[][] = lifecycles.map(() => []);
+  const slot: number[] = [];
+  for (const { lifecycle, transition } of all) {
+    const i = transition.meta.largerScope ? -1 : slot.filter((x) => x >= 0).length;
+    wanted[lifecycle].push(i);
+    slot.push(i);
+  }
   const c = compile(model);
   const r = walk(c, {
     maxSeconds: opts.maxSeconds,
     sometimes: {
-      count: all.length,
-      hits: (pre, post, actor, hit) => monitor.witness(pre, post, actor, (l, t) => hit(first[l] + t)),
+      count: slot.filter((x) => x >= 0).length,
+      hits: (pre, post, actor, hit) => monitor.witness(pre, post, actor, (l, t) => { const i = wanted[l][t]; if (i >= 0) hit(i); }),
     },
   });
-  const witnesses = all.map(({ lifecycle, transition }, i) => {
-    const steps = r.witnesses?.[i] ?? null;
+  const witnesses = all.map(({ lifecycle, transition }, k) => {
+    const steps = slot[k] >= 0 ? r.witnesses?.[slot[k]] ?? null : null;
     return { lifecycle: lifecycles[lifecycle].name, ...transition, steps, length: steps ? stepLength(c, steps) : null };
   });
   return { witnesses, states: r.states, seconds: r.seconds, complete: r.verdict !== 'incomplete' || r.limit === 'every sometimes property witnessed' };

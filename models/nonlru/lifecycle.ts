@@ -15,7 +15,7 @@
  */
 import { createMachine, type AnyStateMachine } from 'xstate';
 import {
-  PAGE_MAPPING_MOVABLE, PageBuddy, PageIsolated, PageLRU, PageLocked, mappingWord, pageLocker, pageNode,
+  PAGE_MAPPING_MOVABLE, PageBuddy, page_count, PageIsolated, PageLRU, PageLocked, mappingWord, pageLocker, pageNode,
 } from '../../src/kernel/page.ts';
 import { headOf, spaceOf } from '../../src/kernel/list.ts';
 import { isolationClaims } from '../../src/kernel/movable.ts';
@@ -30,6 +30,10 @@ export const tr = (target: string, meta: LifecycleMeta) => ({ target, meta });
  * migration systems (nonlru, balloon, zsmalloc) is built from.
  */
 export interface PageFacts {
+  /**
+   * In the buddy allocator, or on its way there: the last reference is gone
+   * (put_page's free path; free_pages_check is the kernel's own business).
+   */
   readonly free: boolean;
   /** The list head page->lru leads to: 'driver', 'migrate', 'freepages', or null (off every list). */
   readonly list: 'driver' | 'migrate' | 'freepages' | 'lru' | null;
@@ -44,7 +48,7 @@ export interface PageFacts {
 
 /** Read a page's facts through the kernel core's accessors. */
 export function pageFacts(lay: MigrationPages & { readonly mapping: number }, m: Uint8Array, pfn: number): PageFacts {
-  const free = PageBuddy(m, pfn);
+  const free = PageBuddy(m, pfn) || page_count(m, pfn) === 0;
   const head = free ? 0 : headOf(m, spaceOf(lay.lists), pageNode(pfn));
   let list: PageFacts['list'] = null;
   let listCpu = -1;
