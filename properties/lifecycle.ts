@@ -75,6 +75,8 @@ interface Allowed {
   readonly index: number;
   readonly event: string;
   readonly kinds: readonly string[];
+  /** By actor index: 1 when the actor's kind may take it. */
+  readonly actorOk: Uint8Array;
   readonly holder: boolean;
   readonly lock: ((pre: Uint8Array, post: Uint8Array, pfn: number, actor: number) => boolean) | null;
   readonly lockName: string;
@@ -93,11 +95,13 @@ export interface LifecycleMonitor extends StepInvariant {
 export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: readonly ActorDef[], worldSize: number): LifecycleMonitor {
   // (lifecycle, from, to) -> the transitions that may explain the move.
   const tables = lifecycles.map((lc) => {
-    const allowed = new Map<string, Allowed[]>();
+    const allowed = new Map<string, Map<string, Allowed[]>>();
     for (const [index, t] of lifecycleTransitions(lc).entries()) {
-      const key = `${t.from}\u0000${t.to}`;
-      const a: Allowed = { index, event: t.event, kinds: t.meta.by, holder: t.meta.holder === true, lock: t.meta.lock === 'none' ? null : lc.locks[t.meta.lock], lockName: t.meta.lock };
-      allowed.set(key, [...(allowed.get(key) ?? []), a]);
+      const actorOk = Uint8Array.from(actors, (x) => (t.meta.by.includes(x.kind) ? 1 : 0));
+      const a: Allowed = { index, event: t.event, kinds: t.meta.by, actorOk, holder: t.meta.holder === true, lock: t.meta.lock === 'none' ? null : lc.locks[t.meta.lock], lockName: t.meta.lock };
+      const row = allowed.get(t.from) ?? new Map<string, Allowed[]>();
+      allowed.set(t.from, row);
+      row.set(t.to, [...(row.get(t.to) ?? []), a]);
     }
     return allowed;
   });
@@ -116,12 +120,12 @@ export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: reado
   /** The index of the first transition that explains the move, or why none does. */
   function judge(i: number, from: string, to: string, pre: Uint8Array, post: Uint8Array, pfn: number, actor: number): number | string {
     const lc = lifecycles[i];
-    const options = tables[i].get(`${from}\u0000${to}`);
+    const options = tables[i].get(from)?.get(to);
     if (!options) return 'no transition of the machine goes there';
     const kind = actors[actor]?.kind ?? '?';
     const why: string[] = [];
     for (const o of options) {
-      if (!o.kinds.includes(kind)) { why.push(`${o.event} is taken by ${o.kinds.join(' or ')}, not by a ${kind}`); continue; }
+      if (o.actorOk[actor] !== 1) { why.push(`${o.event} is taken by ${o.kinds.join(' or ')}, not by a ${kind}`); continue; }
       if (o.holder && lc.holder(pre, pfn) !== actor && lc.holder(post, pfn) !== actor) { why.push(`${o.event} is taken only by the page's holder`); continue; }
       if (o.lock && !o.lock(pre, post, pfn, actor)) { why.push(`${o.event} needs ${o.lockName}, which ${actors[actor].name} does not hold`); continue; }
       return o.index;
@@ -136,21 +140,30 @@ export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: reado
   function moves(pre: Uint8Array, post: Uint8Array, actor: number, from: number, to: number,
     seen: ((lifecycle: number, transition: number) => void) | null): string | null {
     const end = Math.min(npages, Math.ceil(to / PAGE_STRIDE));
-    for (let pfn = Math.floor(from / PAGE_STRIDE); pfn < end; pfn++) {
+    for (let pfn = (from / PAGE_STRIDE) | 0; pfn < end; pfn++) {
       const kinds = byPage[pfn];
       if (kinds.length === 0) continue;
       const o = pfn * PAGE_STRIDE;
-      let changed = false;
-      for (let b = 0; b < PAGE_STRIDE; b++) if (pre[o + b] !== post[o + b]) { changed = true; break; }
-      if (!changed) continue;
-      for (const i of kinds) {
+      let b = 0;
+      while (b < PAGE_STRIDE && pre[o + b] === post[o + b]) b++;
+      if (b === PAGE_STRIDE) continue;
+      // The lifecycles of one page usually share their fast path: ask it once.
+      let asked: Lifecycle['unchanged'] = undefined;
+      let same = false;
+      for (let k = 0; k < kinds.length; k++) {
+        const i = kinds[k];
         const lc = lifecycles[i];
+        const fast = lc.unchanged;
+        if (fast !== undefined) {
+          if (fast !== asked) { asked = fast; same = fast(pre, post, pfn); }
+          if (same) continue;
+        }
         const a = lc.state(pre, pfn);
-        const b = lc.state(post, pfn);
-        if (a === b || a === null || b === null) continue;
-        const why = judge(i, a, b, pre, post, pfn, actor);
-        if (typeof why === 'string') return `pfn ${pfn} (${lc.name}) went from ${a} to ${b} in a step of ${stepName(pre, actor)}: ${why}`;
-        seen?.(i, why);
+        const z = lc.state(post, pfn);
+        if (a === z || a === null || z === null) continue;
+        const why = judge(i, a, z, pre, post, pfn, actor);
+        if (typeof why === 'string') return `pfn ${pfn} (${lc.name}) went from ${a} to ${z} in a step of ${stepName(pre, actor)}: ${why}`;
+        if (seen !== null) seen(i, why);
       }
     }
     return null;

@@ -186,6 +186,12 @@ export interface Lifecycle {
    * struct page changing.
    */
   state(m: Uint8Array, pfn: number): string | null;
+  /**
+   * Optional fast path for the monitor: true only when the page's state is
+   * certainly the same after the step as before (e.g. only its refcount moved
+   * between non-zero values), so that state() need not be computed twice.
+   */
+  unchanged?(pre: Uint8Array, post: Uint8Array, pfn: number): boolean;
   /** The actor that holds the page (e.g. the CPU that isolated it), or -1. */
   holder(m: Uint8Array, pfn: number): number;
   /** Does `actor` hold lock `name` over the page in the step from pre to post? */

@@ -15,7 +15,7 @@
  */
 import { createMachine, type AnyStateMachine } from 'xstate';
 import {
-  PAGE_MAPPING_MOVABLE, PageBuddy, page_count, PageIsolated, PageLRU, PageLocked, mappingWord, pageLocker, pageNode,
+  PAGE_MAPPING_MOVABLE, PG_isolated, PG_locked, PG_lru, PageBuddy, lruNext, lruPrev, pageFlags, page_count, PageIsolated, PageLRU, PageLocked, mappingWord, pageLocker, pageNode,
 } from '../../src/kernel/page.ts';
 import { headOf, spaceOf } from '../../src/kernel/list.ts';
 import { isolationClaims } from '../../src/kernel/movable.ts';
@@ -48,28 +48,77 @@ export interface PageFacts {
 
 /** Read a page's facts through the kernel core's accessors. */
 export function pageFacts(lay: MigrationPages & { readonly mapping: number }, m: Uint8Array, pfn: number): PageFacts {
-  const free = PageBuddy(m, pfn) || page_count(m, pfn) === 0;
-  const head = free ? 0 : headOf(m, spaceOf(lay.lists), pageNode(pfn));
-  let list: PageFacts['list'] = null;
-  let listCpu = -1;
-  if (head !== 0) {
-    if (head === lay.driverList) list = 'driver';
-    for (let c = 0; c < lay.cpus && list === null; c++) {
-      if (head === lay.migrateList(c)) { list = 'migrate'; listCpu = c; }
-      else if (head === lay.freeList(c)) { list = 'freepages'; listCpu = c; }
-    }
+  return { ...factsReader(lay)(m, pfn) };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Reader = (m: Uint8Array, pfn: number) => PageFacts;
+const HEAD_DRIVER = 1;
+const HEAD_MIGRATE = 2;
+const HEAD_FREEPAGES = 3;
+
+/**
+ * The facts reader of a layout: list heads classified once, facts read into one
+ * reused object (the abstraction functions keep nothing of it between calls).
+ */
+function factsReader(lay: MigrationPages & { readonly mapping: number }): Reader {
+  const S = spaceOf(lay.lists);
+  const headKind = new Uint8Array(256);
+  const headCpu = new Int8Array(256).fill(-1);
+  for (let c = lay.cpus - 1; c >= 0; c--) {
+    headKind[lay.migrateList(c)] = HEAD_MIGRATE;
+    headCpu[lay.migrateList(c)] = c;
+    headKind[lay.freeList(c)] = HEAD_FREEPAGES;
+    headCpu[lay.freeList(c)] = c;
   }
-  const w = mappingWord(m, pfn);
-  const mapping = w === 0 ? 'none' : w === PAGE_MAPPING_MOVABLE ? 'released' : w === ((lay.mapping << 2) | PAGE_MAPPING_MOVABLE) ? 'owner' : 'other';
-  return { free, list, listCpu, isolated: PageIsolated(m, pfn), locked: PageLocked(m, pfn), lru: PageLRU(m, pfn), mapping };
+  headKind[lay.driverList] = HEAD_DRIVER;
+  const owner = (lay.mapping << 2) | PAGE_MAPPING_MOVABLE;
+  const f: Mutable<PageFacts> = { free: false, list: null, listCpu: -1, isolated: false, locked: false, lru: false, mapping: 'none' };
+  return (m, pfn) => {
+    f.free = PageBuddy(m, pfn) || page_count(m, pfn) === 0;
+    const head = f.free ? 0 : headOf(m, S, pageNode(pfn));
+    const kind = headKind[head];
+    f.list = kind === HEAD_DRIVER ? 'driver' : kind === HEAD_MIGRATE ? 'migrate' : kind === HEAD_FREEPAGES ? 'freepages' : null;
+    f.listCpu = headCpu[head];
+    const w = mappingWord(m, pfn);
+    f.mapping = w === 0 ? 'none' : w === PAGE_MAPPING_MOVABLE ? 'released' : w === owner ? 'owner' : 'other';
+    f.isolated = PageIsolated(m, pfn);
+    f.locked = PageLocked(m, pfn);
+    f.lru = PageLRU(m, pfn);
+    return f;
+  };
 }
 
 /** The CPU holding a page: the one that isolated it (ghost claims), or whose private list it is on. */
-export function migrationHolder(lay: MigrationPages & { readonly mapping: number }, m: Uint8Array, pfn: number): number {
+function holderOf(read: Reader, m: Uint8Array, pfn: number): number {
   const claims = isolationClaims(m, pfn);
   if (claims) return 31 - Math.clz32(claims & -claims);
   if (PageBuddy(m, pfn)) return -1;
-  return pageFacts(lay, m, pfn).listCpu;
+  return read(m, pfn).listCpu;
+}
+
+/**
+ * The monitor's fast path for every migration lifecycle: nothing its state is read
+ * from moved. That is PageBuddy, whether the refcount is zero, page->mapping, the
+ * list the page->lru leads to (its own pointers also change when a neighbour comes
+ * or goes, so the head is compared when they do), PG_isolated and PG_lru, and, on
+ * an isolated page, PG_locked and its holder (migrating). Refcount changes between
+ * non-zero values, other flags and the ghost isolation claims do not count.
+ */
+function unchangedIn(lay: MigrationPages) {
+  const S = spaceOf(lay.lists);
+  return (pre: Uint8Array, post: Uint8Array, pfn: number): boolean => {
+    if (PageBuddy(pre, pfn) !== PageBuddy(post, pfn)) return false;
+    if ((page_count(pre, pfn) === 0) !== (page_count(post, pfn) === 0)) return false;
+    if (mappingWord(pre, pfn) !== mappingWord(post, pfn)) return false;
+    const flags = pageFlags(pre, pfn);
+    const diff = flags ^ pageFlags(post, pfn);
+    if (diff & (PG_isolated | PG_lru)) return false;
+    if ((flags & PG_isolated) && ((diff & PG_locked) || pageLocker(pre, pfn) !== pageLocker(post, pfn))) return false;
+    if (lruNext(pre, pfn) === lruNext(post, pfn) && lruPrev(pre, pfn) === lruPrev(post, pfn)) return true;
+    const node = pageNode(pfn);
+    return headOf(pre, S, node) === headOf(post, S, node);
+  };
 }
 
 /** `page lock`: the actor holds PG_locked of the page before or after the step (it may take and drop it within). */
@@ -210,11 +259,11 @@ export const nonlruPageMachine: AnyStateMachine = migrationPageMachine('nonlru-p
  * The lifecycle state of `pfn` for an owner of kind `o`, or null for a migration
  * target still the compaction's (see migration-target).
  */
-export function migrationPageState(lay: MigrationPages & { readonly mapping: number }, o: OwnerKinds, m: Uint8Array, pfn: number): string | null {
-  const f = pageFacts(lay, m, pfn);
+export function migrationPageState(read: Reader, pages: number, o: OwnerKinds, m: Uint8Array, pfn: number): string | null {
+  const f = read(m, pfn);
   if (f.free) return 'free';
   if (f.lru) return 'lru';
-  if (pfn >= lay.pages && !f.isolated && f.mapping === 'none' && (f.list === 'freepages' || f.list === null)) return null;
+  if (pfn >= pages && !f.isolated && f.mapping === 'none' && (f.list === 'freepages' || f.list === null)) return null;
   if (f.mapping === 'released') {
     if (f.isolated) return o.releaseIsolated ? 'released-isolated' : 'other';
     return f.list === 'migrate' ? 'migrated' : f.list === null ? 'released' : 'other';
@@ -227,12 +276,12 @@ export function migrationPageState(lay: MigrationPages & { readonly mapping: num
     if (f.list === 'migrate') return f.locked && pageLocker(m, pfn) === f.listCpu ? 'migrating' : 'isolated';
     return f.list === null ? 'putback' : 'other';
   }
-  if (f.mapping === 'none' && !f.isolated && f.list === null && pfn < lay.pages) return 'allocated';
+  if (f.mapping === 'none' && !f.isolated && f.list === null && pfn < pages) return 'allocated';
   return 'other';
 }
 
 export const nonlruPageState = (lay: MigrationPages & { readonly mapping: number }, m: Uint8Array, pfn: number): string | null =>
-  migrationPageState(lay, NONLRU_OWNER, m, pfn);
+  migrationPageState(factsReader(lay), lay.pages, NONLRU_OWNER, m, pfn);
 
 // --- migration-target ---------------------------------------------------------------
 
@@ -272,8 +321,8 @@ export const migrationTargetMachine = (owner: readonly string[], chainedRelease?
   },
 }); };
 
-export function migrationTargetState(lay: MigrationPages & { readonly mapping: number }, m: Uint8Array, pfn: number): string {
-  const f = pageFacts(lay, m, pfn);
+export function migrationTargetState(read: Reader, m: Uint8Array, pfn: number): string {
+  const f = read(m, pfn);
   if (f.free) return 'free';
   if (f.list === 'freepages') return 'reserved';
   if (!f.isolated && f.mapping === 'none' && f.list === null) return 'newpage';
@@ -292,6 +341,8 @@ export function migrationLifecycles(
   name = 'nonlru-page', title = 'The driver\'s non-LRU movable page', o: OwnerKinds = NONLRU_OWNER,
 ): Lifecycle[] {
   const all = Array.from({ length: lay.npages }, (_, pfn) => pfn);
+  const read = factsReader(lay);
+  const unchanged = unchangedIn(lay);
   const locks = {
     'page lock': pageLockHeld,
     // Taken and dropped inside the step: nobody holds it before or after.
@@ -302,14 +353,15 @@ export function migrationLifecycles(
   return [
     {
       name, title, machine: o === NONLRU_OWNER ? nonlruPageMachine : migrationPageMachine(name, o), pages: all,
-      state: (m, pfn) => migrationPageState(lay, o, m, pfn), holder: (m, pfn) => migrationHolder(lay, m, pfn), locks,
+      state: (m, pfn) => migrationPageState(read, lay.pages, o, m, pfn), unchanged, holder: (m, pfn) => holderOf(read, m, pfn), locks,
     },
     {
       name: 'migration-target',
       title: 'A migration target (cc->freepages)',
       machine: migrationTargetMachine(ownerKinds, o.chainedRelease),
       pages: all.slice(lay.pages),
-      state: (m, pfn) => migrationTargetState(lay, m, pfn),
+      state: (m, pfn) => migrationTargetState(read, m, pfn),
+      unchanged,
       holder: (_m, pfn) => targetCpu(lay, pfn),
       locks,
     },
