@@ -10,7 +10,8 @@ import { findSystem } from '../models/index.ts';
 import { check } from '../src/index.ts';
 import { monitorOf, searchWitnesses, transitionsOf } from '../src/lifecycle.ts';
 import { lifecycleMonitor } from '../properties/lifecycle.ts';
-import type { Lifecycle } from '../src/system.ts';
+import type { Lifecycle, System } from '../src/system.ts';
+import { lifecycleSection } from '../src/lifecycle-doc.ts';
 
 /**
  * Every (state, event) of the machine reachable from its initial state that moves
@@ -87,4 +88,35 @@ describe('page lifecycles', () => {
     expect(r.violation!.property).toBe('page-lifecycle');
     expect(r.violation!.message).toMatch(/^pfn 0 \(nonlru-page\) went from movable to isolated in a step of cpu0 at '.+' \(isolate_movable_page\): no transition/);
   });
+});
+
+describe('the lifecycle section of the contract', () => {
+  // nonlru at its smallest scope, with one transition no interleaving can take.
+  const base = findSystem('nonlru')!;
+  const withExtra = (meta: object): System => ({
+    ...base,
+    scope: { cpus: { ...base.scope.cpus, default: 1 }, pages: { ...base.scope.pages, default: 1 } },
+    build(scope, variant) {
+      const model = base.build(scope, variant);
+      const [page, ...rest] = model.lifecycles!;
+      const config = (page.machine as unknown as { config: { states: Record<string, { on?: Record<string, unknown> }> } }).config;
+      const free = config.states.free;
+      const machine = createMachine({ ...config, states: { ...config.states, free: { ...free, on: { ...free.on, NEVER: { target: 'lru', meta: { by: ['cpu'], lock: 'none', fn: 'nothing', ...meta } } } } } } as never);
+      const lifecycles = [{ ...page, machine }, ...rest];
+      const monitor = lifecycleMonitor(lifecycles, model.actors, model.world.length);
+      return { ...model, lifecycles, properties: model.properties.map((p) => (p.name === monitor.name ? monitor : p)) };
+    },
+  });
+
+  it('draws each machine and gives each transition its witness length', () => {
+    const text = lifecycleSection(base).join('\n');
+    expect(text).toContain('#### `nonlru-page`');
+    expect(text).toContain('#### `migration-target`');
+    expect(text).toMatch(/\| `ISOLATE` \| movable \| isolated \| cpu \(the holder\) \| page lock \| isolate_movable_page \(a_ops->isolate_page\) \| 8 steps \|/);
+  }, 60_000);
+
+  it('refuses a transition no interleaving takes, unless the machine says why it needs a larger scope', () => {
+    expect(() => lifecycleSection(withExtra({}))).toThrow(/no interleaving at the default scope takes NEVER \(free -> lru\)/);
+    expect(lifecycleSection(withExtra({ largerScope: 'a test: nothing takes it' })).join('\n')).toContain('needs a larger scope: a test: nothing takes it');
+  }, 60_000);
 });

@@ -21,7 +21,6 @@ export const BALLOON_OWNER: OwnerKinds = {
   listed: true,
   releaseIsolated: false,
   ownerLock: 'page lock in step',
-  chainedRelease: 'compaction_free and release_freepages chain into one step only when a CPU gives back a target as its last step of migration with nothing left to do but release_freepages; no interleaving of this system at the default scope ends a migration that way (nonlru\'s does)',
   movable: 'in the balloon, on b_dev_info->pages',
   release1: 'one-step',
 };

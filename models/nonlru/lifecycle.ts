@@ -146,11 +146,6 @@ export interface OwnerKinds {
   readonly listed: boolean;
   /** The owner may release a page the VM holds isolated (nonlru's driver; not the balloon, not zsmalloc). */
   readonly releaseIsolated: boolean;
-  /**
-   * Why no default-scope interleaving takes migration-target's RETURN_AND_RELEASE
-   * (compaction_free and release_freepages chained into one step), when none does.
-   */
-  readonly chainedRelease?: string;
   /** What the owner calls its movable page, e.g. 'on the driver\'s list'. */
   readonly movable: string;
   /**
@@ -291,7 +286,7 @@ export const nonlruPageState = (lay: MigrationPages & { readonly mapping: number
  * adopted by the driver or goes back to the buddy allocator (mm/compaction.c,
  * mm/migrate.c, v4.8).
  */
-export const migrationTargetMachine = (owner: readonly string[], chainedRelease?: string): AnyStateMachine => { const CPU_OR_OWNER = [...CPU, ...owner]; return createMachine({
+export const migrationTargetMachine = (owner: readonly string[], releaseIsolated: boolean): AnyStateMachine => { const CPU_OR_OWNER = [...CPU, ...owner]; return createMachine({
   id: 'migration-target',
   initial: 'reserved',
   states: {
@@ -306,10 +301,13 @@ export const migrationTargetMachine = (owner: readonly string[], chainedRelease?
       description: 'Taken by compaction_alloc as newpage for one page\'s migration.',
       on: {
         RETURN: tr('reserved', { by: CPU, holder: true, lock: 'none', fn: 'compaction_free' }),
-        RETURN_AND_RELEASE: tr('free', {
-          by: CPU, holder: true, lock: 'none', fn: 'compaction_free; release_freepages (local steps chained)',
-          ...(chainedRelease ? { largerScope: chainedRelease } : {}),
-        }),
+        // v4.8's __unmap_and_move() out: rc is MIGRATEPAGE_SUCCESS when move_to_new_page()
+        // found the page released by its owner, newpage unused; it is not movable, so
+        // putback_lru_page(newpage) drops its last reference. Only an owner that
+        // releases isolated pages gets here.
+        ...(releaseIsolated ? {
+          DROP: tr('free', { by: CPU, holder: true, lock: 'none', fn: '__unmap_and_move: putback_lru_page(newpage) (the page was released, newpage unused)' }),
+        } : {}),
         ADOPT: tr('adopted', { by: CPU, holder: true, lock: 'page lock', fn: 'move_to_new_page (a_ops->migratepage sets it up)' }),
       },
     },
@@ -358,7 +356,7 @@ export function migrationLifecycles(
     {
       name: 'migration-target',
       title: 'A migration target (cc->freepages)',
-      machine: migrationTargetMachine(ownerKinds, o.chainedRelease),
+      machine: migrationTargetMachine(ownerKinds, o.releaseIsolated),
       pages: all.slice(lay.pages),
       state: (m, pfn) => migrationTargetState(read, m, pfn),
       unchanged,

@@ -20,7 +20,6 @@ export const ZSMALLOC_OWNER: OwnerKinds = {
   listed: false,
   releaseIsolated: false,
   ownerLock: 'page lock in step',
-  chainedRelease: 'compaction_free and release_freepages chain into one step only when a CPU gives back a target as its last step of migration with nothing left to do but release_freepages; no interleaving of this system at the default scope ends a migration that way (nonlru\'s does)',
   movable: 'in its zspage (zsmalloc links zspages, not pages)',
 };
 
