@@ -8,6 +8,8 @@ import type { Model, Scope, System } from '../../src/system.ts';
 import { balloonAops } from '../../src/kernel/balloon.ts';
 import { balloonProperties } from '../../properties/balloon.ts';
 import { programActor } from '../common/machine.ts';
+import { balloonLifecycles } from './lifecycle.ts';
+import { lifecycleMonitor } from '../../properties/lifecycle.ts';
 import { migrationPageLabel, migrationView } from '../common/migration-world.ts';
 import { cpuProgram } from '../nonlru/cpu.ts';
 import { deflateProgram, inflateProgram, virtballoonMigratepage } from './driver.ts';
@@ -48,10 +50,12 @@ export const balloon: System = {
     actors.push(programActor(def, 'deflate', 'deflate', 'leak', cpus + 1));
 
     const holder = (v: number) => (v ? `held by actor ${v - 1}` : 'free');
+    const lifecycles = balloonLifecycles(lay);
     return {
       actors,
       world: initialWorld(lay),
-      properties: balloonProperties(lay),
+      properties: [...balloonProperties(lay), lifecycleMonitor(lifecycles, actors, lay.worldSize)],
+      lifecycles,
       view: {
         pages: lay.npages,
         pageLabel: (pfn) => migrationPageLabel(lay, pfn),

@@ -15,6 +15,8 @@ import { driverOps, driverProgram } from './driver.ts';
 import { NONLRU_CONTRACT } from './contract.ts';
 import { initialWorld, nonlruLayout, worldSize } from './layout.ts';
 import { nonlruSymmetry } from './symmetry.ts';
+import { migrationLifecycles } from './lifecycle.ts';
+import { lifecycleMonitor } from '../../properties/lifecycle.ts';
 import { NONLRU_VARIANTS } from './variants.ts';
 
 /** The default scan mix (see README, "What the world holds", for the figures of each). */
@@ -78,10 +80,12 @@ export const nonlru: System = {
 
     const world = initialWorld(lay);
     v?.patch.world?.(world, lay);
+    const lifecycles = migrationLifecycles(lay);
     return {
       actors,
       world,
-      properties: nonlruProperties(lay, world),
+      properties: [...nonlruProperties(lay, world), lifecycleMonitor(lifecycles, actors, worldSize(lay))],
+      lifecycles,
       // A user's driver may keep pfns in locals and fields the renaming does not
       // know of, so symmetry is declared for the generic driver only.
       ...(userDriver ? {} : { symmetry: nonlruSymmetry(lay, worldSize(lay)) }),

@@ -159,7 +159,7 @@ export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     kernelFunction: '__ClearPageMovable (mm/compaction.c)',
     description: '__ClearPageMovable() clears PAGE_MAPPING_MOVABLE too (page->mapping = NULL), so the VM can no longer tell a page the driver released from an LRU page.',
     source: 'Seed patch 02, __ClearPageMovable(): keeps PAGE_MAPPING_MOVABLE "so that VM can catch up released page by driver after isolation" (Minchan Kim\'s v6r2 reply to Vlastimil Babka).',
-    expect: { kind: 'invariant', property: 'freed-page-clean' },
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
     patch: everywhere(clearMovableAllBits),
   },
   {

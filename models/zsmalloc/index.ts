@@ -8,6 +8,8 @@ import type { Model, Scope, System } from '../../src/system.ts';
 import { NO_PFN, ZS_INUSE, ZS_ISOLATED, ZS_ONLIST, ZS_READERS, ZSPAGE_BYTES, HANDLE_BYTES, H_LOC, H_PIN, zsmallocAops } from '../../src/kernel/zsmalloc.ts';
 import { zsmallocProperties } from '../../properties/zsmalloc.ts';
 import { programActor } from '../common/machine.ts';
+import { zsmallocLifecycles } from './lifecycle.ts';
+import { lifecycleMonitor } from '../../properties/lifecycle.ts';
 import { migrationPageLabel, migrationView } from '../common/migration-world.ts';
 import { cpuProgram } from '../nonlru/cpu.ts';
 import { initialWorld, zsLayout } from './layout.ts';
@@ -63,10 +65,12 @@ export const zsmalloc: System = {
       const at = lay.pool.handle0 + o * HANDLE_BYTES;
       globals.push({ name: `obj${o}`, at: at + H_LOC, render: pfnName }, { name: `obj${o}.pin`, at: at + H_PIN });
     }
+    const lifecycles = zsmallocLifecycles(lay);
     return {
       actors,
       world: initialWorld(lay),
-      properties: zsmallocProperties(lay),
+      properties: [...zsmallocProperties(lay), lifecycleMonitor(lifecycles, actors, lay.worldSize)],
+      lifecycles,
       view: {
         pages: lay.npages,
         // zspage z's pages are z<z>.<i>; targets as in every migration system.

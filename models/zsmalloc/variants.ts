@@ -44,7 +44,7 @@ export const ZSMALLOC_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     kernelFunction: 'reset_page (mm/zsmalloc.c)',
     description: 'reset_page() clears PG_isolated and keeps the page movable (page->mapping with PAGE_MAPPING_MOVABLE and the pool\'s address space), as in v3 of the series: a page zsmalloc let go still looks like a non-isolated movable page, and another context isolates it again.',
     source: 'Chulmin Kim\'s report on v3 of "zsmalloc: page migration support" (seed cover letter: "I should mention Chulmin who have tested this patchset heavily"; changelog "From v3: ... race without page_lock - Vlastimil ... use page->mapping lower bits to represent PG_movable"); v4.8 reset_page() starts with __ClearPageMovable(page).',
-    expect: { kind: 'kernel-bug', property: 'WARN_ON_ONCE(rc == MIGRATEPAGE_SUCCESS && !PageIsolated(page))' },
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
     patch: { cpu: v3Reset, user: v3Reset, worker: v3Reset },
   },
   {
