@@ -18,7 +18,7 @@
 import {
   type ActionFn, type GuardFn, type NonlruDriver, type NonlruLayout, type Outcome, type ProgramBuilder as Builder,
   BUG_ON, EAGAIN, EBUSY, PG_private, ProgramBuilder, RC_SUCCESS, STEP, __ClearPageMovable, __SetPageMovable,
-  alloc_page, br, clearFlag, get_page, list_add, list_del, lockPage, pageUnlocked, put_page, setFlag, spinLockFree,
+  alloc_page, br, clearFlag, get_page, lockPage, lruAdd, lruDel, pageUnlocked, put_page, setFlag, spinLockFree,
   unlock_page,
 } from 'pagerace/driver';
 
@@ -29,7 +29,7 @@ import {
 
 /** isolate_page: spin_lock; list_del(&page->lru); isolated++; spin_unlock; return true. */
 export const balloonIsolate: ActionFn = (m, L, P) => {
-  list_del(m, m[L + P.page]);
+  lruDel(m, P.ls, m[L + P.page]);
   m[P.isolated]++;
 };
 
@@ -39,7 +39,7 @@ export const balloonIsolate: ActionFn = (m, L, P) => {
  * balloon_page_putback(), patch 03, does `b_dev_info->isolated_pages--` here).
  */
 const balloonPutback: ActionFn = (m, L, P) => {
-  list_add(m, m[L + P.page], P.list);
+  lruAdd(m, P.ls, m[L + P.page], P.list);
 };
 
 /**
@@ -59,7 +59,7 @@ export const balloonMigrate: ActionFn = (m, L, P) => {
   __SetPageMovable(m, newpage, P.mapping);
   setFlag(m, newpage, PG_private);
   get_page(m, newpage);
-  list_add(m, newpage, P.list);
+  lruAdd(m, P.ls, newpage, P.list);
   m[P.isolated]--;
   __ClearPageMovable(m, page);
   clearFlag(m, page, PG_private);
@@ -73,7 +73,7 @@ export function balloonOps(lay: NonlruLayout, putback: ActionFn = balloonPutback
     isolatePage: (b: Builder, page: number): Outcome[] => [{
       event: STEP,
       guard: b.g('balloon lock free', spinLockFree, lock),
-      actions: [b.a('balloon isolate_page', balloonIsolate, { page, isolated: lay.driverIsolated })],
+      actions: [b.a('balloon isolate_page', balloonIsolate, { page, isolated: lay.driverIsolated, ls: lay.lists })],
       value: 1,
     }],
     // An explicit choice: the page migrates, or the driver answers -EAGAIN (busy for
@@ -83,7 +83,7 @@ export function balloonOps(lay: NonlruLayout, putback: ActionFn = balloonPutback
         event: 'MIGRATE_OK',
         guard: b.g('balloon lock free', spinLockFree, lock),
         actions: [b.a('balloon migratepage', balloonMigrate, {
-          ...a, slots: lay.slots, pages: lay.pages, mapping: lay.mapping, list: lay.driverList, isolated: lay.driverIsolated,
+          ...a, slots: lay.slots, pages: lay.pages, mapping: lay.mapping, list: lay.driverList, isolated: lay.driverIsolated, ls: lay.lists,
         })],
         value: RC_SUCCESS,
       },
@@ -93,7 +93,7 @@ export function balloonOps(lay: NonlruLayout, putback: ActionFn = balloonPutback
     putbackPage: (b: Builder, page: number): Outcome[] => [{
       event: STEP,
       guard: b.g('balloon lock free', spinLockFree, lock),
-      actions: [b.a('balloon putback_page', putback, { page, list: lay.driverList, isolated: lay.driverIsolated })],
+      actions: [b.a('balloon putback_page', putback, { page, list: lay.driverList, isolated: lay.driverIsolated, ls: lay.lists })],
       value: 0,
     }],
   };
@@ -113,7 +113,7 @@ const insertPage: ActionFn = (m, L, P) => {
   setFlag(m, page, PG_private);
   __SetPageMovable(m, page, P.mapping);
   m[P.slots + m[L + P.k]] = page;
-  list_add(m, page, P.list);
+  lruAdd(m, P.ls, page, P.list);
 };
 const unlockAndNext: ActionFn = (m, L, P) => {
   unlock_page(m, m[L + P.page]);
@@ -133,7 +133,7 @@ export function balloonThread(lay: NonlruLayout) {
   // lock_page(page); spin_lock(&b->lock); ...; spin_unlock: the spinlock covers every
   // access to the list, the slots and the count, so the critical section is one step.
   b.steps('insert', 'balloon_inflate', 'lock_page(page); __SetPagePrivate(page); spin_lock; __SetPageMovable(page, mapping); slot[k] = page; list_add(&page->lru, &b->pages); spin_unlock', [
-    br('unlock', [b.a('lock_page', lockPage, { page }), b.a('balloon insert', insertPage, { k, page, mapping: lay.mapping, slots: lay.slots, list: lay.driverList })],
+    br('unlock', [b.a('lock_page', lockPage, { page }), b.a('balloon insert', insertPage, { k, page, mapping: lay.mapping, slots: lay.slots, list: lay.driverList, ls: lay.lists })],
       b.and(b.g('!PageLocked(page)', pageUnlocked, { page }), b.g('balloon lock free', spinLockFree, { lock: lay.driverLock }))),
   ]);
   b.steps('unlock', 'balloon_inflate', 'unlock_page(page); k++', [br('inflate', [b.a('unlock_page; k++', unlockAndNext, { k, page })])]);

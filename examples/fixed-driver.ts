@@ -4,12 +4,12 @@
  *
  *   npx pagerace check nonlru --driver ./examples/fixed-driver.ts    # pass, exit 0
  */
-import { type ActionFn, type NonlruDriver, list_add } from 'pagerace/driver';
+import { type ActionFn, type NonlruDriver, lruAdd } from 'pagerace/driver';
 import { balloonOps, balloonThread } from './buggy-driver.ts';
 
 /** putback_page: spin_lock; list_add(&page->lru, &b->pages); isolated--; spin_unlock. */
 const balloonPutbackFixed: ActionFn = (m, L, P) => {
-  list_add(m, m[L + P.page], P.list);
+  lruAdd(m, P.ls, m[L + P.page], P.list);
   m[P.isolated]--;
 };
 

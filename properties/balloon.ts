@@ -5,11 +5,11 @@
  * pages_lock; the balloon adds its own accounting and end state.
  */
 import {
-  F_FLAGS, F_LIST, F_MAPPING, F_REF, F_TYPE, LIST_NONE, PAGE_MAPPING_MOVABLE, PAGE_STRIDE, PG_isolated, PG_locked,
-  TYPE_BALLOON, TYPE_BUDDY,
+  F_FLAGS, F_MAPPING, F_REF, F_TYPE, PAGE_MAPPING_MOVABLE, PAGE_STRIDE, PG_isolated, PG_locked,
+  TYPE_BALLOON, TYPE_BUDDY, pageNode,
 } from '../src/kernel/page.ts';
-import { LIST_POISON } from '../src/kernel/balloon.ts';
-import type { EndProperty, Property, StateInvariant, StepInvariant } from '../src/system.ts';
+import { headOf, spaceOf } from '../src/kernel/list.ts';
+import type { EndProperty, Property, StateInvariant } from '../src/system.ts';
 import { type NonlruLayout, nonlruProperties } from './nonlru.ts';
 
 /** Where things are in a balloon world; the nonlru fields name the balloon's own. */
@@ -28,34 +28,23 @@ const pageByte = (m: Uint8Array, pfn: number, f: number) => m[pfn * PAGE_STRIDE 
 
 export function balloonProperties(lay: BalloonLayout): Property[] {
   // The generic rules of the non-LRU contract; the balloon's end state replaces nonlru's.
+  // (A second list_del of page->lru was the property 'list-del-once' until page->lru
+  // became a list_head: list.ts now reports it as CONFIG_DEBUG_LIST's "list_del
+  // corruption" before any property could look.)
   const generic = nonlruProperties(lay).filter((p) => p.name !== 'pages-accounted');
-
-  const listDel: StepInvariant = {
-    name: 'list-del-once',
-    kind: 'invariant',
-    scope: 'step',
-    rule: 'page->lru is unlinked once: list_del() leaves the entry poisoned, and unlinking it again is a crash (a fault on LIST_POISON1, or "list_del corruption" with CONFIG_DEBUG_LIST).',
-    source: 'include/linux/list.h list_del() and lib/list_debug.c __list_del_entry() (v4.8); seed patch 03 balloon_page_delete(): "No touch page.lru field once @page has been isolated because VM is using the field."',
-    check(pre, post) {
-      for (let pfn = 0; pfn < lay.npages; pfn++) {
-        if (pageByte(pre, pfn, F_LIST) === LIST_POISON && pageByte(post, pfn, F_LIST) === LIST_NONE) {
-          return `pfn ${pfn}: page->lru was unlinked again after list_del() had poisoned it`;
-        }
-      }
-      return null;
-    },
-  };
 
   const isolatedCount: StateInvariant = {
     name: 'balloon-isolated-count',
     kind: 'invariant',
     scope: 'state',
-    rule: 'b_dev_info->isolated_pages counts exactly the balloon\'s pages the VM holds isolated: balloon_page_dequeue() relies on it to tell an empty balloon from one whose pages are all under migration.',
-    source: 'mm/balloon_compaction.c (v4.8): balloon_page_isolate() isolated_pages++, balloon_page_putback() and virtballoon_migratepage() isolated_pages--; balloon_page_dequeue()\'s BUG() when the list is empty and nothing is isolated.',
+    rule: 'b_dev_info->isolated_pages counts exactly the balloon\'s (PageBalloon) pages the VM holds isolated, whenever no compaction CPU holds vb->balloon_lock: balloon_page_dequeue() relies on it, under balloon_lock, to tell an empty balloon from one whose pages are all under migration.',
+    source: 'mm/balloon_compaction.c (v4.8): balloon_page_isolate() isolated_pages++, balloon_page_putback() and virtballoon_migratepage() isolated_pages--; balloon_page_dequeue()\'s BUG() when the list is empty and nothing is isolated. virtballoon_migratepage() decrements the count before balloon_page_delete(page) while holding balloon_lock, which leak_balloon() holds around balloon_page_dequeue(): docs/findings.md.',
     check(m) {
+      const holder = m[lay.balloonLock];
+      if (holder !== 0 && holder - 1 < lay.cpus) return null; // inside virtballoon_migratepage()
       let n = 0;
-      for (let pfn = 0; pfn < lay.npages; pfn++) if (pageByte(m, pfn, F_FLAGS) & PG_isolated) n++;
-      if (m[lay.isolatedPages] !== n) return `isolated_pages is ${m[lay.isolatedPages]} but ${n} page(s) are isolated`;
+      for (let pfn = 0; pfn < lay.npages; pfn++) if ((pageByte(m, pfn, F_FLAGS) & PG_isolated) && pageByte(m, pfn, F_TYPE) === TYPE_BALLOON) n++;
+      if (m[lay.isolatedPages] !== n) return `isolated_pages is ${m[lay.isolatedPages]} but ${n} balloon page(s) are isolated`;
       return null;
     },
   };
@@ -77,7 +66,7 @@ export function balloonProperties(lay: BalloonLayout): Property[] {
         else {
           inBalloon++;
           const flags = pageByte(m, pfn, F_FLAGS);
-          if (pageByte(m, pfn, F_LIST) !== lay.balloonList) problems.push('not on the balloon\'s list');
+          if (headOf(m, spaceOf(lay.lists), pageNode(pfn)) !== lay.balloonList) problems.push('not on the balloon\'s list');
           if (pageByte(m, pfn, F_MAPPING) !== balloonMovable) problems.push('not movable');
           if (flags & PG_isolated) problems.push('still isolated');
           if (flags & PG_locked) problems.push('still locked');
@@ -93,5 +82,5 @@ export function balloonProperties(lay: BalloonLayout): Property[] {
     },
   };
 
-  return [...generic, listDel, isolatedCount, accounted];
+  return [...generic, isolatedCount, accounted];
 }

@@ -7,9 +7,10 @@
  * of the model's machines, so a variant is caught only by what it does.
  */
 import {
-  F_FLAGS, F_ISOLATORS, F_LIST, F_LOCKER, F_MAPPING, F_REF, F_TYPE, LIST_NONE, PAGE_MAPPING_MOVABLE, PAGE_STRIDE,
-  PG_isolated, PG_locked, PG_private, TYPE_BUDDY, TYPE_NONE,
+  F_FLAGS, F_ISOLATORS, F_LOCKER, F_LRU, F_MAPPING, F_REF, F_TYPE, PAGE_MAPPING_MOVABLE, PAGE_STRIDE,
+  PG_isolated, PG_locked, PG_private, TYPE_BUDDY, TYPE_NONE, pageNode,
 } from '../src/kernel/page.ts';
+import { LIST_POISON1, LIST_POISON2, headOf, spaceOf } from '../src/kernel/list.ts';
 import type { EndProperty, Property, StateInvariant, StepInvariant } from '../src/system.ts';
 
 /** Where things are in a non-LRU world; built by the model from its scope. */
@@ -17,12 +18,19 @@ export interface NonlruLayout {
   readonly cpus: number;
   /** Driver pages at start: pfns [0, pages). */
   readonly pages: number;
+  /** Kinds of the scan mix (models/common/migration-world.ts SCAN_MIX) and their pages, pfns [pages, pages + foreign). */
+  readonly mix: number;
+  readonly foreign: number;
   /** All pages: driver pages, then each CPU's migration targets. */
   readonly npages: number;
+  /** Byte offset of the list heads and the world's ListSpace id (models/common/migration-world.ts). */
+  readonly heads: number;
+  readonly lists: number;
   /** The driver's address space id. */
   readonly mapping: number;
+  /** List head node ids: the driver's list. */
   readonly driverList: number;
-  /** cc->migratepages and cc->freepages of CPU c. */
+  /** cc->migratepages and cc->freepages of CPU c (node ids). */
   migrateList(cpu: number): number;
   freeList(cpu: number): number;
   /** Byte offsets of the driver's fields. */
@@ -48,7 +56,11 @@ function pageChanged(pre: Uint8Array, post: Uint8Array, pfn: number): boolean {
 const firstPage = (from: number) => Math.floor(from / PAGE_STRIDE);
 const endPage = (to: number, npages: number) => Math.min(npages, Math.ceil(to / PAGE_STRIDE));
 
-export function nonlruProperties(lay: NonlruLayout): Property[] {
+export function nonlruProperties(lay: NonlruLayout, initial?: Uint8Array): Property[] {
+  const S = spaceOf(lay.lists);
+  /** The list head page pfn's lru is linked into (list.ts headOf), or 0. */
+  const listOf = (m: Uint8Array, pfn: number): number => headOf(m, S, pageNode(pfn));
+  const LRU_BYTES = [F_LRU, F_LRU + 1];
   /** Property.watches: these fields of every struct page. */
   const pageFields = (...fields: number[]) => (at: number) => at < lay.npages * PAGE_STRIDE && fields.includes(at % PAGE_STRIDE);
 
@@ -71,7 +83,8 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
       for (let pfn = firstPage(from), end = endPage(to, lay.npages); pfn < end; pfn++) {
         if (pageByte(pre, pfn, F_TYPE) !== TYPE_BUDDY || !pageChanged(pre, post, pfn)) continue;
         const allocated = pageByte(post, pfn, F_TYPE) === TYPE_NONE && pageByte(post, pfn, F_REF) === 1 &&
-          pageByte(post, pfn, F_LIST) === LIST_NONE && pageByte(post, pfn, F_FLAGS) === 0;
+          pageByte(post, pfn, F_LRU) === LIST_POISON1 && pageByte(post, pfn, F_LRU + 1) === LIST_POISON2 &&
+          pageByte(post, pfn, F_FLAGS) === 0 && pageByte(post, pfn, F_FLAGS + 1) === 0;
         if (!allocated) return `pfn ${pfn} was written after it was freed`;
       }
       return null;
@@ -112,15 +125,16 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const lruOwner: StepInvariant = {
     name: 'isolated-lru-untouched',
-    watches: pageFields(F_LIST),
+    watches: pageFields(...LRU_BYTES),
     kind: 'invariant',
     scope: 'step',
     rule: 'While the VM has a page isolated, page->lru is the VM\'s: only the isolating CPU links or unlinks it (the driver must not touch page.lru while PG_isolated).',
     source: 'Documentation/vm/page_migration (seed patch 02): "Once page is successfully isolated, VM uses page.lru fields so driver shouldn\'t expect to preserve values in that fields" and "if driver sees PG_isolated page ... it shouldn\'t touch page.lru field".',
     check(pre, post, actor, from, to) {
       for (let pfn = firstPage(from), end = endPage(to, lay.npages); pfn < end; pfn++) {
-        const a = pageByte(pre, pfn, F_LIST);
-        const b = pageByte(post, pfn, F_LIST);
+        if (pageByte(pre, pfn, F_LRU) === pageByte(post, pfn, F_LRU) && pageByte(pre, pfn, F_LRU + 1) === pageByte(post, pfn, F_LRU + 1)) continue;
+        const a = listOf(pre, pfn);
+        const b = listOf(post, pfn);
         if (a === b) continue;
         for (let k = 0; k < 2; k++) {
           const owner = cpuOwning(k === 0 ? a : b);
@@ -133,7 +147,7 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
 
   const isolatedOffDriverList: StateInvariant = {
     name: 'isolated-off-driver-list',
-    watches: pageFields(F_FLAGS, F_LIST),
+    watches: pageFields(F_FLAGS, ...LRU_BYTES),
     kind: 'invariant',
     scope: 'state',
     rule: 'A page is never both on the driver\'s list and isolated, except inside putback_movable_page() under the page lock, between a_ops->putback_page and __ClearPageIsolated.',
@@ -141,7 +155,7 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
     check(m, from = 0, to = m.length) {
       for (let pfn = firstPage(from), end = endPage(to, lay.npages); pfn < end; pfn++) {
         const f = pageByte(m, pfn, F_FLAGS);
-        if ((f & PG_isolated) && !(f & PG_locked) && pageByte(m, pfn, F_LIST) === lay.driverList) {
+        if ((f & PG_isolated) && !(f & PG_locked) && listOf(m, pfn) === lay.driverList) {
           return `pfn ${pfn} is on the driver's list while isolated and unlocked`;
         }
       }
@@ -212,9 +226,16 @@ export function nonlruProperties(lay: NonlruLayout): Property[] {
       for (let k = 0; k < lay.pages; k++) if (m[lay.slots + k] !== NO_PAGE) owned.add(m[lay.slots + k]);
       for (let pfn = 0; pfn < lay.npages; pfn++) {
         const flags = pageByte(m, pfn, F_FLAGS);
+        if (pfn >= lay.pages && pfn < lay.pages + lay.foreign) {
+          // A page of the scan mix is nobody's business here: it ends as it began.
+          for (let i = 0; i < PAGE_STRIDE; i++) {
+            if (initial && m[pfn * PAGE_STRIDE + i] !== initial[pfn * PAGE_STRIDE + i]) return `pfn ${pfn} (not the driver's) was changed`;
+          }
+          continue;
+        }
         if (owned.has(pfn)) {
           const problems: string[] = [];
-          if (pageByte(m, pfn, F_LIST) !== lay.driverList) problems.push('not on the driver\'s list');
+          if (listOf(m, pfn) !== lay.driverList) problems.push('not on the driver\'s list');
           if (pageByte(m, pfn, F_MAPPING) !== driverMovable) problems.push('not movable');
           if (flags & PG_isolated) problems.push('still isolated');
           if (flags & PG_locked) problems.push('still locked');

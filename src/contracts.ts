@@ -18,6 +18,7 @@ import { replay } from './index.ts';
 import { DEADLOCK, type ContractRule, type Property, type System, type Variant } from './system.ts';
 import { describeViolation, swimlanes } from './trace/render.ts';
 import { sequenceDiagram, stateDiagram } from './trace/mermaid.ts';
+import { lifecycleSection } from './lifecycle-doc.ts';
 
 export const CONTRACT_DOC = 'docs/driver-contract.md';
 
@@ -116,6 +117,8 @@ function renderSystem(system: System): string[] {
   if (system.driverSlot) {
     L.push(`Bring your own driver with \`pagerace check ${sys} --driver FILE\` (it replaces the \`${system.driverSlot.actor}\` actor). ${system.driverSlot.description}`, '');
   }
+
+  L.push(...lifecycleSection(system));
 
   // --- the rules -----------------------------------------------------------------
   L.push(`### Rules`, '');

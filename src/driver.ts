@@ -13,11 +13,14 @@
  *   can go (a guard such as "my spinlock is free", the effects, the value it returns).
  *   The VM runs them inside its own step, under the page lock, in the calling CPU's
  *   context: `page` and `newpage` are slots of the CPU's locals (`m[L + page]`).
+ *   A callback that takes and drops locks or sleeps returns `{ program(b, at, ret) }`
+ *   instead: its own steps from label `at`, each way out a branch to `ret(value)`.
  * - `thread(lay)`: the driver's own thread, a ProgramBuilder (or an XState machine)
  *   that allocates its pages, makes them movable, and may release them.
  *
  * `lay` (NonlruLayout) says where the driver's state lives in the packed world: its
- * spinlock byte, its list id, its isolated count and its slot table (slot[k] = pfn
+ * spinlock byte, its list head (a node id of the world's list space `lay.lists`:
+ * link pages with lruAdd/lruDel), its isolated count and its slot table (slot[k] = pfn
  * of its k-th page, NO_PAGE when empty). The properties read exactly these, so a
  * driver keeps its pages there; the model's allocator hands out pfn k as the
  * driver's k-th page (`alloc_page(m, k)`).
@@ -26,16 +29,19 @@
  * Layer: like models/, it may import src/kernel, properties and models/common; the
  * walker never sees it.
  */
-import type { MovableOps, Outcome } from './kernel/migrate.ts';
+import type { Callback, CallbackProgram, MovableOps, Outcome } from './kernel/migrate.ts';
 import type { Driver, DriverOps, DriverThread } from './system.ts';
 import type { NonlruLayout } from '../properties/nonlru.ts';
 import type { GuardFn, ProgramBuilder } from './kernel/program.ts';
-import { spinIsFree } from './kernel/page.ts';
+import { pageNode, spinIsFree } from './kernel/page.ts';
+import { list_add, list_del, spaceOf } from './kernel/list.ts';
 
 export type { Driver, DriverOps, DriverThread } from './system.ts';
 export { NO_PAGE, type NonlruLayout } from '../properties/nonlru.ts';
 export * from './kernel/page.ts';
 export * from './kernel/bug.ts';
+export * from './kernel/list.ts';
+export * from './kernel/bitops.ts';
 export {
   PageMovable, __SetPageMovable, __ClearPageMovable, describeMapping,
 } from './kernel/movable.ts';
@@ -45,7 +51,7 @@ export {
 /** A step program as an XState machine, the way pagerace builds every actor's (for `thread: () => ({ machine, locals })`). */
 export { programMachine } from '../models/common/machine.ts';
 export {
-  RC_SUCCESS, EAGAIN, EBUSY, ENOMEM, describeRc, type Outcome, type MovableOps,
+  RC_SUCCESS, EAGAIN, EBUSY, ENOMEM, describeRc, type Outcome, type MovableOps, type Callback, type CallbackProgram,
   lockPage, unlockPage, putPage, pageUnlocked, refNonZero, refZero,
 } from './kernel/migrate.ts';
 
@@ -54,6 +60,14 @@ export type NonlruDriver = Driver<NonlruLayout>;
 
 /** Identity, for type inference: `export const driver = defineDriver({ ... })`. */
 export const defineDriver = (d: NonlruDriver): NonlruDriver => d;
+
+/**
+ * list_add(&page->lru, head) and list_del(&page->lru) for a page of the world: `ls`
+ * is the world's list space (`lay.lists`, pass it in the step's params), `head` a
+ * list head node id such as `lay.driverList`.
+ */
+export const lruAdd = (m: Uint8Array, ls: number, pfn: number, head: number): void => list_add(m, spaceOf(ls), pageNode(pfn), head);
+export const lruDel = (m: Uint8Array, ls: number, pfn: number): void => list_del(m, spaceOf(ls), pageNode(pfn));
 
 /** Guard: the spinlock at byte `P.lock` is free (spin_lock() can proceed). */
 export const spinLockFree: GuardFn = (m, _L, P) => spinIsFree(m, P.lock);
@@ -88,7 +102,11 @@ export function driverFromModule(mod: Record<string, unknown>, where: string): D
   return d as Driver<never>;
 }
 
-function checkOutcomes(outs: unknown, where: string, what: string): readonly Outcome[] {
+function checkOutcomes(outs: unknown, where: string, what: string): Callback {
+  if (outs !== null && typeof outs === 'object' && !Array.isArray(outs) && 'program' in outs) {
+    if (typeof (outs as CallbackProgram).program !== 'function') throw new DriverError(`${where}: ${what} returned { program } that is not a function (b, at, ret) => void`);
+    return outs as CallbackProgram;
+  }
   if (!Array.isArray(outs) || outs.length === 0) throw new DriverError(`${where}: ${what} must return a non-empty array of Outcomes { event, actions, value }, not ${kindOf(outs)}`);
   outs.forEach((o: unknown, i) => {
     const x = o as Record<string, unknown> | null;

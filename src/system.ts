@@ -89,6 +89,12 @@ export interface WorldView {
   /** e.g. `p0 (driver)`, `t1 (cpu0 target)`. */
   pageLabel(pfn: number): string;
   listName(list: number): string;
+  /**
+   * Optional: the list a page is on, read from the whole world (a page->lru
+   * list_head leads to its head). Without it traces show listName of the page's
+   * one-byte list id.
+   */
+  pageList?(m: Uint8Array, pfn: number): string;
   /** Named scalar fields of the world beyond struct page: [name, byte offset, render]. */
   readonly globals: readonly { name: string; at: number; render?: (v: number) => string }[];
   /**
@@ -138,10 +144,70 @@ export interface Model {
    * `--liveness` turns it on for any model).
    */
   readonly liveness?: boolean;
+  /**
+   * Optional: the lifecycle of each kind of page the model has, which the
+   * `page-lifecycle` monitor (properties/lifecycle.ts) checks on every step and
+   * `pagerace contracts` draws with a witness per transition.
+   */
+  readonly lifecycles?: readonly Lifecycle[];
+}
+
+/**
+ * What a lifecycle transition says in its XState `meta`: who may take it, under
+ * which lock, and the kernel function that takes it.
+ */
+export interface LifecycleMeta {
+  /** Actor kinds that may take it (ActorDef.kind), e.g. ['cpu']. */
+  readonly by: readonly string[];
+  /**
+   * Only the page's holder may take it (Lifecycle.holder before or after the step:
+   * e.g. the CPU that isolated the page).
+   */
+  readonly holder?: boolean;
+  /** One of Lifecycle.locks' names, or 'none'. */
+  readonly lock: string;
+  /** The kernel function that takes it, e.g. `isolate_movable_page`. */
+  readonly fn: string;
+  /** Why no shortest interleaving reaches it at the default scope, when none does. */
+  readonly largerScope?: string;
+}
+
+/**
+ * The lifecycle of one kind of page: a plain XState machine whose states are the
+ * page's lifecycle states and whose transitions (one event each, `meta` a
+ * LifecycleMeta) are the moves the protocol allows; and the abstraction function
+ * from the packed world to a page's state, the one place that reads the page.
+ */
+export interface Lifecycle {
+  /** Kebab-case, e.g. `nonlru-page`. */
+  readonly name: string;
+  readonly title: string;
+  readonly machine: AnyStateMachine;
+  /** The pfns whose lifecycle this is. */
+  readonly pages: readonly number[];
+  /**
+   * The page's state: a state name of `machine`, or null when the page is, at
+   * this moment, none of this machine's business (another lifecycle has it).
+   * It must depend on nothing that can change without a byte of the page's own
+   * struct page changing.
+   */
+  state(m: Uint8Array, pfn: number): string | null;
+  /**
+   * Optional fast path for the monitor: true only when the page's state is
+   * certainly the same after the step as before (e.g. only its refcount moved
+   * between non-zero values), so that state() need not be computed twice.
+   */
+  unchanged?(pre: Uint8Array, post: Uint8Array, pfn: number): boolean;
+  /** The actor that holds the page (e.g. the CPU that isolated it), or -1. */
+  holder(m: Uint8Array, pfn: number): number;
+  /** Does `actor` hold lock `name` over the page in the step from pre to post? */
+  readonly locks: Readonly<Record<string, (pre: Uint8Array, post: Uint8Array, pfn: number, actor: number) => boolean>>;
 }
 
 export interface Variant {
   readonly name: string;
+  /** The kernel (or driver) function the variant changes, with its file: a variant is data about the code. */
+  readonly kernelFunction?: string;
   /** What was put back, in a sentence. */
   readonly description: string;
   /** The commit, patch or review message it comes from. */

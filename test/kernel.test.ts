@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { KernelBug } from '../src/kernel/bug.ts';
 import {
-  F_LIST, F_REF, F_TYPE, LIST_FREE, PAGE_MAPPING_MOVABLE, PAGE_STRIDE, PG_isolated, PG_locked, TYPE_BUDDY,
+  F_REF, F_TYPE, NODE_BUDDY_FREE, setLru, PAGE_MAPPING_MOVABLE, PAGE_STRIDE, PG_isolated, PG_locked, TYPE_BUDDY,
   __PageMovable, alloc_page, get_page_unless_zero, mappingWord, page_count, page_mapping, put_page, setFlag,
   trylock_page, unlock_page,
 } from '../src/kernel/page.ts';
@@ -12,7 +12,7 @@ function freshWorld(pages = 2): Uint8Array {
   const m = new Uint8Array(pages * PAGE_STRIDE);
   for (let pfn = 0; pfn < pages; pfn++) {
     m[pfn * PAGE_STRIDE + F_TYPE] = TYPE_BUDDY;
-    m[pfn * PAGE_STRIDE + F_LIST] = LIST_FREE;
+    setLru(m, pfn, NODE_BUDDY_FREE, NODE_BUDDY_FREE);
   }
   return m;
 }

@@ -2,11 +2,13 @@
 // states, same number of edges, at small scopes and with no reduction.
 import { describe, expect, it } from 'vitest';
 import { getAdjacencyMap } from '@xstate/graph';
+import { balloon } from '../models/balloon/index.ts';
 import { contig } from '../models/contig/index.ts';
 import { nonlru } from '../models/nonlru/index.ts';
 import { reporting } from '../models/reporting/index.ts';
 import { unmovable } from '../models/unmovable/index.ts';
 import { lazy } from '../models/lazy/index.ts';
+import { zsmalloc } from '../models/zsmalloc/index.ts';
 import { resolveScope } from '../src/index.ts';
 import type { System } from '../src/system.ts';
 import { compile } from '../src/explore/compile.ts';
@@ -46,6 +48,8 @@ function graphStates(sys: System, scope: Record<string, number>, stateNames: str
 describe('walker vs @xstate/graph', () => {
   const cases: [System, Record<string, number>][] = [
     [nonlru, { cpus: 1, pages: 1 }], [nonlru, { cpus: 2, pages: 1 }],
+    // The list_head world, the step-program callback (virtballoon_migratepage) and zsmalloc's a_ops.
+    [balloon, { cpus: 1, pages: 1 }], [zsmalloc, { cpus: 1, zspages: 1, objects: 1 }],
     [contig, { cpus: 0, contigs: 1, range: 0 }], [contig, { cpus: 1, contigs: 1, range: 1 }],
     [contig, { cpus: 0, contigs: 2, range: 0 }], [reporting, { cpus: 1, rounds: 1 }], [reporting, { cpus: 2, rounds: 1 }],
     [unmovable, { cpus: 1, gmem: 1, files: 0 }], [unmovable, { cpus: 1, gmem: 1, files: 1 }],

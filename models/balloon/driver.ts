@@ -7,60 +7,86 @@
  * tries it (mutex_trylock) and answers -EAGAIN when it is taken. vb->num_pages is
  * only read and written under it (and read unlocked by towards_target()).
  */
-import { F_FLAGS, F_LIST, PAGE_STRIDE, PG_isolated, PG_locked, get_page, put_page } from '../../src/kernel/page.ts';
+import {
+  F_FLAGS, PAGE_STRIDE, PG_isolated, PG_locked, get_page, might_sleep, pageNode, put_page, spin_lock, spin_unlock,
+} from '../../src/kernel/page.ts';
+import { headOf, spaceOf } from '../../src/kernel/list.ts';
 import {
   type BalloonDevInfo, DQ_NONE, balloonPageDequeue, balloonPageEnqueue, balloon_page_delete, balloon_page_insert,
   pagesLockFree,
 } from '../../src/kernel/balloon.ts';
-import { EAGAIN, RC_SUCCESS, type Outcome } from '../../src/kernel/migrate.ts';
+import { type CallbackProgram, EAGAIN, RC_SUCCESS } from '../../src/kernel/migrate.ts';
 import { type ActionFn, type GuardFn, ProgramBuilder, STEP, br } from '../../src/kernel/program.ts';
 import type { BalloonLayout } from '../../properties/balloon.ts';
 
 const mutexFree: GuardFn = (m, _L, P) => m[P.mutex] === 0;
-const mutexHeld: GuardFn = (m, _L, P) => m[P.mutex] !== 0;
 const mutexLock: ActionFn = (m, _L, P, A) => { m[P.mutex] = A + 1; };
 const mutexUnlock: ActionFn = (m, _L, P) => { m[P.mutex] = 0; };
 
 /** The action name variants patch: virtballoon_migratepage's body. */
-export const VIRTBALLOON_MIGRATEPAGE = 'virtballoon_migratepage';
+/** Step and action names of virtballoon_migratepage() that variants change. */
+export const VB_TRYLOCK = 'mutex_trylock(&vb->balloon_lock)';
+export const VB_GET_NEWPAGE = 'get_page(newpage) /* balloon reference */';
+export const VB_INSERT = 'spin_lock(pages_lock); balloon_page_insert(newpage); isolated_pages--; spin_unlock(pages_lock)';
+export const VB_DELETE = 'balloon_page_delete(page)';
+export const VB_PUT_PAGE = 'put_page(page) /* balloon reference */';
+export const VB_INSERT_STEP = 'inflate newpage';
+
+const getNewpage: ActionFn = (m, L, P) => get_page(m, m[L + P.newpage]);
+/** Under pages_lock (taken and released in this step: every access to the list and the count is under it). */
+const insertNewpage: ActionFn = (m, L, P, A) => {
+  spin_lock(m, P.lock, A);
+  balloon_page_insert(m, P as unknown as BalloonDevInfo, m[L + P.newpage]);
+  m[P.isolatedPages]--;
+  spin_unlock(m, P.lock);
+};
+/** tell_host(): virtqueue_kick() and wait_event(vb->acked, ...): it sleeps. */
+const tellHost: ActionFn = (m, _L, P, A) => might_sleep(m, A, [P.lock], 'tell_host');
+export const deletePage: ActionFn = (m, L, P) => balloon_page_delete(m, P.lists, m[L + P.page]);
+const putOldPage: ActionFn = (m, L, P) => put_page(m, m[L + P.page]);
 
 /**
- * virtballoon_migratepage() after mutex_trylock(&vb->balloon_lock) succeeded:
+ * virtballoon_migratepage(): drivers/virtio/virtio_balloon.c (v4.8), step by step:
+ *   if (!mutex_trylock(&vb->balloon_lock)) return -EAGAIN;
  *   get_page(newpage);                      balloon reference
  *   spin_lock(pages_lock); balloon_page_insert(vb_dev_info, newpage);
  *   vb_dev_info->isolated_pages--; spin_unlock(pages_lock);
- *   tell_host(inflate newpage); balloon_page_delete(page); tell_host(deflate page);
+ *   tell_host(vb, vb->inflate_vq);          sleeps until the host acks
+ *   balloon_page_delete(page);
+ *   tell_host(vb, vb->deflate_vq);          sleeps
  *   mutex_unlock(&vb->balloon_lock);
  *   put_page(page);                         balloon reference
- * It runs inside the VM's move_to_new_page step, under both page locks, with the
- * mutex (whose other holders hold it across whole passes) and pages_lock.
- * `del` is balloon_page_delete (variants pass a buggy one).
+ *   return MIGRATEPAGE_SUCCESS;
+ * It runs in the compaction CPU's context under both page locks (balloon_page_migrate
+ * from move_to_new_page), holding vb->balloon_lock across the steps. A tell_host()
+ * starts the step after it: the sleep is the interleaving point. put_page(page) shares
+ * the step of mutex_unlock: it cannot free the page (the VM holds its isolation
+ * reference), and whoever else reads this page's count is an isolating CPU that stops
+ * at trylock_page() while the VM holds the page lock.
  */
-export function virtballoonMigrate(del: (m: Uint8Array, pfn: number) => void, takeRef = true): ActionFn {
-  return (m, L, P) => {
-    const page = m[L + P.page];
-    const newpage = m[L + P.newpage];
-    if (takeRef) get_page(m, newpage);
-    balloon_page_insert(m, P as unknown as BalloonDevInfo, newpage);
-    m[P.isolatedPages]--;
-    del(m, page);
-    put_page(m, page);
-  };
-}
-const virtballoonMigrateV48 = virtballoonMigrate(balloon_page_delete);
-
-/** The balloon's migratepage outcomes: 0 when the mutex is free, -EAGAIN when it is held. */
 export function virtballoonMigratepage(lay: BalloonLayout, dev: BalloonDevInfo) {
-  return (b: ProgramBuilder, a: { page: number; newpage: number }): readonly Outcome[] => [
-    {
-      event: 'MIGRATE_OK',
-      guard: b.and(b.g('mutex_trylock(&vb->balloon_lock)', mutexFree, { mutex: lay.balloonLock }), b.g('pages_lock free', pagesLockFree, { lock: dev.pagesLock })),
-      actions: [b.a(VIRTBALLOON_MIGRATEPAGE, virtballoonMigrateV48, { ...a, mapping: dev.mapping, list: dev.list, isolatedPages: dev.isolatedPages })],
-      value: RC_SUCCESS,
+  return (_b: ProgramBuilder, a: { page: number; newpage: number }): CallbackProgram => ({
+    program: (b, at, ret) => {
+      const fn = 'virtballoon_migratepage';
+      const mx = { mutex: lay.balloonLock };
+      const x = (t: string) => `${at}/${t}`;
+      b.steps(at, fn, VB_TRYLOCK, [
+        br(x(VB_INSERT_STEP), [b.a('mutex_lock', mutexLock, mx), b.a(VB_GET_NEWPAGE, getNewpage, a)], b.g('balloon_lock free', mutexFree, mx)),
+        br(ret(EAGAIN)), // "we just give up the balloon_lock this turn, as it is easier to retry the page migration later"
+      ]);
+      const dv = { ...a, lock: dev.pagesLock, mapping: dev.mapping, list: dev.list, lists: dev.lists, isolatedPages: dev.isolatedPages };
+      b.steps(x(VB_INSERT_STEP), fn, VB_INSERT, [
+        br(x('deflate page'), [b.a(VB_INSERT, insertNewpage, dv)], b.g('pages_lock free', pagesLockFree, { lock: dev.pagesLock })),
+      ]);
+      const tell = b.a('tell_host() sleeps', tellHost, { lock: dev.pagesLock });
+      b.steps(x('deflate page'), fn, 'tell_host(vb, vb->inflate_vq); balloon_page_delete(page)', [
+        br(x('unlock'), [tell, b.a(VB_DELETE, deletePage, { page: a.page, lists: dev.lists })]),
+      ]);
+      b.steps(x('unlock'), fn, 'tell_host(vb, vb->deflate_vq); mutex_unlock(&vb->balloon_lock); put_page(page)', [
+        br(ret(RC_SUCCESS), [tell, b.a('mutex_unlock', mutexUnlock, mx), b.a(VB_PUT_PAGE, putOldPage, { page: a.page })]),
+      ]);
     },
-    // "we just give up the balloon_lock this turn, as it is easier to retry the page migration later"
-    { event: 'MIGRATE_EAGAIN', guard: b.g('balloon_lock held', mutexHeld, { mutex: lay.balloonLock }), actions: [], value: EAGAIN },
-  ];
+  });
 }
 
 // --- fill_balloon(): the inflate thread ------------------------------------------
@@ -133,12 +159,13 @@ const endLeak: ActionFn = (m, L, P) => {
  * balloon_page_dequeue() comes back empty, and moves on when they differ. A balloon
  * that cannot hand pages back although nobody holds them then shows as a deadlock.
  */
-function masks(m: Uint8Array, npages: number, list: number): [number, number, number] {
+function masks(m: Uint8Array, npages: number, list: number, ls: number): [number, number, number] {
   let onList = 0;
   let locked = 0;
   let isolated = 0;
+  const S = spaceOf(ls);
   for (let pfn = 0; pfn < npages; pfn++) {
-    if (m[pfn * PAGE_STRIDE + F_LIST] === list) onList |= 1 << pfn;
+    if (headOf(m, S, pageNode(pfn)) === list) onList |= 1 << pfn;
     if (m[pfn * PAGE_STRIDE + F_FLAGS] & PG_locked) locked |= 1 << pfn;
     if (m[pfn * PAGE_STRIDE + F_FLAGS] & PG_isolated) isolated |= 1 << pfn;
   }
@@ -146,13 +173,13 @@ function masks(m: Uint8Array, npages: number, list: number): [number, number, nu
 }
 const snapshotIfEmpty: ActionFn = (m, L, P) => {
   if (m[L + P.res] !== DQ_NONE) return;
-  const [a, b, c] = masks(m, P.npages, P.list);
+  const [a, b, c] = masks(m, P.npages, P.list, P.ls);
   m[L + P.snap] = a;
   m[L + P.snap + 1] = b;
   m[L + P.snap + 2] = c;
 };
 const balloonChanged: GuardFn = (m, L, P) => {
-  const [a, b, c] = masks(m, P.npages, P.list);
+  const [a, b, c] = masks(m, P.npages, P.list, P.ls);
   return a !== m[L + P.snap] || b !== m[L + P.snap + 1] || c !== m[L + P.snap + 2];
 };
 
@@ -182,7 +209,7 @@ export function deflateProgram(lay: BalloonLayout, dev: BalloonDevInfo): Program
       br('leak/deq', [b.a('mutex_lock; num = vb->num_pages', startLeak, { ...mx, numPages: lay.numPages, want, got, snap })], b.g('balloon_lock free', mutexFree, mx)),
     ],
   });
-  const ghost = b.a('snapshot when empty (ghost)', snapshotIfEmpty, { res, snap, npages: lay.npages, list: dev.list });
+  const ghost = b.a('snapshot when empty (ghost)', snapshotIfEmpty, { res, snap, npages: lay.npages, list: dev.list, ls: dev.lists });
   balloonPageDequeue(b, 'leak/deq', dev, { cursor, res, page }, 'leak/got', 'leak/tell', [ghost]);
   b.localStep('leak/got', 'leak_balloon', 'set_page_pfns(vb, vb->pfns + vb->num_pfns, page); another?', [
     br('leak/deq', [b.a('pfns[got++] = page', recordPage, { pfns, got, page })], b.g('got + 1 < num', moreToDequeue, { got, want })),
@@ -201,7 +228,7 @@ export function deflateProgram(lay: BalloonLayout, dev: BalloonDevInfo): Program
     br('done', [end]),
   ]);
   b.steps('leak/wait', 'update_balloon_size_func', 'queue_work again: retry once the balloon has changed', [
-    br('leak', [], b.g('balloon changed since the empty dequeue', balloonChanged, { snap, npages: lay.npages, list: dev.list })),
+    br('leak', [], b.g('balloon changed since the empty dequeue', balloonChanged, { snap, npages: lay.npages, list: dev.list, ls: dev.lists })),
   ]);
   b.final('done');
   return b;

@@ -5,10 +5,12 @@
  * inflates (fill_balloon) and deflates (leak_balloon).
  */
 import type { Model, Scope, System } from '../../src/system.ts';
-import { balloonAops, LIST_POISON } from '../../src/kernel/balloon.ts';
+import { balloonAops } from '../../src/kernel/balloon.ts';
 import { balloonProperties } from '../../properties/balloon.ts';
 import { programActor } from '../common/machine.ts';
-import { migrationPageLabel } from '../common/migration-world.ts';
+import { balloonLifecycles } from './lifecycle.ts';
+import { lifecycleMonitor } from '../../properties/lifecycle.ts';
+import { migrationPageLabel, migrationView } from '../common/migration-world.ts';
 import { cpuProgram } from '../nonlru/cpu.ts';
 import { deflateProgram, inflateProgram, virtballoonMigratepage } from './driver.ts';
 import { balloonDev, balloonLayout, initialWorld } from './layout.ts';
@@ -47,20 +49,17 @@ export const balloon: System = {
     v?.patch.deflate?.(def);
     actors.push(programActor(def, 'deflate', 'deflate', 'leak', cpus + 1));
 
-    const listNames = new Map<number, string>([[0, '-'], [1, 'free'], [2, 'lru'], [lay.balloonList, 'balloon'], [LIST_POISON, 'POISON']]);
-    for (let c = 0; c < cpus; c++) {
-      listNames.set(lay.migrateList(c), `cpu${c}.migratepages`);
-      listNames.set(lay.freeList(c), `cpu${c}.freepages`);
-    }
     const holder = (v: number) => (v ? `held by actor ${v - 1}` : 'free');
+    const lifecycles = balloonLifecycles(lay);
     return {
       actors,
       world: initialWorld(lay),
-      properties: balloonProperties(lay),
+      properties: [...balloonProperties(lay), lifecycleMonitor(lifecycles, actors, lay.worldSize)],
+      lifecycles,
       view: {
         pages: lay.npages,
         pageLabel: (pfn) => migrationPageLabel(lay, pfn),
-        listName: (l) => listNames.get(l) ?? `list${l}`,
+        ...migrationView(lay),
         globals: [
           { name: 'pages_lock', at: lay.pagesLock, render: holder },
           { name: 'isolated_pages', at: lay.isolatedPages },

@@ -5,10 +5,11 @@
  *   pfn [0, P)                 pages the balloon may take, free until fill_balloon allocates them
  *   pfn P + c*P + j, j < P     CPU c's migration targets, already isolated from the
  *                              buddy allocator by the free scanner (cc->freepages)
- *   then: b_dev_info->pages_lock, ->isolated_pages, vb->balloon_lock, vb->num_pages
+ *   then: the list heads (models/common/migration-world.ts; b_dev_info->pages is the
+ *         driver's list head), b_dev_info->pages_lock, ->isolated_pages, vb->balloon_lock, vb->num_pages
  */
-import { initMigrationPages } from '../common/migration-world.ts';
-import { LIST_SYSTEM, PAGE_STRIDE } from '../../src/kernel/page.ts';
+import { DRIVER_HEAD, freeHead, headsBytes, initMigrationPages, migrateHead, migrationLists } from '../common/migration-world.ts';
+import { PAGE_STRIDE } from '../../src/kernel/page.ts';
 import type { BalloonDevInfo } from '../../src/kernel/balloon.ts';
 import type { BalloonLayout } from '../../properties/balloon.ts';
 
@@ -17,16 +18,21 @@ export const BALLOON_MAPPING = 1;
 
 export function balloonLayout(cpus: number, pages: number): BalloonLayout {
   const npages = pages + cpus * pages;
-  const g = npages * PAGE_STRIDE;
+  const heads = npages * PAGE_STRIDE;
+  const g = heads + headsBytes(cpus);
   return {
     cpus,
     pages,
+    mix: 0,
+    foreign: 0,
     npages,
+    heads,
+    lists: migrationLists(cpus, pages, heads, 'b_dev_info->pages'),
     mapping: BALLOON_MAPPING,
-    balloonList: LIST_SYSTEM,
-    driverList: LIST_SYSTEM,
-    migrateList: (c) => LIST_SYSTEM + 1 + 2 * c,
-    freeList: (c) => LIST_SYSTEM + 2 + 2 * c,
+    balloonList: DRIVER_HEAD,
+    driverList: DRIVER_HEAD,
+    migrateList: migrateHead,
+    freeList: freeHead,
     pagesLock: g,
     driverLock: g,
     isolatedPages: g + 1,
@@ -44,6 +50,7 @@ export function balloonLayout(cpus: number, pages: number): BalloonLayout {
 export const balloonDev = (lay: BalloonLayout): BalloonDevInfo => ({
   mapping: lay.mapping,
   list: lay.balloonList,
+  lists: lay.lists,
   pagesLock: lay.pagesLock,
   isolatedPages: lay.isolatedPages,
   npages: lay.npages,

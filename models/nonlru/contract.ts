@@ -89,7 +89,7 @@ export const NONLRU_CONTRACT: readonly ContractRule[] = [
     party: 'both',
     text: 'Driver using __SetPageMovable should clear the flag via __ClearMovablePage under page_lock before the releasing the page. [...] if driver releases the page after isolation by VM, page->mapping doesn\'t have stable value although it has PAGE_MAPPING_MOVABLE (Look at __ClearPageMovable).',
     source: `${DOC}, 4. PG_movable; __ClearPageMovable() keeps PAGE_MAPPING_MOVABLE, as Minchan Kim kept it in v6r2 after Vlastimil Babka asked "This should be negated to clear... use ~PAGE_MAPPING_MOVABLE ?"`,
-    enforcedBy: ['freed-page-clean', 'VM_BUG_ON_PAGE(!PageLocked(page))'],
+    enforcedBy: ['freed-page-clean', 'VM_BUG_ON_PAGE(!PageLocked(page))', 'bad_page(): non-NULL mapping', 'page-lifecycle'],
     brokenBy: ['clear-movable-all-bits', 'clear-movable-negated'],
   },
   {

@@ -11,9 +11,10 @@
  * access to the data it protects is under that same lock").
  */
 import {
-  F_FLAGS, PAGE_STRIDE, PG_private, PageIsolated, alloc_page, clearFlag, get_page, list_add, list_del, setFlag,
-  spinIsFree, unlock_page,
+  PG_private, PageIsolated, alloc_page, clearFlag, flagsAt, get_page, pageNode, setFlag, spinIsFree, unlock_page,
 } from '../../src/kernel/page.ts';
+import { loadWord, nonAtomicSet, storeWord } from '../../src/kernel/bitops.ts';
+import { list_add, list_del, spaceOf } from '../../src/kernel/list.ts';
 import { BUG_ON, VM_BUG_ON_PAGE } from '../../src/kernel/bug.ts';
 import { PageMovable, __ClearPageMovable, __SetPageMovable } from '../../src/kernel/movable.ts';
 import { EAGAIN, EBUSY, RC_SUCCESS, type MovableOps, lockPage, pageUnlocked, putPage, unlockPage } from '../../src/kernel/migrate.ts';
@@ -28,14 +29,14 @@ const lockFree: GuardFn = (m, _L, P) => spinIsFree(m, P.lock);
 /** isolate_page: take the page off the driver's list and count it isolated. */
 const driverIsolate: ActionFn = (m, L, P) => {
   const page = m[L + P.page];
-  list_del(m, page);
+  list_del(m, spaceOf(P.ls), pageNode(page));
   m[P.isolated]++;
 };
 
 /** putback_page: back onto the driver's list. */
 const driverPutback: ActionFn = (m, L, P) => {
   const page = m[L + P.page];
-  list_add(m, page, P.list);
+  list_add(m, spaceOf(P.ls), pageNode(page), P.list);
   m[P.isolated]--;
 };
 
@@ -60,7 +61,7 @@ const driverMigrate: ActionFn = (m, L, P) => {
   __SetPageMovable(m, newpage, P.mapping);
   setFlag(m, newpage, PG_private);
   get_page(m, newpage);
-  list_add(m, newpage, P.list);
+  list_add(m, spaceOf(P.ls), pageNode(newpage), P.list);
   m[P.isolated]--;
 };
 /** __ClearPageMovable(page): a kernel function the driver calls; variants swap it by this name. */
@@ -76,7 +77,7 @@ export function driverOps(lay: NonlruLayout): MovableOps {
     isolatePage: (b, page) => [{
       event: STEP,
       guard: b.g('spin_lock free', lockFree, lock),
-      actions: [b.a('driver isolate_page', driverIsolate, { page, isolated: lay.driverIsolated })],
+      actions: [b.a('driver isolate_page', driverIsolate, { page, isolated: lay.driverIsolated, ls: lay.lists })],
       value: 1,
     }],
     // The driver answers 0, -EAGAIN or -EBUSY: an explicit choice.
@@ -86,7 +87,7 @@ export function driverOps(lay: NonlruLayout): MovableOps {
         guard: b.g('spin_lock free', lockFree, lock),
         actions: [
           b.a('driver migratepage', driverMigrate, {
-            ...a, slots: lay.slots, pages: lay.pages, mapping: lay.mapping, list: lay.driverList, isolated: lay.driverIsolated,
+            ...a, slots: lay.slots, pages: lay.pages, mapping: lay.mapping, list: lay.driverList, isolated: lay.driverIsolated, ls: lay.lists,
           }),
           b.a(CLEAR_MOVABLE, clearMovable, { page: a.page }),
           b.a('__ClearPagePrivate(page)', clearPrivate, { page: a.page }),
@@ -101,7 +102,7 @@ export function driverOps(lay: NonlruLayout): MovableOps {
     putbackPage: (b, page) => [{
       event: STEP,
       guard: b.g('spin_lock free', lockFree, lock),
-      actions: [b.a('driver putback_page', driverPutback, { page, list: lay.driverList, isolated: lay.driverIsolated })],
+      actions: [b.a(DRIVER_PUTBACK, driverPutback, { page, list: lay.driverList, isolated: lay.driverIsolated, ls: lay.lists })],
       value: 0,
     }],
   };
@@ -115,16 +116,20 @@ const allocNext: ActionFn = (m, L, P) => {
   alloc_page(m, pfn);
   m[L + P.p] = pfn;
 };
-/** First half of a non-atomic __SetPagePrivate(): read page->flags. */
-const readFlags: ActionFn = (m, L, P) => { m[L + P.tmp] = m[m[L + P.p] * PAGE_STRIDE + F_FLAGS]; };
-/** Second half: write back what was read, with PG_private set. */
-const writeFlagsPrivate: ActionFn = (m, L, P) => { m[m[L + P.p] * PAGE_STRIDE + F_FLAGS] = m[L + P.tmp] | PG_private; };
+/**
+ * First half of a non-atomic __SetPagePrivate(): load page->flags. The model's flags
+ * fit in the word's low byte, which is all the local keeps; the store writes the
+ * whole word back with the high byte as loaded (zero: no modelled flag lives there).
+ */
+const readFlags: ActionFn = (m, L, P) => { m[L + P.tmp] = loadWord(m, flagsAt(m[L + P.p])) & 0xff; };
+/** Second half: store back what was loaded, with PG_private set (__set_bit). */
+const writeFlagsPrivate: ActionFn = (m, L, P) => { storeWord(m, flagsAt(m[L + P.p]), nonAtomicSet(m[L + P.tmp], PG_private)); };
 /** spin_lock; __SetPageMovable(page, mapping); slot[k] = page; list_add; spin_unlock. */
 const insertPage: ActionFn = (m, L, P) => {
   const p = m[L + P.p];
   __SetPageMovable(m, p, P.mapping);
   m[P.slots + m[L + P.k]] = p;
-  list_add(m, p, P.list);
+  list_add(m, spaceOf(P.ls), pageNode(p), P.list);
 };
 const unlockPAndNext: ActionFn = (m, L, P) => {
   unlock_page(m, m[L + P.p]);
@@ -144,9 +149,20 @@ const forgetPage: ActionFn = (m, L, P) => {
   const p = m[L + P.p];
   m[P.slots + m[L + P.k]] = NO_PAGE;
   // "No touch page.lru field once @page has been isolated because VM is using the field."
-  if (!PageIsolated(m, p)) list_del(m, p);
+  if (!PageIsolated(m, p)) list_del(m, spaceOf(P.ls), pageNode(p));
   else m[P.isolated]--;
 };
+
+/** Step and action names of the driver's thread that variants change. */
+export const DRIVER_ALLOC = 'alloc';
+export const DRIVER_SETUP_LOCK = 'setup/lock';
+export const DRIVER_SETUP_UNLOCK = 'setup/unlock';
+export const DRIVER_IDLE = 'idle';
+export const DRIVER_READ_FLAGS = 'read page->flags';
+export const DRIVER_WRITE_FLAGS = 'write page->flags | PG_private';
+export const DRIVER_RELEASE_PUT = 'release/put';
+export const DRIVER_FORGET = 'forget page';
+export const DRIVER_PUTBACK = 'driver putback_page';
 
 export function driverProgram(lay: NonlruLayout): ProgramBuilder {
   const b = new ProgramBuilder('driver');
@@ -159,15 +175,15 @@ export function driverProgram(lay: NonlruLayout): ProgramBuilder {
   // alloc_page() and the read half of a non-atomic __SetPagePrivate(): nobody can
   // write the new page's flags before the owner reads them, as nobody knows the page.
   b.steps('alloc', 'driver alloc', 'page = alloc_page(); __SetPagePrivate(page): read page->flags', [
-    br('private/write', [b.a('alloc_page', allocNext, kp), b.a('read page->flags', readFlags, { p, tmp })], b.g('k < pages', moreToAlloc, { k, pages: lay.pages })),
+    br('private/write', [b.a('alloc_page', allocNext, kp), b.a(DRIVER_READ_FLAGS, readFlags, { p, tmp })], b.g('k < pages', moreToAlloc, { k, pages: lay.pages })),
     br('idle'),
   ]);
-  b.steps('private/write', 'driver alloc', '__SetPagePrivate(page): write page->flags', [br('setup/lock', [b.a('write page->flags | PG_private', writeFlagsPrivate, { p, tmp })])]);
+  b.steps('private/write', 'driver alloc', '__SetPagePrivate(page): write page->flags', [br('setup/lock', [b.a(DRIVER_WRITE_FLAGS, writeFlagsPrivate, { p, tmp })])]);
   // lock_page(), then under it and the spinlock: __SetPageMovable, slot, list_add.
   // Others can only peek at the locked page, and a peek's every outcome is reachable
   // with the peek before the lock or after the insert.
   b.steps('setup/lock', 'driver alloc', 'lock_page(page); spin_lock; __SetPageMovable(page, mapping); slot[k] = page; list_add; spin_unlock', [
-    br('setup/unlock', [b.a('lock_page', lockPage, pg), b.a('insert page', insertPage, { ...kp, mapping: lay.mapping, slots: lay.slots, list: lay.driverList })],
+    br('setup/unlock', [b.a('lock_page', lockPage, pg), b.a('insert page', insertPage, { ...kp, mapping: lay.mapping, slots: lay.slots, list: lay.driverList, ls: lay.lists })],
       b.and(b.g('!PageLocked(page)', pageUnlocked, pg), b.g('spin_lock free', lockFree, { lock }))),
   ]);
   b.steps('setup/unlock', 'driver alloc', 'unlock_page(page)', [br('alloc', [b.a('unlock_page; k++', unlockPAndNext, kp)])]);
@@ -185,7 +201,7 @@ export function driverProgram(lay: NonlruLayout): ProgramBuilder {
   const locked = b.g('!PageLocked(page)', pageUnlocked, pg);
   b.steps('release/lock', 'driver release', 'lock_page(page); spin_lock; if (slot[k] != page) retry; slot[k] = NULL; list_del unless isolated; spin_unlock', [
     br('release/retry-unlock', [b.a('lock_page', lockPage, pg)], b.and(locked, b.g('slot[k] != page', slotMoved, { ...kp, slots: lay.slots, lock }))),
-    br('release/clear', [b.a('lock_page', lockPage, pg), b.a('forget page', forgetPage, { ...kp, slots: lay.slots, isolated: lay.driverIsolated })],
+    br('release/clear', [b.a('lock_page', lockPage, pg), b.a(DRIVER_FORGET, forgetPage, { ...kp, slots: lay.slots, isolated: lay.driverIsolated, ls: lay.lists })],
       b.and(locked, b.g('spin_lock free', lockFree, { lock }))),
   ]);
   b.steps('release/retry-unlock', 'driver release', 'unlock_page(page)', [br('release/retry-put', [b.a('unlock_page', unlockPage, pg)])]);
@@ -201,7 +217,7 @@ export function driverProgram(lay: NonlruLayout): ProgramBuilder {
     ]),
   ]);
   // Two put_page() calls by one actor with nothing of its own between them.
-  b.steps('release/put', 'driver release', 'put_page(page) (the reference taken to lock it); put_page(page) (the driver\'s own)', [
+  b.steps(DRIVER_RELEASE_PUT, 'driver release', 'put_page(page) (the reference taken to lock it); put_page(page) (the driver\'s own)', [
     br('idle', [b.a('put_page', putPage, pg), b.a('put_page', putPage, pg)]),
   ]);
   b.final('done');

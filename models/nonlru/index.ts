@@ -9,13 +9,18 @@ import { DriverError, checkedOps, checkedThread } from '../../src/driver.ts';
 import type { NonlruLayout } from '../../properties/nonlru.ts';
 import { NO_PAGE, nonlruProperties } from '../../properties/nonlru.ts';
 import { programActor } from '../common/machine.ts';
-import { migrationPageLabel } from '../common/migration-world.ts';
+import { migrationPageLabel, migrationView } from '../common/migration-world.ts';
 import { cpuProgram } from './cpu.ts';
 import { driverOps, driverProgram } from './driver.ts';
 import { NONLRU_CONTRACT } from './contract.ts';
 import { initialWorld, nonlruLayout, worldSize } from './layout.ts';
 import { nonlruSymmetry } from './symmetry.ts';
+import { migrationLifecycles } from './lifecycle.ts';
+import { lifecycleMonitor } from '../../properties/lifecycle.ts';
 import { NONLRU_VARIANTS } from './variants.ts';
+
+/** The default scan mix (see README, "What the world holds", for the figures of each). */
+export const MIX_DEFAULT = 4;
 
 export const nonlru: System = {
   name: 'nonlru',
@@ -28,6 +33,7 @@ export const nonlru: System = {
   scope: {
     cpus: { min: 1, max: 4, default: 2, description: 'compaction CPUs' },
     pages: { min: 1, max: 4, default: 2, description: 'driver pages' },
+    mix: { min: 0, max: 4, default: MIX_DEFAULT, description: 'kinds of other pages in the scan range, in this order: slab, free order-1 buddy block, order-1 THP (head and tail), LRU page' },
   },
   variants: NONLRU_VARIANTS.map(({ patch: _patch, ...v }) => v),
   contract: NONLRU_CONTRACT,
@@ -41,7 +47,7 @@ export const nonlru: System = {
   },
   build(scope: Scope, variant: string | null, userDriver?: Driver<never>): Model {
     const { cpus, pages } = scope;
-    const lay = nonlruLayout(cpus, pages);
+    const lay = nonlruLayout(cpus, pages, scope.mix ?? MIX_DEFAULT);
     const v = variant === null ? null : NONLRU_VARIANTS.find((x) => x.name === variant);
     if (v === undefined) throw new Error(`unknown variant '${variant}'`);
     if (userDriver && v) throw new DriverError(`--variant puts a known bug back into the VM or the generic driver; check your driver (${userDriver.name}) without it`);
@@ -72,22 +78,21 @@ export const nonlru: System = {
       actors.push(programActor(d, 'driver', 'driver', 'alloc', lay.driverActor));
     }
 
-    const listNames = new Map<number, string>([[0, '-'], [1, 'free'], [2, 'lru'], [lay.driverList, 'driver']]);
-    for (let c = 0; c < cpus; c++) {
-      listNames.set(lay.migrateList(c), `cpu${c}.migratepages`);
-      listNames.set(lay.freeList(c), `cpu${c}.freepages`);
-    }
+    const world = initialWorld(lay);
+    v?.patch.world?.(world, lay);
+    const lifecycles = migrationLifecycles(lay);
     return {
       actors,
-      world: initialWorld(lay),
-      properties: nonlruProperties(lay),
+      world,
+      properties: [...nonlruProperties(lay, world), lifecycleMonitor(lifecycles, actors, worldSize(lay))],
+      lifecycles,
       // A user's driver may keep pfns in locals and fields the renaming does not
       // know of, so symmetry is declared for the generic driver only.
       ...(userDriver ? {} : { symmetry: nonlruSymmetry(lay, worldSize(lay)) }),
       view: {
         pages: lay.npages,
         pageLabel: (pfn) => migrationPageLabel(lay, pfn),
-        listName: (l) => listNames.get(l) ?? `list${l}`,
+        ...migrationView(lay),
         globals: [
           { name: 'driver.lock', at: lay.driverLock, render: (v) => (v ? `held by actor ${v - 1}` : 'free') },
           { name: 'driver.isolated', at: lay.driverIsolated },

@@ -3,28 +3,36 @@
  * each), then the driver's own fields.
  *
  *   pfn [0, P)                 the driver's pages, free until the driver allocates them
- *   pfn P + c*P + j, j < P     CPU c's migration targets, already isolated from the
+ *   pfn [P, P + F)             the scan mix (--mix): slab, free, compound, LRU pages
+ *   pfn P + F + c*P + j, j < P CPU c's migration targets, already isolated from the
  *                              buddy allocator by the free scanner (cc->freepages)
+ *   then                       the list heads (models/common/migration-world.ts), the
+ *                              driver's spinlock, its isolated count, its slot table
  */
-import { initMigrationPages } from '../common/migration-world.ts';
-import {
-  LIST_SYSTEM, PAGE_STRIDE, } from '../../src/kernel/page.ts';
+import { DRIVER_HEAD, freeHead, headsBytes, initMigrationPages, migrateHead, migrationLists, mixPages } from '../common/migration-world.ts';
+import { PAGE_STRIDE } from '../../src/kernel/page.ts';
 import { NO_PAGE, type NonlruLayout } from '../../properties/nonlru.ts';
 
 /** The driver's address_space id (anything non-zero). */
 export const DRIVER_MAPPING = 1;
 
-export function nonlruLayout(cpus: number, pages: number): NonlruLayout {
-  const npages = pages + cpus * pages;
-  const globals = npages * PAGE_STRIDE;
+export function nonlruLayout(cpus: number, pages: number, mix = 0): NonlruLayout {
+  const foreign = mixPages(mix);
+  const npages = pages + foreign + cpus * pages;
+  const heads = npages * PAGE_STRIDE;
+  const globals = heads + headsBytes(cpus);
   return {
     cpus,
     pages,
+    mix,
+    foreign,
     npages,
+    heads,
+    lists: migrationLists(cpus, pages, heads, 'driver', foreign),
     mapping: DRIVER_MAPPING,
-    driverList: LIST_SYSTEM,
-    migrateList: (c) => LIST_SYSTEM + 1 + 2 * c,
-    freeList: (c) => LIST_SYSTEM + 2 + 2 * c,
+    driverList: DRIVER_HEAD,
+    migrateList: migrateHead,
+    freeList: freeHead,
     driverLock: globals,
     driverIsolated: globals + 1,
     slots: globals + 2,

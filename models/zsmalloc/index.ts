@@ -8,7 +8,9 @@ import type { Model, Scope, System } from '../../src/system.ts';
 import { NO_PFN, ZS_INUSE, ZS_ISOLATED, ZS_ONLIST, ZS_READERS, ZSPAGE_BYTES, HANDLE_BYTES, H_LOC, H_PIN, zsmallocAops } from '../../src/kernel/zsmalloc.ts';
 import { zsmallocProperties } from '../../properties/zsmalloc.ts';
 import { programActor } from '../common/machine.ts';
-import { migrationPageLabel } from '../common/migration-world.ts';
+import { zsmallocLifecycles } from './lifecycle.ts';
+import { lifecycleMonitor } from '../../properties/lifecycle.ts';
+import { migrationPageLabel, migrationView } from '../common/migration-world.ts';
 import { cpuProgram } from '../nonlru/cpu.ts';
 import { initialWorld, zsLayout } from './layout.ts';
 import { cpuLeaves, userProgram, workerProgram } from './user.ts';
@@ -48,11 +50,6 @@ export const zsmalloc: System = {
     v?.patch.worker?.(w);
     actors.push(programActor(w, 'free_work', 'free_work', 'idle', cpus + 1));
 
-    const listNames = new Map<number, string>([[0, '-'], [1, 'free'], [2, 'lru']]);
-    for (let c = 0; c < cpus; c++) {
-      listNames.set(lay.migrateList(c), `cpu${c}.migratepages`);
-      listNames.set(lay.freeList(c), `cpu${c}.freepages`);
-    }
     const pfnName = (v: number) => (v === NO_PFN ? 'NULL' : `pfn ${v}`);
     const globals: { name: string; at: number; render?: (v: number) => string }[] = [
       { name: 'class->lock', at: lay.pool.classLock, render: (v) => (v ? `held by actor ${v - 1}` : 'free') },
@@ -68,15 +65,17 @@ export const zsmalloc: System = {
       const at = lay.pool.handle0 + o * HANDLE_BYTES;
       globals.push({ name: `obj${o}`, at: at + H_LOC, render: pfnName }, { name: `obj${o}.pin`, at: at + H_PIN });
     }
+    const lifecycles = zsmallocLifecycles(lay);
     return {
       actors,
       world: initialWorld(lay),
-      properties: zsmallocProperties(lay),
+      properties: [...zsmallocProperties(lay), lifecycleMonitor(lifecycles, actors, lay.worldSize)],
+      lifecycles,
       view: {
         pages: lay.npages,
         // zspage z's pages are z<z>.<i>; targets as in every migration system.
         pageLabel: (pfn) => (pfn < lay.pages ? `z${Math.floor(pfn / 2)}.${pfn % 2}` : migrationPageLabel(lay, pfn)),
-        listName: (l) => listNames.get(l) ?? `list${l}`,
+        ...migrationView(lay),
         globals,
       },
     };

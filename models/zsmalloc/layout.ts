@@ -5,11 +5,11 @@
  *   pfn [0, 2Z)                  the subpages zspage z may take: 2z and 2z + 1, free
  *                                until zs_malloc allocates them
  *   pfn 2Z + c*2Z + j, j < 2Z    CPU c's migration targets (cc->freepages)
- *   then: class->lock, pool->free_work queued, the running ghost,
+ *   then: the list heads (models/common/migration-world.ts), class->lock, pool->free_work queued, the running ghost,
  *         Z zspages (ZSPAGE_BYTES each), O handles (HANDLE_BYTES each)
  */
-import { initMigrationPages } from '../common/migration-world.ts';
-import { LIST_SYSTEM, PAGE_STRIDE } from '../../src/kernel/page.ts';
+import { DRIVER_HEAD, freeHead, headsBytes, initMigrationPages, migrateHead, migrationLists } from '../common/migration-world.ts';
+import { PAGE_STRIDE } from '../../src/kernel/page.ts';
 import { HANDLE_BYTES, H_LOC, NO_PFN, ZS_PAGE0, ZS_PAGES, ZSPAGE_BYTES } from '../../src/kernel/zsmalloc.ts';
 import type { ZsLayout } from '../../properties/zsmalloc.ts';
 
@@ -19,20 +19,25 @@ export const ZS_MAPPING = 1;
 export function zsLayout(cpus: number, zspages: number, objects: number): ZsLayout {
   const pages = zspages * ZS_PAGES;
   const npages = pages + cpus * pages;
-  const g = npages * PAGE_STRIDE;
+  const heads = npages * PAGE_STRIDE;
+  const g = heads + headsBytes(cpus);
   const zspage0 = g + 3;
   const handle0 = zspage0 + zspages * ZSPAGE_BYTES;
   return {
     cpus,
     pages,
+    mix: 0,
+    foreign: 0,
     npages,
     zspages,
     objects,
     mapping: ZS_MAPPING,
-    // zsmalloc links zspages, not pages: no page->lru list of its own.
-    driverList: LIST_SYSTEM,
-    migrateList: (c) => LIST_SYSTEM + 1 + 2 * c,
-    freeList: (c) => LIST_SYSTEM + 2 + 2 * c,
+    heads,
+    lists: migrationLists(cpus, pages, heads, 'zs (no page list)'),
+    // zsmalloc links zspages, not pages: its page->lru list head stays empty.
+    driverList: DRIVER_HEAD,
+    migrateList: migrateHead,
+    freeList: freeHead,
     driverLock: g,
     // nonlru's isolated counter: zsmalloc counts per zspage (zspage->isolated); only
     // nonlru's own end-state property reads this field, and zsmalloc has its own.

@@ -42,6 +42,12 @@ export class Expander {
    * frozen actors could move: it would be stuck only because of the restriction.
    */
   frozen: Uint8Array | null = null;
+  /**
+   * Optional: told of every step taken that breaks nothing, before its successor is
+   * stored (the walker's `sometimes` properties): the pre- and post-state, the actor,
+   * the step code in the pre-state's frame, and the successor's depth.
+   */
+  onStep: ((pre: Uint8Array, post: Uint8Array, actor: number, code: number, depth: number) => void) | null = null;
   private readonly next: Uint8Array;
   private readonly nextWords: Int32Array;
   private readonly rep: Uint8Array;
@@ -133,6 +139,7 @@ export class Expander {
         candidates.push({ finding: bad, state: id, code, length: nd, preemptions: pre });
         continue;
       }
+      if (this.onStep !== null) this.onStep(cur, next, a, code, nd);
       let stored = next;
       let words = this.nextWords;
       let actorThere = a;

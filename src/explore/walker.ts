@@ -56,6 +56,14 @@ export interface WalkOptions {
   readonly frozen?: readonly number[];
   /** Called with each new distinct state (tests compare the reachable set with an oracle). */
   readonly visit?: (state: Uint8Array) => void;
+  /**
+   * `sometimes` properties over steps, after Stateright: `hits` calls `hit(i)` for
+   * each i < count that the step from `pre` to `post` by `actor` witnesses. The walker
+   * keeps, for each i, a first step of least depth that witnesses it and returns the
+   * trace to it in WalkResult.witnesses; it stops as soon as every i is witnessed and
+   * no shorter witness can come. A step that breaks a property witnesses nothing.
+   */
+  readonly sometimes?: { readonly count: number; hits(pre: Uint8Array, post: Uint8Array, actor: number, hit: (i: number) => void): void };
 }
 
 /** A step of a trace: actor index and branch id within that actor. */
@@ -88,6 +96,8 @@ export interface WalkResult {
   readonly bound?: Bound;
   /** Present when the liveness pass ran and found no livelock: its own figures (liveness.ts). */
   readonly liveness?: { readonly states: number; readonly transitions: number; readonly seconds: number };
+  /** With WalkOptions.sometimes: per property, the steps of a shortest witness, or null. */
+  readonly witnesses?: readonly (readonly StepRef[] | null)[];
 }
 
 /** How a result names the limit that stopped it: the flag, as the user gives it. */
@@ -129,6 +139,29 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
     return true;
   };
 
+  // `sometimes`: the first witness of least depth of each property (see WalkOptions).
+  const some = opts.sometimes;
+  const witness: (Candidate | null)[] = some ? new Array(some.count).fill(null) : [];
+  let witnessed = 0;
+  let deepestWitness = 0;
+  if (some) {
+    const seen: Finding = { kind: 'invariant', property: 'sometimes', message: '' };
+    let code = 0;
+    let nd = 0;
+    const hit = (i: number) => {
+      const w = witness[i];
+      if (w !== null && w.length <= nd) return;
+      if (w === null) witnessed++;
+      witness[i] = { finding: seen, state: s, code, length: nd, preemptions: 0 };
+      deepestWitness = Math.max(...witness.map((x) => x?.length ?? 0));
+    };
+    ex.onStep = (pre, post, actor, stepCode, depth) => {
+      code = stepCode;
+      nd = depth;
+      some.hits(pre, post, actor, hit);
+    };
+  }
+
   // Expand in order of depth (see Expander.expand), so the first violation found is
   // a shortest trace in that measure.
   const shard = opts.shard;
@@ -137,6 +170,8 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
   const { frontier } = table;
   search: for (d = 0; frontier.pending > 0; d++) {
     if (candidates.length && bestLength(candidates) <= d) break;
+    // Every step from here on reaches depth d or more: no shorter witness can come.
+    if (some && witnessed === some.count && deepestWitness <= d) { limit = 'every sometimes property witnessed'; break; }
     if (shard && splitDepth < 0 && frontier.countAt(d) >= 16 * shard.count) splitDepth = d;
     for (s = frontier.pop(d, cur); s >= 0; s = frontier.pop(d, cur)) {
       if (table.depthOf(s) !== d) continue; // reached again at a smaller depth later
@@ -162,7 +197,11 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
 
   function finish(best: Candidate | null, states: number): WalkResult {
     const seconds = (performance.now() - t0) / 1000;
-    const base = { states, transitions: ex.transitions, depth, seconds, bytesPerState: states ? table.bytes / states : 0 };
+    const parentOf = (id: number) => (states > 1 ? table.parentOf(id) : NO_PARENT);
+    const witnesses = some
+      ? witness.map((w) => (w === null ? null : violationOf(c, ex, w, stepsTo(w, parentOf, (id) => table.viaOf(id))).steps))
+      : undefined;
+    const base = { states, transitions: ex.transitions, depth, seconds, bytesPerState: states ? table.bytes / states : 0, ...(witnesses ? { witnesses } : {}) };
     if (best) {
       const steps = stepsTo(best, (id) => (states > 1 ? table.parentOf(id) : NO_PARENT), (id) => table.viaOf(id));
       return { ...base, verdict: 'violation', violation: violationOf(c, ex, best, steps) };

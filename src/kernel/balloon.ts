@@ -8,42 +8,32 @@
  * The pieces here are the kernel's; the virtio-balloon driver (fill_balloon,
  * leak_balloon, virtballoon_migratepage) lives in models/balloon.
  */
-import { BUG_ON, KernelBug, VM_BUG_ON_PAGE } from './bug.ts';
+import { BUG_ON, VM_BUG_ON_PAGE } from './bug.ts';
 import {
-  F_LIST, F_PRIVATE, F_TYPE, LIST_NONE, PAGE_STRIDE, PageBalloon, PageIsolated, PageLocked, TYPE_BALLOON, TYPE_NONE,
-  list_add, list_next, spin_lock, spin_unlock, spinIsFree, trylock_page, unlock_page, alloc_page,
+  F_PRIVATE, F_TYPE, PAGE_STRIDE, PageBalloon, PageIsolated, PageLocked, TYPE_BALLOON, TYPE_NONE,
+  nodePage, pageNode, spin_lock, spin_unlock, spinIsFree, trylock_page, unlock_page, alloc_page,
 } from './page.ts';
+import { list_add, list_del, list_empty, list_entry, listNextOf, spaceOf } from './list.ts';
 import { __ClearPageMovable, __SetPageMovable } from './movable.ts';
-import type { MovableOps, Outcome } from './migrate.ts';
+import { type Callback, type MovableOps, isCallbackProgram } from './migrate.ts';
 import { type ActionFn, type GuardFn, type ProgramBuilder, STEP, br } from './program.ts';
 
 /**
- * What list_del() leaves in page->lru: LIST_POISON1 / LIST_POISON2
- * (include/linux/list.h, include/linux/poison.h). page.ts's list_del() leaves the
- * entry as LIST_NONE; the balloon code unlinks with listDelEntry() below so that a
- * second unlink of the same entry (a crash in the kernel: "list_del corruption" with
- * CONFIG_DEBUG_LIST, a fault on the poison address without) can be seen.
+ * list_del(&page->lru) (include/linux/list.h with CONFIG_DEBUG_LIST, v4.8) in the
+ * balloon world's list space: unlinking an entry that list_del() already poisoned is
+ * "list_del corruption", which list.ts reports as the kernel does.
  */
-export const LIST_POISON = 0xfe;
-
-/**
- * list_del(&page->lru) with CONFIG_DEBUG_LIST's __list_del_entry() check
- * (lib/list_debug.c, v4.8): unlinking an entry that is on no list is a bug.
- */
-export function listDelEntry(m: Uint8Array, pfn: number): void {
-  const at = pfn * PAGE_STRIDE + F_LIST;
-  if (m[at] === LIST_POISON || m[at] === LIST_NONE) {
-    throw new KernelBug('WARN(next == LIST_POISON1, "list_del corruption")', '__list_del_entry', pfn);
-  }
-  m[at] = LIST_POISON;
+export function listDelEntry(m: Uint8Array, ls: number, pfn: number): void {
+  list_del(m, spaceOf(ls), pageNode(pfn));
 }
 
 /** Where a balloon_dev_info lives in the packed world. */
 export interface BalloonDevInfo {
   /** The balloon inode's i_mapping, as an address space id. */
   readonly mapping: number;
-  /** b_dev_info->pages, as a list id. */
+  /** b_dev_info->pages, as a list head node id of the world's list space `lists`. */
   readonly list: number;
+  readonly lists: number;
   /** Byte offsets of b_dev_info->pages_lock and b_dev_info->isolated_pages. */
   readonly pagesLock: number;
   readonly isolatedPages: number;
@@ -72,18 +62,18 @@ export function balloon_page_insert(m: Uint8Array, dev: BalloonDevInfo, pfn: num
   __SetPageBalloon(m, pfn);
   __SetPageMovable(m, pfn, dev.mapping);
   m[pfn * PAGE_STRIDE + F_PRIVATE] = 1; // set_page_private(page, (unsigned long)balloon)
-  list_add(m, pfn, dev.list);
+  list_add(m, spaceOf(dev.lists), pageNode(pfn), dev.list);
 }
 
 /**
  * balloon_page_delete(): include/linux/balloon_compaction.h (v4.8, seed patch 03):
  * "No touch page.lru field once @page has been isolated because VM is using the field."
  */
-export function balloon_page_delete(m: Uint8Array, pfn: number): void {
+export function balloon_page_delete(m: Uint8Array, ls: number, pfn: number): void {
   __ClearPageBalloon(m, pfn);
   __ClearPageMovable(m, pfn);
   m[pfn * PAGE_STRIDE + F_PRIVATE] = 0; // set_page_private(page, 0)
-  if (!PageIsolated(m, pfn)) listDelEntry(m, pfn);
+  if (!PageIsolated(m, pfn)) listDelEntry(m, ls, pfn);
 }
 
 // ---------------------------------------------------------------------------
@@ -98,13 +88,13 @@ export const pagesLockFree: GuardFn = (m, _L, P) => spinIsFree(m, P.lock);
  * isolate step, under the page lock).
  */
 export const balloonPageIsolate: ActionFn = (m, L, P) => {
-  listDelEntry(m, m[L + P.page]);
+  listDelEntry(m, P.ls, m[L + P.page]);
   m[P.isolated]++;
 };
 
 /** balloon_page_putback(page): under pages_lock, list_add(&page->lru, &pages); isolated_pages--. */
 export const balloonPagePutback: ActionFn = (m, L, P) => {
-  list_add(m, m[L + P.page], P.list);
+  list_add(m, spaceOf(P.ls), pageNode(m[L + P.page]), P.list);
   m[P.isolated]--;
 };
 
@@ -127,7 +117,7 @@ export const BALLOON_DEQUEUE_ENTRY = 'balloon_page_dequeue: trylock_page, PageIs
  */
 export function balloonAops(
   dev: BalloonDevInfo,
-  migratepage: (b: ProgramBuilder, a: { page: number; newpage: number }) => readonly Outcome[],
+  migratepage: (b: ProgramBuilder, a: { page: number; newpage: number }) => Callback,
 ): MovableOps {
   const lock = { lock: dev.pagesLock };
   return {
@@ -135,17 +125,25 @@ export function balloonAops(
     isolatePage: (b, page) => [{
       event: STEP,
       guard: b.g('pages_lock free', pagesLockFree, lock),
-      actions: [b.a(BALLOON_ISOLATE, balloonPageIsolate, { page, isolated: dev.isolatedPages })],
+      actions: [b.a(BALLOON_ISOLATE, balloonPageIsolate, { page, isolated: dev.isolatedPages, ls: dev.lists })],
       value: 1,
     }],
-    migratePage: (b, a) => migratepage(b, a).map((o) => ({
-      ...o,
-      actions: [b.a('balloon_page_migrate checks', balloonPageMigrateChecks, a), ...o.actions],
-    })),
+    migratePage: (b, a) => {
+      const checks = b.a('balloon_page_migrate checks', balloonPageMigrateChecks, a);
+      const cb = migratepage(b, a);
+      if (!isCallbackProgram(cb)) return cb.map((o) => ({ ...o, actions: [checks, ...o.actions] }));
+      // The checks read only the two PG_locked bits this CPU holds: a local step.
+      return {
+        program: (pb, at, ret) => {
+          pb.localStep(at, 'balloon_page_migrate', 'VM_BUG_ON_PAGE(!PageLocked(page)); VM_BUG_ON_PAGE(!PageLocked(newpage))', [br(`${at}/balloon->migratepage`, [checks])]);
+          cb.program(pb, `${at}/balloon->migratepage`, ret);
+        },
+      };
+    },
     putbackPage: (b, page) => [{
       event: STEP,
       guard: b.g('pages_lock free', pagesLockFree, lock),
-      actions: [b.a('balloon_page_putback', balloonPagePutback, { page, list: dev.list, isolated: dev.isolatedPages })],
+      actions: [b.a('balloon_page_putback', balloonPagePutback, { page, list: dev.list, isolated: dev.isolatedPages, ls: dev.lists })],
       value: 0,
     }],
   };
@@ -171,7 +169,7 @@ const lockAndInsert: ActionFn = (m, L, P, A) => {
 const unlockSlot: ActionFn = (m, L, P) => unlock_page(m, m[L + P.page]);
 
 const devParams = (dev: BalloonDevInfo) => ({
-  mapping: dev.mapping, list: dev.list, lock: dev.pagesLock, pagesLock: dev.pagesLock,
+  mapping: dev.mapping, list: dev.list, lists: dev.lists, ls: dev.lists, lock: dev.pagesLock, pagesLock: dev.pagesLock,
   isolatedPages: dev.isolatedPages, npages: dev.npages,
 });
 
@@ -194,7 +192,6 @@ export function balloonPageEnqueue(b: ProgramBuilder, at: string, dev: BalloonDe
 export const DQ_NEXT = 0;
 export const DQ_GOT = 1;
 export const DQ_NONE = 2;
-const NO_ENTRY = 0xff;
 
 /**
  * One entry of balloon_page_dequeue()'s list_for_each_entry_safe(), with pages_lock
@@ -206,20 +203,22 @@ const NO_ENTRY = 0xff;
  */
 export function dequeueEntry(racedWithIsolation: (m: Uint8Array, pfn: number) => boolean): ActionFn {
   return (m, L, P, A) => {
-    const page = m[L + P.cursor];
-    if (page === NO_ENTRY) {
+    const S = spaceOf(P.ls);
+    const node = m[L + P.cursor];
+    if (node === P.list) {
       spin_unlock(m, P.lock);
       m[L + P.res] = DQ_NONE;
       return;
     }
     // list_for_each_entry_safe: the next entry is read before the body runs.
-    const following = list_next(m, P.npages, P.list, page);
-    m[L + P.cursor] = following < 0 ? NO_ENTRY : following;
+    const page = nodePage(list_entry(S, node, 'balloon_page_dequeue'));
+    const following = listNextOf(m, S, node, 'balloon_page_dequeue');
+    m[L + P.cursor] = following;
     if (trylock_page(m, page, A)) {
       if (racedWithIsolation(m, page)) {
         unlock_page(m, page);
       } else {
-        balloon_page_delete(m, page);
+        balloon_page_delete(m, P.ls, page);
         unlock_page(m, page);
         spin_unlock(m, P.lock);
         m[L + P.page] = page;
@@ -227,7 +226,7 @@ export function dequeueEntry(racedWithIsolation: (m: Uint8Array, pfn: number) =>
         return;
       }
     }
-    if (following < 0) {
+    if (following === P.list) {
       spin_unlock(m, P.lock);
       m[L + P.res] = DQ_NONE;
     } else {
@@ -239,8 +238,7 @@ const dequeueEntryV48 = dequeueEntry((m, pfn) => PageIsolated(m, pfn));
 
 const lockAndFirst: ActionFn = (m, L, P, A) => {
   spin_lock(m, P.lock, A);
-  const first = list_next(m, P.npages, P.list);
-  m[L + P.cursor] = first < 0 ? NO_ENTRY : first;
+  m[L + P.cursor] = listNextOf(m, spaceOf(P.ls), P.list, 'balloon_page_dequeue');
 };
 const resIs: GuardFn = (m, L, P) => m[L + P.res] === P.value;
 /**
@@ -250,7 +248,7 @@ const resIs: GuardFn = (m, L, P) => m[L + P.res] === P.value;
  */
 const lostPagesCheck: ActionFn = (m, _L, P, A) => {
   spin_lock(m, P.lock, A);
-  BUG_ON(list_next(m, P.npages, P.list) < 0 && m[P.isolatedPages] === 0, 'list_empty(&b_dev_info->pages) && !b_dev_info->isolated_pages', 'balloon_page_dequeue');
+  BUG_ON(list_empty(m, spaceOf(P.ls), P.list) && m[P.isolatedPages] === 0, 'list_empty(&b_dev_info->pages) && !b_dev_info->isolated_pages', 'balloon_page_dequeue');
   spin_unlock(m, P.lock);
 };
 
@@ -287,4 +285,4 @@ export function balloonPageDequeue(
   ]);
 }
 
-export { NO_ENTRY as DQ_NO_ENTRY };
+

@@ -73,6 +73,19 @@ export function deref(S: ListSpace, ptr: number, where: string): number {
   throw new KernelBug(`BUG: unable to handle kernel paging request (list pointer ${ptr})`, where, -1);
 }
 
+/**
+ * list_entry(ptr, type, member) followed by the first access of the entry: a walk
+ * that reaches a node which is a list head of another list (a free list, another
+ * CPU's list) takes the head's container for an entry, which the kernel reads as
+ * garbage. The model cannot hold that garbage, so it is a bug here, as NULL and
+ * poison are.
+ */
+export function list_entry(S: ListSpace, ptr: number, where: string): number {
+  deref(S, ptr, where);
+  if (S.head[ptr]) throw new KernelBug(`BUG: unable to handle kernel paging request (list_entry() of the list head ${S.name(ptr)})`, where, -1);
+  return ptr;
+}
+
 /** entry->next, read without dereferencing it. */
 export const listNextOf = (m: Uint8Array, S: ListSpace, node: number, where = 'list_next'): number => m[deref(S, node, where)];
 /** entry->prev. */
@@ -257,3 +270,28 @@ export function headOf(m: Uint8Array, S: ListSpace, node: number, bound = 256): 
   }
   return LIST_NULL;
 }
+
+// ---------------------------------------------------------------------------
+// Spaces by number: a step's params hold numbers only (src/kernel/program.ts), so a
+// step that links pages names its world's ListSpace by the id internSpace() gave it.
+
+const spaces: ListSpace[] = [];
+const spaceIds = new Map<string, number>();
+
+/**
+ * The id of the space `key` names, built by `make` the first time: models built
+ * twice from the same scope share one space (and one id), so ids stay the same from
+ * run to run for the same command.
+ */
+export function internSpace(key: string, make: () => ListSpace): number {
+  let id = spaceIds.get(key);
+  if (id === undefined) {
+    id = spaces.length;
+    spaces.push(make());
+    spaceIds.set(key, id);
+  }
+  return id;
+}
+
+/** The space registered under `id` by internSpace(). */
+export const spaceOf = (id: number): ListSpace => spaces[id];

@@ -12,12 +12,13 @@
  */
 import { VM_BUG_ON_PAGE, WARN_ON } from './bug.ts';
 import {
-  PAGE_STRIDE, F_LIST, LIST_LRU, PG_lru, PagePrivate, PageIsolated, PageLRU, PageMappingFlags,
-  PageLocked, __PageMovable, __SetPageIsolated, canLockPage, get_page_unless_zero, list_add, list_del, list_next,
-  mappingWord, page_count, page_mapping, put_page, setFlag, setMappingWord, trylock_page, unlock_page,
+  NODE_LRU, PG_lru, PagePrivate, PageIsolated, PageLRU, PageMappingFlags,
+  PageLocked, __PageMovable, __SetPageIsolated, canLockPage, get_page_unless_zero,
+  mappingWord, nodePage, page_count, page_mapping, pageNode, put_page, setFlag, setLru, setMappingWord, trylock_page, unlock_page,
   MAPPING_NULL,
 } from './page.ts';
-import { PageMovable, claimIsolation, clearIsolated, dropIsolationClaim } from './movable.ts';
+import { list_add, list_del, list_empty, list_entry, listNextOf, spaceOf } from './list.ts';
+import { PageMovable, claimIsolation, clearIsolated, dropIsolationClaim, mappingFault, mappingIsGarbage } from './movable.ts';
 import { type ActionFn, type Branch, type GuardFn, type Params, type ProgramBuilder, type Ref, STEP, br } from './program.ts';
 
 /** Return codes kept in a local byte: 0 is MIGRATEPAGE_SUCCESS, errnos are positive. */
@@ -75,11 +76,48 @@ export interface Outcome {
 export interface MovableOps {
   readonly mapping: number;
   /** bool (*isolate_page)(struct page *, isolate_mode_t) */
-  isolatePage(b: ProgramBuilder, page: number): readonly Outcome[];
+  isolatePage(b: ProgramBuilder, page: number): Callback;
   /** int (*migratepage)(struct address_space *, struct page *newpage, struct page *page, enum migrate_mode) */
-  migratePage(b: ProgramBuilder, a: { page: number; newpage: number }): readonly Outcome[];
+  migratePage(b: ProgramBuilder, a: { page: number; newpage: number }): Callback;
   /** void (*putback_page)(struct page *) */
-  putbackPage(b: ProgramBuilder, page: number): readonly Outcome[];
+  putbackPage(b: ProgramBuilder, page: number): Callback;
+}
+
+/**
+ * A callback that is more than one step (it takes and drops a lock, sleeps, fails
+ * half-way): a program fragment run in the calling CPU's context. `program(b, at,
+ * ret)` emits its steps from label `at` (labels under `at/`, locals by b.local());
+ * every way out is a branch to `ret(value)`, the step where the VM takes the value
+ * back (1/0 for isolate_page, the rc for migratepage, anything for putback_page).
+ */
+export interface CallbackProgram {
+  readonly program: (b: ProgramBuilder, at: string, ret: (value: number) => string) => void;
+}
+
+/** A callback: its outcomes, each one step inside the VM's own (the easy way), or a program of steps. */
+export type Callback = readonly Outcome[] | CallbackProgram;
+
+export const isCallbackProgram = (c: Callback): c is CallbackProgram =>
+  !Array.isArray(c) && typeof (c as CallbackProgram).program === 'function';
+
+/**
+ * Emit a callback program at `at` and, for each value it returns, the VM's step that
+ * takes the value back: `onReturn(value)`'s actions, then its target.
+ */
+function callProgram(
+  b: ProgramBuilder, cb: CallbackProgram, at: string, fn: string,
+  onReturn: (value: number) => { actions: Ref[]; target: string },
+): void {
+  const returns = new Map<number, string>();
+  cb.program(b, at, (value) => {
+    let label = returns.get(value);
+    if (!label) returns.set(value, (label = `${at}/return ${describeRc(value)}`));
+    return label;
+  });
+  for (const [value, label] of returns) {
+    const { actions, target } = onReturn(value);
+    b.steps(label, fn, `the callback returned ${describeRc(value)}`, [br(target, actions)]);
+  }
 }
 
 /** Branches of a node for a callback's outcomes, behind the caller's own guard. */
@@ -100,6 +138,8 @@ function outcomeBranches(
 export interface MigrateCtx {
   readonly cpu: number;
   readonly npages: number;
+  /** The world's ListSpace id (list.ts internSpace); the lists below are its head node ids. */
+  readonly lists: number;
   /** cc->migratepages */
   readonly migrateList: number;
   /** cc->freepages, the targets isolated by the free scanner */
@@ -108,6 +148,8 @@ export interface MigrateCtx {
   readonly slot: {
     readonly page: number; readonly newpage: number; readonly rc: number;
     readonly pass: number; readonly retry: number; readonly mtnpLru: number;
+    /** list_for_each_entry_safe()'s lookahead (page2): a node id. */
+    readonly next: number;
   };
 }
 
@@ -135,13 +177,16 @@ export const pageMovableLocked: GuardFn = (m, L, P) => PageMovable(m, pg(m, L, P
 export const clearPageIsolated: ActionFn = (m, L, P) => clearIsolated(m, pg(m, L, P));
 export const setRc: ActionFn = (m, L, P) => { m[L + P.rc] = P.value; };
 export const rcIs: GuardFn = (m, L, P) => m[L + P.rc] === P.value;
-export const listDelPage: ActionFn = (m, L, P) => list_del(m, pg(m, L, P));
+/** list_del(&page->lru) in the world's ListSpace P.ls. */
+export const listDelPage: ActionFn = (m, L, P) => list_del(m, spaceOf(P.ls), pageNode(pg(m, L, P)));
 
 /** isolate_movable_page(): `if (!PageMovable(page) || PageIsolated(page)) goto out_no_isolated;` */
 export const cannotIsolate: GuardFn = (m, L, P) => {
   const page = pg(m, L, P);
   return !PageMovable(m, page) || PageIsolated(m, page);
 };
+const garbageMapping: GuardFn = (m, L, P) => mappingIsGarbage(m, pg(m, L, P));
+const followGarbageMapping: ActionFn = (m, L, P) => mappingFault(pg(m, L, P));
 export const claimPage: ActionFn = (m, L, P) => claimIsolation(m, pg(m, L, P), P.cpu);
 export const dropClaim: ActionFn = (m, L, P) => dropIsolationClaim(m, pg(m, L, P), P.cpu);
 
@@ -151,13 +196,18 @@ export const dropClaim: ActionFn = (m, L, P) => dropIsolationClaim(m, pg(m, L, P
  * __SetPageIsolated is a non-atomic write under the page lock and the list is this
  * CPU's own, so they share the step that ends with the atomic unlock_page.
  */
+/** Action names variants change (item 6: names are exported constants). */
+export const ISOLATE_SUCCESS = 'isolate_success';
+export const ISOLATE_REFUSE = '!PageMovable(page) || PageIsolated(page)';
+export const CLEAR_PAGE_ISOLATED = '__ClearPageIsolated';
+export const PUTBACK_MOVABLE_CHECKS = 'putback_movable_page checks';
 export const isolateSuccess: ActionFn = (m, L, P) => {
   const page = pg(m, L, P);
   // "Driver shouldn't use PG_isolated bit of page->flags"
   WARN_ON(PageIsolated(m, page), 'PageIsolated(page)', 'isolate_movable_page', page, true);
   __SetPageIsolated(m, page);
   unlock_page(m, page);
-  list_add(m, page, P.list);
+  list_add(m, spaceOf(P.ls), pageNode(page), P.list);
 };
 
 /**
@@ -168,7 +218,7 @@ export const isolateSuccess: ActionFn = (m, L, P) => {
 export function putback_lru_page(m: Uint8Array, pfn: number): void {
   VM_BUG_ON_PAGE(PageLRU(m, pfn), 'PageLRU(page)', 'putback_lru_page', pfn);
   setFlag(m, pfn, PG_lru); // lru_cache_add() -> __pagevec_lru_add_fn(): SetPageLRU
-  m[pfn * PAGE_STRIDE + F_LIST] = LIST_LRU;
+  setLru(m, pfn, NODE_LRU, NODE_LRU); // add_page_to_lru_list(): membership only (NODE_LRU)
   put_page(m, pfn); // "drop ref from isolate"
 }
 
@@ -202,10 +252,23 @@ export function isolateMovablePage(
   // checks, the driver's isolate_page (under its own spinlock) and __SetPageIsolated
   // share one step, which ends with the atomic unlock_page.
   const claim = b.a('claim isolation (ghost)', claimPage, { page, cpu: ctx.cpu });
-  const on = outcomeBranches(b, ctx.ops.isolatePage(b, page), undefined, (o) => o.value
-    ? { actions: [claim, ...o.actions, b.a('isolate_success', isolateSuccess, { page, list: ctx.migrateList })], target: onTrue }
-    : { actions: [...o.actions, b.a('unlock_page', unlockPage, p)], target: x('put') });
-  on[STEP] = [br(x('unlock'), [], b.g('!PageMovable(page) || PageIsolated(page)', cannotIsolate, p)), ...(on[STEP] ?? [])];
+  const success = b.a(ISOLATE_SUCCESS, isolateSuccess, { page, list: ctx.migrateList, ls: ctx.lists });
+  const refuse = b.g(ISOLATE_REFUSE, cannotIsolate, p);
+  // PageMovable() follows page->mapping to its a_ops: a word that only aliases it faults.
+  const fault = br(x('unlock'), [b.a('PageMovable(page): mapping->a_ops', followGarbageMapping, p)], b.g('page->mapping is not an address_space', garbageMapping, p));
+  const cb = ctx.ops.isolatePage(b, page);
+  let on: Record<string, Branch[]>;
+  if (isCallbackProgram(cb)) {
+    on = { [STEP]: [fault, br(x('unlock'), [], refuse), br(x('isolate_page'))] };
+    callProgram(b, cb, x('isolate_page'), fn, (value) => value
+      ? { actions: [claim, success], target: onTrue }
+      : { actions: [b.a('unlock_page', unlockPage, p)], target: x('put') });
+  } else {
+    on = outcomeBranches(b, cb, undefined, (o) => o.value
+      ? { actions: [claim, ...o.actions, success], target: onTrue }
+      : { actions: [...o.actions, b.a('unlock_page', unlockPage, p)], target: x('put') });
+    on[STEP] = [fault, br(x('unlock'), [], refuse), ...(on[STEP] ?? [])];
+  }
   b.step(x('check'), fn, 'if (!PageMovable(page) || PageIsolated(page)) goto out_no_isolated; a_ops->isolate_page(page); __SetPageIsolated(page); unlock_page(page)', on);
   // out_no_isolated: unlock_page(page);
   b.steps(x('unlock'), fn, 'unlock_page(page)', [
@@ -235,14 +298,20 @@ export function lockedPutback(
   ]);
   // putback_movable_page() runs a_ops->putback_page and __ClearPageIsolated under
   // the page lock; they share the step that ends with unlock_page.
-  const on = outcomeBranches(b, ctx.ops.putbackPage(b, page), b.g('PageMovable(page)', pageMovableLocked, p), (o) => ({
-    actions: [b.a('putback_movable_page checks', putbackMovableChecks, p), ...o.actions,
-      b.a('__ClearPageIsolated', clearPageIsolated, p), b.a('unlock_page', unlockPage, p)],
-    target: x('put'),
-  }));
+  const movable = b.g('PageMovable(page)', pageMovableLocked, p);
+  const checks = b.a(PUTBACK_MOVABLE_CHECKS, putbackMovableChecks, p);
+  const afterPutback = [b.a(CLEAR_PAGE_ISOLATED, clearPageIsolated, p), b.a('unlock_page', unlockPage, p)];
+  const cb = ctx.ops.putbackPage(b, page);
+  let on: Record<string, Branch[]>;
+  if (isCallbackProgram(cb)) {
+    on = { [STEP]: [br(x('putback_page'), [checks], movable)] };
+    callProgram(b, cb, x('putback_page'), 'putback_movable_page', () => ({ actions: afterPutback, target: x('put') }));
+  } else {
+    on = outcomeBranches(b, cb, movable, (o) => ({ actions: [checks, ...o.actions, ...afterPutback], target: x('put') }));
+  }
   // else __ClearPageIsolated(page): only for a page the driver released. Guarded, so
   // that a movable page whose driver's lock is taken waits for putback_page instead.
-  (on[STEP] ??= []).push(br(x('put'), [b.a('__ClearPageIsolated', clearPageIsolated, p), b.a('unlock_page', unlockPage, p)],
+  (on[STEP] ??= []).push(br(x('put'), [b.a(CLEAR_PAGE_ISOLATED, clearPageIsolated, p), b.a('unlock_page', unlockPage, p)],
     b.g('!PageMovable(page)', notPageMovableLocked, p)));
   b.step(x('body'), fn, 'PageMovable(page) ? putback_movable_page(page) : __ClearPageIsolated(page); unlock_page(page)', on);
   b.steps(x('put'), fn, 'put_page(page)', [br(next, [b.a('put_page', putPage, p), ...after])]);
@@ -258,13 +327,15 @@ export const putbackMovableChecks: ActionFn = (m, L, P) => {
 
 // --- putback_movable_pages(l) ------------------------------------------------
 
-const listIsEmpty: GuardFn = (m, _L, P) => list_next(m, P.npages, P.list) < 0;
-const firstIsMovable: GuardFn = (m, _L, P) => __PageMovable(m, list_next(m, P.npages, P.list));
+const listIsEmpty: GuardFn = (m, _L, P) => list_empty(m, spaceOf(P.ls), P.list);
+const firstIsMovable: GuardFn = (m, _L, P) => __PageMovable(m, nodePage(listNextOf(m, spaceOf(P.ls), P.list)));
 /** `list_del(&page->lru)` of the first entry, and the VM_BUG_ON for a movable one. */
 const takeFirst: ActionFn = (m, L, P) => {
-  const page = list_next(m, P.npages, P.list);
+  const S = spaceOf(P.ls);
+  const node = listNextOf(m, S, P.list);
+  const page = nodePage(node);
   m[L + P.page] = page;
-  list_del(m, page);
+  list_del(m, S, node);
   if (P.movable) VM_BUG_ON_PAGE(!PageIsolated(m, page), '!PageIsolated(page)', 'putback_movable_pages', page);
 };
 const putbackLruPage: ActionFn = (m, L, P) => putback_lru_page(m, pg(m, L, P));
@@ -276,7 +347,7 @@ const putbackLruPage: ActionFn = (m, L, P) => putback_lru_page(m, pg(m, L, P));
 export function putbackMovablePages(b: ProgramBuilder, at: string, ctx: MigrateCtx, done: string): void {
   const fn = 'putback_movable_pages';
   const page = ctx.slot.page;
-  const lst = { list: ctx.migrateList, npages: ctx.npages };
+  const lst = { list: ctx.migrateList, ls: ctx.lists };
   b.steps(at, fn, 'list_for_each_entry_safe(page, page2, l, lru); list_del(&page->lru)', [
     br(done, [], b.g('list_empty(l)', listIsEmpty, lst)),
     br(`${at}/locked`, [b.a('list_del(first)', takeFirst, { ...lst, page, movable: 1 })], b.g('__PageMovable(first)', firstIsMovable, lst)),
@@ -288,29 +359,37 @@ export function putbackMovablePages(b: ProgramBuilder, at: string, ctx: MigrateC
 // --- migrate_pages(from, compaction_alloc, compaction_free, ...) ---------------
 
 /** compaction_alloc(): take a target from cc->freepages (mm/compaction.c, v4.8). */
-const freeListHasPage: GuardFn = (m, _L, P) => list_next(m, P.npages, P.freeList) >= 0;
+const freeListHasPage: GuardFn = (m, _L, P) => !list_empty(m, spaceOf(P.ls), P.freeList);
+/** list_entry(cc->freepages.next, struct page, lru); list_del(&freepage->lru). */
 const compactionAlloc: ActionFn = (m, L, P) => {
-  const page = list_next(m, P.npages, P.freeList);
-  list_del(m, page);
-  m[L + P.newpage] = page;
+  const S = spaceOf(P.ls);
+  const node = listNextOf(m, S, P.freeList);
+  list_del(m, S, node);
+  m[L + P.newpage] = nodePage(node);
 };
 /** compaction_free(): list_add(&page->lru, &cc->freepages). */
-export const compactionFree: ActionFn = (m, L, P) => list_add(m, npg(m, L, P), P.freeList);
+export const compactionFree: ActionFn = (m, L, P) => list_add(m, spaceOf(P.ls), pageNode(npg(m, L, P)), P.freeList);
 
 const noRetry: GuardFn = (m, L, P) => m[L + P.retry] === 0;
 const beforeSaturation: GuardFn = (m, L, P) => m[L + P.pass] <= FORCED_PASS;
+/** retry = 0; list_for_each_entry_safe(page, page2, from, lru): the cursor starts at from->next. */
 const startPass: ActionFn = (m, L, P) => {
   m[L + P.retry] = 0;
-  m[L + P.page] = list_next(m, P.npages, P.list);
+  m[L + P.next] = listNextOf(m, spaceOf(P.ls), P.list, 'migrate_pages');
 };
 const nextPass: ActionFn = (m, L, P) => { if (m[L + P.pass] <= FORCED_PASS) m[L + P.pass]++; };
-const pageIsListed: GuardFn = (m, L, P) => m[L + P.page] !== 0xff;
+/** The cursor is not back at the head: page = cursor; page2 = page->lru.next (read before the body). */
+const cursorAtEntry: GuardFn = (m, L, P) => m[L + P.next] !== P.list;
+/** Step and action names of migrate_pages() that variants change. */
+export const MIGRATE_TAKE_CURSOR = 'page = cursor; page2 = page->lru.next';
+export const MIGRATE_COUNT_RETRY = 'if (rc == -EAGAIN) retry++';
+const takeCursor: ActionFn = (m, L, P) => {
+  const node = list_entry(spaceOf(P.ls), m[L + P.next], 'migrate_pages');
+  m[L + P.page] = nodePage(node);
+  m[L + P.next] = listNextOf(m, spaceOf(P.ls), node, 'migrate_pages');
+};
 /** migrate_pages()' switch (rc): -EAGAIN counts a retry. */
 const countRetry: ActionFn = (m, L, P) => { if (m[L + P.rc] === EAGAIN) m[L + P.retry]++; };
-const nextEntry: ActionFn = (m, L, P) => {
-  const page = list_next(m, P.npages, P.list, m[L + P.page]);
-  m[L + P.page] = page < 0 ? 0xff : page;
-};
 
 /**
  * migrate_pages(): mm/migrate.c. Up to ten passes over cc->migratepages while some
@@ -321,11 +400,11 @@ const nextEntry: ActionFn = (m, L, P) => {
 export function migratePages(b: ProgramBuilder, at: string, ctx: MigrateCtx, done: string): void {
   const fn = 'migrate_pages';
   const s = ctx.slot;
-  const lst = { list: ctx.migrateList, npages: ctx.npages };
+  const lst = { list: ctx.migrateList, ls: ctx.lists };
   const x = (t: string) => `${at}/${t}`;
   // Local steps: only this CPU's list and locals.
   b.localStep(at, fn, 'retry = 1; pass = 0', [br(x('pass'), [b.a('retry = 1', setLocal, { slot: s.retry, value: 1 }), b.a('pass = 0', setLocal, { slot: s.pass, value: 0 })])]);
-  const start = b.a('retry = 0; page = first', startPass, { ...lst, retry: s.retry, page: s.page });
+  const start = b.a('retry = 0; cursor = from->next', startPass, { ...lst, retry: s.retry, next: s.next });
   b.localStep(x('pass'), fn, 'for (pass = 0; pass < 10 && retry; pass++) { retry = 0; list_for_each_entry_safe(...)', [
     br(done, [], b.g('!retry', noRetry, { retry: s.retry })),
     br(x('entry'), [start], b.g('pass <= 3', beforeSaturation, { pass: s.pass })),
@@ -336,17 +415,15 @@ export function migratePages(b: ProgramBuilder, at: string, ctx: MigrateCtx, don
     RETRY: [br(x('entry'), [start])],
     GIVE_UP: [br(done)],
   });
-  b.localStep(x('entry'), fn, 'next entry or next pass', [
-    br(`${at}/uam`, [], b.g('page != NULL', pageIsListed, { page: s.page })),
+  b.localStep(x('entry'), fn, 'page = cursor; page2 = page->lru.next; or, back at the head, the next pass', [
+    br(`${at}/uam`, [b.a(MIGRATE_TAKE_CURSOR, takeCursor, { ...lst, page: s.page, next: s.next })],
+      b.g('&page->lru != from', cursorAtEntry, { list: ctx.migrateList, next: s.next })),
     br(x('pass'), [b.a('pass++', nextPass, { pass: s.pass })]),
   ]);
   unmapAndMove(b, `${at}/uam`, ctx, x('result'));
   b.localStep(x('result'), fn, 'switch (rc)', [
     br(done, [], b.g('rc == -ENOMEM', rcIs, { rc: s.rc, value: ENOMEM })),
-    br(x('entry'), [
-      b.a('if (rc == -EAGAIN) retry++', countRetry, { rc: s.rc, retry: s.retry }),
-      b.a('page = next entry', nextEntry, { ...lst, page: s.page }),
-    ]),
+    br(x('entry'), [b.a(MIGRATE_COUNT_RETRY, countRetry, { rc: s.rc, retry: s.retry })]),
   ]);
 }
 
@@ -432,7 +509,7 @@ const uapOut: ActionFn = (m, L, P) => {
 /** unmap_and_move()'s out: for a page that is done with (rc != -EAGAIN). */
 const listDelAndPut: ActionFn = (m, L, P) => {
   const page = pg(m, L, P);
-  list_del(m, page);
+  list_del(m, spaceOf(P.ls), pageNode(page));
   put_page(m, page); // "releases reference grabbed during isolation"
 };
 const rcNotAgainNotMovable: GuardFn = (m, L, P) => m[L + P.rc] !== EAGAIN && !__PageMovable(m, pg(m, L, P));
@@ -450,7 +527,8 @@ export function unmapAndMove(b: ProgramBuilder, at: string, ctx: MigrateCtx, nex
   const fn = 'unmap_and_move';
   const s = ctx.slot;
   const p = { page: s.page };
-  const free = { newpage: s.newpage, freeList: ctx.freeList };
+  const pl = { page: s.page, ls: ctx.lists };
+  const free = { newpage: s.newpage, freeList: ctx.freeList, ls: ctx.lists };
   const x = (t: string) => `${at}/${t}`;
   const rc = (value: number) => b.a(`rc = ${describeRc(value)}`, setRc, { rc: s.rc, value });
   // The freed-under-us path gives newpage back before __unmap_and_move's out could
@@ -460,8 +538,8 @@ export function unmapAndMove(b: ProgramBuilder, at: string, ctx: MigrateCtx, nex
   // newpage = get_new_page(page, private, &result): compaction_alloc touches only
   // this CPU's cc->freepages.
   b.localStep(at, 'compaction_alloc', 'newpage = compaction_alloc()', [
-    br(`${at}/uap`, [b.a('compaction_alloc', compactionAlloc, { ...free, npages: ctx.npages })],
-      b.g('!list_empty(&cc->freepages)', freeListHasPage, { freeList: ctx.freeList, npages: ctx.npages })),
+    br(`${at}/uap`, [b.a('compaction_alloc', compactionAlloc, free)],
+      b.g('!list_empty(&cc->freepages)', freeListHasPage, { freeList: ctx.freeList, ls: ctx.lists })),
     br(next, [rc(ENOMEM)]),
   ]);
   // An unlocked read of the refcount: a hint, taken in the same step as the
@@ -483,12 +561,12 @@ export function unmapAndMove(b: ProgramBuilder, at: string, ctx: MigrateCtx, nex
   b.steps(x('out'), fn, 'if (rc != -EAGAIN) list_del(&page->lru); put_page / putback', [
     br(next, [
       b.a('__unmap_and_move out: put_page(newpage) or putback_lru_page(newpage)', uapOut, { page: s.page, newpage: s.newpage, rc: s.rc }),
-      b.a('list_del(&page->lru); put_page(page)', listDelAndPut, p),
+      b.a('list_del(&page->lru); put_page(page)', listDelAndPut, pl),
     ], b.g('rc == MIGRATEPAGE_SUCCESS', rcIs, { rc: s.rc, value: RC_SUCCESS })),
     br(next, [b.a('compaction_free(newpage)', compactionFree, free)], b.g('rc == -EAGAIN', rcIs, { rc: s.rc, value: EAGAIN })),
-    br(next, [b.a('list_del(&page->lru)', listDelPage, p), b.a('putback_lru_page', putbackLruPage, p), b.a('compaction_free(newpage)', compactionFree, free)],
+    br(next, [b.a('list_del(&page->lru)', listDelPage, pl), b.a('putback_lru_page', putbackLruPage, p), b.a('compaction_free(newpage)', compactionFree, free)],
       b.g('rc != -EAGAIN && !__PageMovable(page)', rcNotAgainNotMovable, { ...p, rc: s.rc })),
-    br(x('putback'), [b.a('list_del(&page->lru)', listDelPage, p)]),
+    br(x('putback'), [b.a('list_del(&page->lru)', listDelPage, pl)]),
   ]);
   lockedPutback(b, x('putback'), ctx, fn, next, [b.a('compaction_free(newpage)', compactionFree, free)]);
 }
@@ -530,17 +608,24 @@ function unmapAndMoveLocked(b: ProgramBuilder, at: string, ctx: MigrateCtx, out:
     b.a('unlock_page', unlockPage, p),
   ];
   const driver = ctx.ops.migratePage(b, { page: s.page, newpage: s.newpage });
-  const rcOf = (o: Outcome) => b.a(`rc = ${describeRc(o.value)}`, setRc, { rc: s.rc, value: o.value });
-  const on = outcomeBranches(b, driver, b.g('PageMovable(page)', pageMovableLocked, p), (o) => ({
-    actions: [entry, ...o.actions, rcOf(o), ...exit], target: out,
-  }));
+  const rcOf = (value: number) => b.a(`rc = ${describeRc(value)}`, setRc, { rc: s.rc, value });
+  const movable = b.g('PageMovable(page)', pageMovableLocked, p);
   // The LRU branch (a page the VM takes for an LRU page): mapping NULL ->
   // migrate_page(); a mapping with migratepage -> that driver's, whatever it says.
   const lru = b.g('!__PageMovable(page)', notMovableHint, p);
-  const viaDriver = outcomeBranches(b, driver, b.and(lru, b.g('page_mapping(page)->a_ops->migratepage', hasDriverMapping, { ...p, mapping: ctx.ops.mapping })), (o) => ({
-    actions: [entry, ...o.actions, rcOf(o), ...exit], target: out,
-  }));
-  for (const [ev, brs] of Object.entries(viaDriver)) (on[ev] ??= []).unshift(...brs);
+  const lruViaDriver = b.and(lru, b.g('page_mapping(page)->a_ops->migratepage', hasDriverMapping, { ...p, mapping: ctx.ops.mapping }));
+  let on: Record<string, Branch[]>;
+  if (isCallbackProgram(driver)) {
+    // The callback's own steps, between move_to_new_page()'s entry checks and its exit.
+    const back = (value: number) => ({ actions: [rcOf(value), ...exit], target: out });
+    on = { [STEP]: [br(x('migratepage-lru'), [entry], lruViaDriver), br(x('migratepage'), [entry], movable)] };
+    callProgram(b, driver, x('migratepage'), 'move_to_new_page', back);
+    callProgram(b, driver, x('migratepage-lru'), 'move_to_new_page', back);
+  } else {
+    on = outcomeBranches(b, driver, movable, (o) => ({ actions: [entry, ...o.actions, rcOf(o.value), ...exit], target: out }));
+    const viaDriver = outcomeBranches(b, driver, lruViaDriver, (o) => ({ actions: [entry, ...o.actions, rcOf(o.value), ...exit], target: out }));
+    for (const [ev, brs] of Object.entries(viaDriver)) (on[ev] ??= []).unshift(...brs);
+  }
   on[STEP] = [
     br(out, [entry, b.a('migrate_page', migratePageNoMapping, { ...pn, rc: s.rc }), ...exit], b.and(lru, b.g('!page_mapping(page)', noMapping, p))),
     br(out, [entry, b.a('fallback_migrate_page', fallbackMigrate, { rc: s.rc }), ...exit], b.and(lru, b.g('page_mapping(page) without migratepage', otherMapping, { ...p, mapping: ctx.ops.mapping }))),

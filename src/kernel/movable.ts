@@ -4,10 +4,10 @@
  * page migration"), and the guards and effects built on them that the step programs
  * share.
  */
-import { VM_BUG_ON_PAGE } from './bug.ts';
+import { KernelBug, VM_BUG_ON_PAGE } from './bug.ts';
 import {
   PAGE_MAPPING_MOVABLE, PAGE_STRIDE, F_ISOLATORS, PageLocked, __PageMovable, page_mapping,
-  setMappingWord, mappingWord, MAPPING_NULL, clearFlag, PG_isolated,
+  setMappingWord, mappingWord, MAPPING_NULL, MAX_ADDRESS_SPACE, FILE_MAPPING, clearFlag, PG_isolated,
 } from './page.ts';
 
 /**
@@ -18,7 +18,22 @@ import {
 export function PageMovable(m: Uint8Array, pfn: number): boolean {
   VM_BUG_ON_PAGE(!PageLocked(m, pfn), '!PageLocked(page)', 'PageMovable', pfn);
   if (!__PageMovable(m, pfn)) return false;
-  return page_mapping(m, pfn) !== MAPPING_NULL;
+  // mapping = page_mapping(page); if (mapping && mapping->a_ops && mapping->a_ops->isolate_page)
+  const id = page_mapping(m, pfn);
+  if (id > MAX_ADDRESS_SPACE) mappingFault(pfn);
+  return id !== MAPPING_NULL && id !== FILE_MAPPING;
+}
+
+/**
+ * PageMovable()'s dereference of page->mapping when the word only aliases it (a
+ * value above MAX_ADDRESS_SPACE): true when following it would fault. A guard reads
+ * this and the branch's action (mappingFault) raises the fault, so that a trace
+ * replays to the very step that oopses.
+ */
+export const mappingIsGarbage = (m: Uint8Array, pfn: number): boolean =>
+  __PageMovable(m, pfn) && page_mapping(m, pfn) > MAX_ADDRESS_SPACE;
+export function mappingFault(pfn: number): never {
+  throw new KernelBug('general protection fault: page->mapping->a_ops (page->mapping is not an address_space)', 'PageMovable', pfn);
 }
 
 /** __SetPageMovable(page, mapping): mm/compaction.c. `mapping` is an address space id. */

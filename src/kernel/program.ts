@@ -53,6 +53,14 @@ export class ProgramBuilder {
   readonly guards: Record<string, GuardFn> = {};
   readonly actions: Record<string, ActionFn> = {};
   readonly locals: string[] = [];
+  /**
+   * Actions declared local: they read and write only what a local step may (the
+   * actor's locals, its private lists and pages). Every action of a step built with
+   * localStep() is local by that declaration; b.a(..., { local: true }) declares one.
+   */
+  readonly localActions = new Set<string>();
+  /** Guards built by and(): name -> the names of its parts, resolved at validate(). */
+  readonly composites = new Map<string, readonly [string, string]>();
   private readonly initial: number[] = [];
 
   constructor(readonly id: string) {}
@@ -77,8 +85,9 @@ export class ProgramBuilder {
   }
 
   /** An effect reference; the function is registered under its name once. */
-  a(name: string, fn: ActionFn, params: Params = {}): Ref {
+  a(name: string, fn: ActionFn, params: Params = {}, opts?: { readonly local?: boolean }): Ref {
     register(this.actions, name, fn);
+    if (opts?.local) this.localActions.add(name);
     return { type: name, params };
   }
 
@@ -95,6 +104,7 @@ export class ProgramBuilder {
   /** A local step (see StepNode.local): its last branch must be unguarded. */
   localStep(label: string, fn: string, desc: string, branches: Branch[]): void {
     if (branches[branches.length - 1].guard) throw new Error(`program ${this.id}: local step '${label}' may block`);
+    for (const br of branches) for (const a of br.actions) this.localActions.add(a.type);
     this.step(label, fn, desc, { [STEP]: branches }, true);
   }
 
@@ -107,12 +117,26 @@ export class ProgramBuilder {
       if (k in x.params && x.params[k] !== y.params[k]) throw new Error(`guards '${x.type}' and '${y.type}' disagree on param '${k}'`);
     }
     const name = `${x.type} && ${y.type}`;
-    if (!this.guards[name]) {
-      const f = this.guards[x.type];
-      const g = this.guards[y.type];
-      this.guards[name] = (m, L, P, A) => f(m, L, P, A) && g(m, L, P, A);
-    }
+    // The parts are resolved by name when the program is validated (compiled), so a
+    // variant that replaces one part with replaceGuard() changes every guard built on it.
+    this.composites.set(name, [x.type, y.type]);
+    if (!this.guards[name]) this.resolveComposite(name);
     return { type: name, params: { ...x.params, ...y.params } };
+  }
+
+  private resolveComposite(name: string): void {
+    const [x, y] = this.composites.get(name)!;
+    const f: GuardFn | undefined = this.guards[x];
+    const g: GuardFn | undefined = this.guards[y];
+    if (!f || !g) throw new Error(`program ${this.id}: guard '${name}' combines unknown guard '${f === undefined ? x : y}'`);
+    this.guards[name] = (m, L, P, A) => f(m, L, P, A) && g(m, L, P, A);
+  }
+
+  /** Put a known bug back: swap the function registered under a guard's name. */
+  replaceGuard(name: string, fn: GuardFn): void {
+    if (!this.guards[name]) throw new Error(`program ${this.id}: no guard '${name}' to replace`);
+    if (this.composites.has(name)) throw new Error(`program ${this.id}: guard '${name}' is built by and(); replace one of its parts`);
+    this.guards[name] = fn;
   }
 
   /**
@@ -122,12 +146,39 @@ export class ProgramBuilder {
   replace(label: string, on: Record<string, Branch[]>, desc?: string): void {
     const node = this.nodes[label];
     if (!node) throw new Error(`program ${this.id}: no step '${label}' to replace`);
+    if (node.local) this.checkLocal(label, on);
     this.nodes[label] = { ...node, on, desc: desc ?? node.desc };
   }
 
-  /** Put a known bug back: swap the function registered under an action's name. */
-  replaceAction(name: string, fn: ActionFn): void {
+  /**
+   * A local step's contract (StepNode.local): one event, its last branch unguarded,
+   * and only actions declared local. A replacement that breaks it is refused, with
+   * one line, when the model is built.
+   */
+  private checkLocal(label: string, on: Record<string, Branch[]>): void {
+    const events = Object.keys(on);
+    const branches = on[STEP] ?? [];
+    if (events.length !== 1 || events[0] !== STEP || branches.length === 0 || branches[branches.length - 1].guard) {
+      throw new Error(`program ${this.id}: step '${label}' is local; a replacement may not block or take a choice`);
+    }
+    for (const br of branches) {
+      for (const a of br.actions) {
+        if (!this.localActions.has(a.type)) {
+          throw new Error(`program ${this.id}: step '${label}' is local; action '${a.type}' is not declared local (b.a(name, fn, params, { local: true }))`);
+        }
+      }
+    }
+  }
+
+  /**
+   * Put a known bug back: swap the function registered under an action's name. An
+   * action of a local step may only be replaced by one declared local too.
+   */
+  replaceAction(name: string, fn: ActionFn, opts?: { readonly local?: boolean }): void {
     if (!this.actions[name]) throw new Error(`program ${this.id}: no action '${name}' to replace`);
+    if (this.localActions.has(name) && !opts?.local) {
+      throw new Error(`program ${this.id}: action '${name}' runs in a local step; its replacement must be declared local (replaceAction(name, fn, { local: true }))`);
+    }
     this.actions[name] = fn;
   }
 
@@ -135,8 +186,9 @@ export class ProgramBuilder {
     this.nodes[label] = { fn: '-', desc, on: {}, final: true };
   }
 
-  /** Check that every target exists, so a typo fails at build time. */
+  /** Check that every target exists, so a typo fails at build time; resolve and() guards by name. */
   validate(): void {
+    for (const name of this.composites.keys()) this.resolveComposite(name);
     for (const [label, node] of Object.entries(this.nodes)) {
       for (const branches of Object.values(node.on)) {
         for (const br of branches) {

@@ -149,7 +149,7 @@ const zsMigrateEbusy: GuardFn = (m, L, P) => writeLockable(m, L, P);
  * (page->private, PG_private for the first page, __SetPageMovable), get_page(newpage),
  * dec_zspage_isolation and, at zero, putback_zspage(); reset_page(page); put_page(page).
  */
-export function zsMigrate(reset: ResetPage): ActionFn {
+export function zsMigrate(reset: ResetPage, { recordObj = true, putOld = true } = {}): ActionFn {
   return (m, L, P) => {
     const page = m[L + P.page];
     const newpage = m[L + P.newpage];
@@ -158,7 +158,7 @@ export function zsMigrate(reset: ResetPage): ActionFn {
     const i = subpage(m, P, z, page);
     BUG_ON(i < 0, 'page not in its zspage\'s chain', 'replace_sub_page', page);
     const o = objectIn(m, P, page);
-    if (o >= 0) m[hOff(P, o) + H_LOC] = newpage; // record_obj(handle, new_obj)
+    if (o >= 0 && recordObj) m[hOff(P, o) + H_LOC] = newpage; // record_obj(handle, new_obj)
     m[zs + ZS_PAGE0 + i] = newpage; // create_page_chain()
     m[newpage * PAGE_STRIDE + F_PRIVATE] = z + 1;
     if (i === 0) setFlag(m, newpage, PG_private);
@@ -167,7 +167,7 @@ export function zsMigrate(reset: ResetPage): ActionFn {
     m[zs + ZS_ISOLATED]--; // dec_zspage_isolation
     if (m[zs + ZS_ISOLATED] === 0) m[zs + ZS_ONLIST] = 1; // putback_zspage()
     reset(m, page);
-    put_page(m, page);
+    if (putOld) put_page(m, page);
   };
 }
 const zsMigrateV48 = zsMigrate(reset_page);

@@ -14,8 +14,8 @@
  * - `actors`: per actor its machine state (`pc`) and its locals.
  */
 import {
-  F_FLAGS, F_ISOLATORS, F_LIST, F_LOCKER, F_MAPPING, F_PRIVATE, F_REF, F_TYPE, PAGE_MAPPING_ANON, PAGE_MAPPING_MOVABLE,
-  PAGE_STRIDE, TYPE_BALLOON, TYPE_BUDDY, TYPE_NONE, describeFlags,
+  F_ISOLATORS, F_LIST, F_LOCKER, F_LRU, F_MAPPING, F_PRIVATE, F_REF, F_TYPE, PAGE_MAPPING_ANON, PAGE_MAPPING_MOVABLE,
+  PAGE_STRIDE, TYPE_BALLOON, TYPE_BUDDY, TYPE_NONE, describeFlags, pageFlags,
 } from '../kernel/page.ts';
 import { describeMapping } from '../kernel/movable.ts';
 import type { Compiled } from '../explore/compile.ts';
@@ -26,10 +26,10 @@ export const STATE_VARS = ['pages', 'globals', 'memory', 'actors'] as const;
 
 const TYPE_NAMES: Readonly<Record<number, string>> = { [TYPE_NONE]: 'none', [TYPE_BUDDY]: 'buddy', [TYPE_BALLOON]: 'balloon' };
 
-/** The names of the set bits of a flags byte, unknown bits as hex. */
+/** The names of the set bits of the flags word, unknown bits as hex. */
 function flagNames(flags: number): ItfValue {
   const names: string[] = [];
-  for (let bit = 1; bit < 0x100; bit <<= 1) {
+  for (let bit = 1; bit < 0x10000; bit <<= 1) {
     if (flags & bit) names.push(describeFlags(bit)[0] ?? `0x${bit.toString(16)}`);
   }
   return itf.set(names.map(itf.str));
@@ -52,7 +52,7 @@ export function decodePage(c: Compiled, m: Uint8Array, pfn: number): ItfValue {
   for (let b = 0; b < 8; b++) if (m[o + F_ISOLATORS] & (1 << b)) isolators.push(itf.int(b));
   return itf.record({
     label: itf.str(view.pageLabel(pfn)),
-    flags: flagNames(m[o + F_FLAGS]),
+    flags: flagNames(pageFlags(m, pfn)),
     mapping: itf.record({
       space: itf.int(mapping >> 2),
       bits: itf.set([...(mapping & PAGE_MAPPING_ANON ? ['PAGE_MAPPING_ANON'] : []), ...(mapping & PAGE_MAPPING_MOVABLE ? ['PAGE_MAPPING_MOVABLE'] : [])].map(itf.str)),
@@ -60,23 +60,29 @@ export function decodePage(c: Compiled, m: Uint8Array, pfn: number): ItfValue {
     refcount: itf.int((m[o + F_REF] << 24) >> 24),
     type: itf.variant(TYPE_NAMES[m[o + F_TYPE]] ?? `type${m[o + F_TYPE]}`),
     private: itf.int(m[o + F_PRIVATE]),
-    list: itf.str(view.listName(m[o + F_LIST])),
+    // page->lru as the two node ids it holds, and the list it is on (read through the
+    // model's view: a walk of the list_heads, or a buddy system's list id).
+    lru: itf.record({ next: itf.int(m[o + F_LRU]), prev: itf.int(m[o + F_LRU + 1]) }),
+    list: itf.str(pageListName(view, m, pfn)),
     lockHolder: actorOf(c, m[o + F_LOCKER]),
     isolators: itf.set(isolators),
   });
 }
+
+const pageListName = (view: Model['view'], m: Uint8Array, pfn: number): string =>
+  view.pageList ? view.pageList(m, pfn) : view.listName(m[pfn * PAGE_STRIDE + F_LIST]);
 
 /** A page's fields as short text, for the swimlanes' "changes" column (ghost fields left out). */
 export function pageText(model: Model, m: Uint8Array, pfn: number): Record<string, string> {
   const o = pfn * PAGE_STRIDE;
   const type = m[o + F_TYPE];
   return {
-    flags: describeFlags(m[o + F_FLAGS]).join('|') || '0',
+    flags: describeFlags(pageFlags(m, pfn)).join('|') || '0',
     mapping: describeMapping(m[o + F_MAPPING]),
     refcount: String((m[o + F_REF] << 24) >> 24),
     type: type === TYPE_BUDDY ? 'buddy' : type === TYPE_BALLOON ? 'balloon' : '-',
     private: String(m[o + F_PRIVATE]),
-    list: model.view.listName(m[o + F_LIST]),
+    list: pageListName(model.view, m, pfn),
   };
 }
 
