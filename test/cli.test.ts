@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.ts';
+import { contig } from '../models/contig/index.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BIN = new URL('../bin/pagerace.js', import.meta.url).pathname;
@@ -253,23 +254,26 @@ describe('pagerace view', () => {
 });
 
 describe('pagerace check --all and CI reports', () => {
-  it('checks every system\'s default and every variant at its committed scope (contig here), one table, exit 0', () => {
+  it('checks every system\'s default, every committed finding and every variant at its committed scope (contig here), one table, exit 0', () => {
     const r = run('check', '--all', '--only', 'contig');
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines.filter((l) => /^ok {2}contig/.test(l))).toHaveLength(5);
-    expect(lines.at(-1)).toBe('5 of 5 as expected');
+    const rows = 1 + contig.variants.length + readdirSync(join(ROOT, 'counterexamples/contig/findings')).length;
+    expect(lines.filter((l) => /^ok {2}contig/.test(l))).toHaveLength(rows);
+    // contig's default is v5.19 as it is, which reproduces a committed finding.
+    expect(lines.find((l) => /^ok {2}contig /.test(l))).toMatch(/invariant isolated-never-handed-out, \d+ steps/);
+    expect(lines.at(-1)).toBe(`${rows} of ${rows} as expected`);
   });
 
   it('an unexpected verdict fails the run: exit 1, a FAIL row, ::error under GitHub Actions, JUnit and SARIF', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pagerace-'));
     cpSync(join(ROOT, 'counterexamples/contig'), join(dir, 'contig'), { recursive: true });
-    rmSync(join(dir, 'contig/seed-goto-done.json'));
+    rmSync(join(dir, 'contig/seed-alloc-range.json'));
     const args = ['check', '--all', '--only', 'contig/s', '--counterexamples', dir];
     const t = runIn(ROOT, { GITHUB_ACTIONS: 'true' }, ...args);
     expect(t.status).toBe(1);
-    expect(t.stdout).toMatch(/^FAIL {2}contig\/seed-goto-done /m);
-    expect(t.stderr).toMatch(/^::error title=pagerace contig\/seed-goto-done::expected kernel-bug .* \(no committed trace\), got pass: no contig\/seed-goto-done\.json among the committed traces; reproduce: pagerace check contig/m);
+    expect(t.stdout).toMatch(/^FAIL {2}contig\/seed-alloc-range /m);
+    expect(t.stderr).toMatch(/^::error title=pagerace contig\/seed-alloc-range::expected termination range-whole-or-nothing \(no committed trace\), got termination range-whole-or-nothing, \d+ steps: no contig\/seed-alloc-range\.json among the committed traces; reproduce: pagerace check contig/m);
     expect(t.stdout).toMatch(/^2 of 3 as expected; 1 unexpected$/m);
     const j = run(...args, '--format', 'junit');
     expect(j.status).toBe(1);
@@ -288,7 +292,7 @@ describe('pagerace check --all and CI reports', () => {
     const r = runIn(ROOT, { GITHUB_ACTIONS: 'true' }, 'check', 'nonlru', '--cpus', '2', '--pages', '1', '--variant', 'no-isolated-check', '--format', 'sarif', '--out', out);
     expect(r.status).toBe(12);
     const annotation = r.stderr.split('\n').find((l) => l.startsWith('::'));
-    expect(annotation).toBe(`::error file=${out}/no-isolated-check.json,title=pagerace nonlru/no-isolated-check::invariant no-double-isolation: pfn 0 is isolated by CPUs 0 and 1; reproduce: pagerace check nonlru --cpus 2 --pages 1 --variant no-isolated-check`);
+    expect(annotation).toBe(`::error file=${out}/no-isolated-check.json,title=pagerace nonlru/no-isolated-check::invariant no-double-isolation: pfn 0 is isolated by CPUs 0 and 1; reproduce: pagerace check nonlru --cpus 2 --pages 1 --mix 4 --variant no-isolated-check`);
     const sarif = JSON.parse(r.stdout);
     expect(sarif.runs[0].results[0]).toMatchObject({ ruleId: 'no-double-isolation', locations: [{ physicalLocation: { artifactLocation: { uri: `${out}/no-isolated-check.json` } } }] });
     expect(sarif.runs[0].tool.driver.rules[0].shortDescription.text).toMatch(/isolate/);

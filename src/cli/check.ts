@@ -3,7 +3,7 @@
  * it, or `--all`: every system's default scope and every variant at its committed
  * scope, in one table.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { totalmem } from 'node:os';
@@ -257,12 +257,17 @@ function runOneShard(
 /** Where the committed counterexamples are: beside the package's sources. */
 export const COUNTEREXAMPLES = new URL('../../counterexamples/', import.meta.url);
 
-/** A variant's committed trace: its scope, violation and length, or null when there is none. */
-export function committedVariant(
-  system: System, variant: string, dir: string = fileURLToPath(COUNTEREXAMPLES),
-): { path: string; scope: Record<string, number>; kind: string; property: string; steps: number } | null {
-  const path = join(dir, system.name, `${variant}.json`);
-  if (!existsSync(path)) return null;
+/** What a committed trace file says: where, at which scope and kernel, which violation, how long. */
+export interface CommittedTrace {
+  readonly path: string;
+  readonly scope: Record<string, number>;
+  readonly kernel?: string;
+  readonly kind: string;
+  readonly property: string;
+  readonly steps: number;
+}
+
+function readCommitted(path: string): CommittedTrace {
   let f;
   try {
     f = parseTraceFile(readFileSync(path, 'utf8'));
@@ -270,8 +275,32 @@ export function committedVariant(
     throw new InputError(`${path}: ${(e as Error).message}`);
   }
   const steps = f.states.filter((s, i) => i > 0 && !(s.meta.step as { local?: boolean }).local).length;
-  return { path: relative(process.cwd(), path) || path, scope: { ...f.scope }, kind: f.violation.kind, property: f.violation.property, steps };
+  return {
+    path: relative(process.cwd(), path) || path, scope: { ...f.scope }, ...(f.kernel !== undefined ? { kernel: f.kernel } : {}),
+    kind: f.violation.kind, property: f.violation.property, steps,
+  };
 }
+
+/** A variant's committed trace: its scope, violation and length, or null when there is none. */
+export function committedVariant(system: System, variant: string, dir: string = fileURLToPath(COUNTEREXAMPLES)): CommittedTrace | null {
+  const path = join(dir, system.name, `${variant}.json`);
+  return existsSync(path) ? readCommitted(path) : null;
+}
+
+/**
+ * A system's findings (docs/findings.md): the committed traces under
+ * `<dir>/<system>/findings/`, each a violation of the unmodified code at its scope.
+ */
+export function committedFindings(system: System, dir: string = fileURLToPath(COUNTEREXAMPLES)): (CommittedTrace & { name: string })[] {
+  const at = join(dir, system.name, 'findings');
+  if (!existsSync(at)) return [];
+  return readdirSync(at).filter((f) => f.endsWith('.json')).sort()
+    .map((f) => ({ name: basename(f, '.json'), ...readCommitted(join(at, f)) }));
+}
+
+const violationText = (c: CommittedTrace): string => `${c.kind} ${c.property}, ${c.steps} steps`;
+const sameScope = (a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
 
 async function runAll(p: Parsed): Promise<number> {
   const format = formatOf(p);
@@ -283,15 +312,47 @@ async function runAll(p: Parsed): Promise<number> {
   const rows: Row[] = [];
   const todo: { name: string; run: () => Row }[] = [];
   for (const s of SYSTEMS) {
-    if (wanted(s.name)) todo.push({ name: s.name, run: () => rowOf(check(s.name, {}, null), null, s.name, 'pass') });
+    const findings = committedFindings(s, dir);
+    if (wanted(s.name)) {
+      todo.push({
+        name: s.name,
+        run: () => {
+          // The default is the kernel's code as it is: it passes, or it reproduces a committed finding.
+          const o = check(s.name, {}, null);
+          const finding = findings.find((f) => sameScope(f.scope, o.scope) && (f.kernel ?? s.kernel) === o.kernel);
+          const expected = finding ? violationText(finding) : 'pass';
+          const row = rowOf(o, finding?.path ?? null, s.name, expected);
+          const ok = row.got === expected;
+          return { ...row, ok, ...(ok ? {} : { message: `expected ${expected}, got ${row.got}` }) };
+        },
+      });
+    }
+    for (const f of findings) {
+      const name = `${s.name}/findings/${f.name}`;
+      if (!wanted(name)) continue;
+      todo.push({
+        name,
+        run: () => {
+          const expected = violationText(f);
+          const row = { ...rowOf(check(s.name, f.scope, null, f.kernel ? { kernel: f.kernel } : {}), f.path, s.name, expected), name };
+          const ok = row.got === expected;
+          return { ...row, ok, ...(ok ? {} : { message: `expected ${expected}, got ${row.got}` }) };
+        },
+      });
+    }
     for (const v of s.variants) {
       const name = `${s.name}/${v.name}`;
       if (!wanted(name)) continue;
       todo.push({
         name,
-        run: () => {
+        run: v.fix ? () => {
+          // A fix passes where the finding it fixes fails.
+          const f = findings.find((x) => x.kind === v.expect.kind && x.property === v.expect.property);
+          const row = rowOf(check(s.name, f?.scope ?? {}, v.name), null, s.name, 'pass');
+          return f ? row : { ...row, ok: false, message: `no committed finding of ${s.name} violates ${v.expect.property}, which ${v.name} fixes` };
+        } : () => {
           const c = committedVariant(s, v.name, dir);
-          const expected = c ? `${c.kind} ${c.property}, ${c.steps} steps` : `${v.expect.kind} ${v.expect.property} (no committed trace)`;
+          const expected = c ? violationText(c) : `${v.expect.kind} ${v.expect.property} (no committed trace)`;
           const o = check(s.name, c?.scope ?? {}, v.name);
           const row = rowOf(o, c?.path ?? null, s.name, expected);
           const ok = !!c && row.got === expected && v.expect.kind === c.kind && v.expect.property === c.property;
