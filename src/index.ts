@@ -88,10 +88,11 @@ export function resolveScope(sys: System, given: Readonly<Record<string, number 
     if (!Number.isInteger(v) || v < p.min || v > max) throw new InputError(`--${k} must be between ${p.min} and ${max} for ${sys.name}${simulation ? ' in simulate' : ''}, not ${v}`);
     scope[k] = v;
   }
+  const why = sys.scopeError?.(scope);
+  if (why) throw new InputError(`${sys.name}: ${why}`);
   return scope;
 }
 
-/** The kernel version to model: one of the system's `kernels` (default: its `kernel`). */
 /** The kernel a check runs: --kernel, else the variant's own, else the system's default. */
 export const kernelOf = (sys: System, variant: string | null, kernel?: string): string =>
   kernel ?? sys.variants.find((v) => v.name === variant)?.kernel ?? sys.kernel;

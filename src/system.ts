@@ -311,6 +311,11 @@ export interface System {
   readonly description: string;
   /** Scope parameters; each becomes a `--<name> N` flag. */
   readonly scope: Readonly<Record<string, ScopeParam>>;
+  /**
+   * Optional: why a scope whose every parameter is within its bounds still makes no
+   * sense together (e.g. no page at all), or null. The CLI reports it in one line.
+   */
+  scopeError?(scope: Scope): string | null;
   readonly variants: readonly Variant[];
   /** The contract with drivers, rule by rule; absent: docs list the properties instead. */
   readonly contract?: readonly ContractRule[];

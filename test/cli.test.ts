@@ -40,6 +40,8 @@ describe('pagerace CLI', () => {
     [['frob'], /unknown command 'frob'/],
     [['check', 'nonlru', '--workers', '0'], /--workers must be between 1 and 64/],
     [['check', 'nonlru', '--workers', '2', '--shard', '1/2'], /--workers and --shard do not combine/],
+    // Each flag within its bounds, but nothing to check together (System.scopeError).
+    [['check', 'unmovable', '--gmem', '0', '--files', '0'], /^pagerace: unmovable: give it at least one folio/],
   ])('%j is a one-line usage error with exit 2', async (args, message) => {
     const r = await runMain(...args);
     expect(r.status).toBe(2);

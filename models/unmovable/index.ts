@@ -34,6 +34,7 @@ export const unmovable: System = {
     gmem: { min: 0, max: 2, default: 1, description: 'folios of the unmovable (guest_memfd-like) mapping' },
     files: { min: 0, max: 2, default: 1, description: 'folios of the ordinary file' },
   },
+  scopeError: (scope) => (scope.gmem + scope.files === 0 ? 'give it at least one folio (--gmem or --files)' : null),
   variants: UNMOVABLE_VARIANTS.map(({ patch: _patch, ...v }) => v),
   contract: UNMOVABLE_CONTRACT,
   build(scope: Scope, variant: string | null): Model {
