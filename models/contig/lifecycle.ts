@@ -71,8 +71,8 @@ export const contigBuddyPageMachine: AnyStateMachine = machine('buddy-page', {
     MERGE: tr('off-list', m(['cpu', 'contig', 'kworker'], ZL, '__free_one_page: del_page_from_free_list(buddy) (merged into a larger block)')),
   },
   'off-list': {
-    SPLIT: tr('free', m(['cpu', 'contig'], ZL, 'expand / split_free_page: __free_one_page of a part (a new head)')),
-    FREE: tr('free', m(['cpu', 'contig', 'kworker'], ZL, '__free_one_page / free_one_page (the freed head, merged or not)')),
+    // One transition: the monitor credits the first that explains a move.
+    HEAD: tr('free', m(['cpu', 'contig', 'kworker'], ZL, 'expand / split_free_page (a part becomes a head) / free_one_page -> __free_one_page (the freed head)')),
     ALLOC_TAIL: tr('allocated', m(['cpu', 'contig'], ZL, 'rmqueue / isolate_freepages_block: prep_new_page (a page of the block taken)')),
     TO_PCP: tr('pcp', m(['cpu'], 'pcp lock', 'free_unref_page_commit: list_add(&page->lru, &pcp->lists[pindex])')),
   },
@@ -120,8 +120,8 @@ export const aerationBuddyPageMachine: AnyStateMachine = machine('buddy-page', {
 export const reportingBuddyPageMachine: AnyStateMachine = machine('buddy-page', {
   free: {
     ALLOC: tr('allocated', m(['cpu'], ZL, 'rmqueue -> __rmqueue_smallest')),
-    MERGE: tr('off-list', m(['cpu', 'page_reporting'], ZL, '__free_one_page (merged into a larger block)')),
-    ISOLATE: tr('off-list', m(['page_reporting'], ZL, 'page_reporting_cycle: __isolate_free_page (into the scatterlist)')),
+    MERGE: tr('off-list', m(['cpu'], ZL, '__free_one_page (merged into a larger block)')),
+    ISOLATE: tr('off-list', m(['page_reporting'], ZL, 'page_reporting_cycle: __isolate_free_page (into the scatterlist); or page_reporting_drain merged it into a larger block')),
   },
   'off-list': {
     SPLIT: tr('free', m(['cpu'], ZL, 'expand (a new head of a lower order)')),
