@@ -19,7 +19,7 @@ import { createMachine, type AnyStateMachine } from 'xstate';
 import {
   F_OWNER, PCPTYPES, PageBuddy, Z_LOCK, freeListOf, listIdOf, maxOrderOf, npagesOf, pcpCpusOf, pcpListHead,
 } from '../../src/kernel/buddy.ts';
-import { F_FLAGS, F_LIST, PAGE_STRIDE } from '../../src/kernel/page.ts';
+import { F_FLAGS, F_LIST, F_TYPE, PAGE_STRIDE } from '../../src/kernel/page.ts';
 import type { Lifecycle, LifecycleMeta } from '../../src/system.ts';
 import { spinlockHeld, tr } from '../nonlru/lifecycle.ts';
 
@@ -31,15 +31,37 @@ export type OtherList = 'pcp' | 'batch';
 
 /** The lifecycle state of one struct page of the zone at byte `z`. */
 export function buddyPageState(m: Uint8Array, z: number, other: OtherList, pfn: number): string {
+  return stateWith((list) => freeListOf(m, z, list) !== null, other)(m, pfn);
+}
+
+/**
+ * The abstraction function over a zone whose free-list ids `isFreeList` tells (the
+ * zone's list ids are constant: the table is made once, for speed).
+ */
+function stateWith(isFreeList: (list: number) => boolean, other: OtherList): (m: Uint8Array, pfn: number) => string {
+  const free = Uint8Array.from({ length: 256 }, (_, list) => (list !== 0 && isFreeList(list) ? 1 : 0));
+  return (m, pfn) => {
+    const o = pfn * PAGE_STRIDE;
+    if (m[o + F_OWNER] !== 0) return 'allocated';
+    const list = m[o + F_LIST];
+    if (PageBuddy(m, pfn)) {
+      if (free[list] === 0) return 'other';
+      return (m[o + F_FLAGS] & PG_REPORTED_OR_AERATED) !== 0 ? 'reported' : 'free';
+    }
+    if (list === 0) return 'off-list';
+    return free[list] === 0 ? other : 'other';
+  };
+}
+
+/**
+ * The monitor's fast path: the state is read from these bytes only (whether the
+ * page has an owner, its type, its list id, PG_reported / PageAerated), so a step
+ * that changed none of them (a neighbour's list pointers, the order) left it as it was.
+ */
+function unchanged(pre: Uint8Array, post: Uint8Array, pfn: number): boolean {
   const o = pfn * PAGE_STRIDE;
-  if (m[o + F_OWNER] !== 0) return 'allocated';
-  const list = m[o + F_LIST];
-  if (PageBuddy(m, pfn)) {
-    if (list === 0 || freeListOf(m, z, list) === null) return 'other';
-    return (m[o + F_FLAGS] & PG_REPORTED_OR_AERATED) !== 0 ? 'reported' : 'free';
-  }
-  if (list === 0) return 'off-list';
-  return freeListOf(m, z, list) === null ? other : 'other';
+  return (pre[o + F_OWNER] === 0) === (post[o + F_OWNER] === 0) && pre[o + F_TYPE] === post[o + F_TYPE] && pre[o + F_LIST] === post[o + F_LIST]
+    && ((pre[o + F_FLAGS] ^ post[o + F_FLAGS]) & PG_REPORTED_OR_AERATED) === 0;
 }
 
 /** A buddy page's states, described once for every version. */
@@ -162,7 +184,8 @@ export function buddyLifecycles(world: Uint8Array, z: number, lc: AnyStateMachin
     title: 'A page of the buddy allocator',
     machine: lc,
     pages: Array.from({ length: npages }, (_, pfn) => pfn),
-    state: (mm, pfn) => buddyPageState(mm, z, other, pfn),
+    state: stateWith((list) => freeListOf(world, z, list) !== null, other),
+    unchanged,
     holder: (mm, pfn) => mm[pfn * PAGE_STRIDE + F_OWNER] - 1,
     locks: {
       [ZL]: spinlockHeld(z + Z_LOCK),
