@@ -9,6 +9,7 @@ import { findSystem } from '../models/index.ts';
 import { check } from '../src/index.ts';
 import { monitorOf, searchWitnesses, transitionsOf } from '../src/lifecycle.ts';
 import type { Lifecycle, Scope } from '../src/system.ts';
+import { lifecycleSection } from '../src/lifecycle-doc.ts';
 
 function graphTransitions(lc: Lifecycle): Set<string> {
   const events = transitionsOf([lc]).map(({ transition: t }) => ({ type: t.event }));
@@ -62,5 +63,15 @@ describe('allocator page lifecycles', () => {
     expect(result.violation?.message).toMatch(/^pfn \d \(buddy-page\) went from free to reported in a step of page_reporting at 'l1-cycle' \(page_reporting_cycle\): no transition/);
     const drain = check('contig', { ...defaults('contig'), cpus: 1, contigs: 1 }, 'mutation-remote-drain-without-pcp-lock', {});
     expect(drain.result.violation?.message).toMatch(/went from pcp to (free|off-list) in a step of contig0 .*DRAIN(_MERGE)? is taken by kworker or cpu, not by a contig/);
+  }, 60_000);
+
+  it('the contract draws the buddy page of contig and reporting with a witness or a reason per transition', () => {
+    for (const name of ['contig', 'reporting']) {
+      const text = lifecycleSection(findSystem(name)!).join('\n');
+      expect(text).toContain('#### `buddy-page`: A page of the buddy allocator');
+      expect(text).toMatch(/\| `ALLOC` \| free \| allocated \| cpu \| zone->lock \| .* \| \d+ steps \|/);
+      expect(text).toContain(name === 'contig' ? '| `ALLOC_PCP` | pcp | allocated | cpu | pcp lock |' : '| `PUT_RAW` | batch | free | aerator | zone->lock |');
+      expect(text).toContain('needs a larger scope');
+    }
   }, 60_000);
 });
