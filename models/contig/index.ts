@@ -25,6 +25,8 @@ import { NO_PAGE, contigProperties, type ContigLayout } from '../../properties/c
 import { programActor } from '../common/machine.ts';
 import { cpuProgram, kworkerProgram } from './cpu.ts';
 import { CONTIG_VARIANTS } from './variants.ts';
+import { buddyLifecycles, contigBuddyPageMachine } from './lifecycle.ts';
+import { lifecycleMonitor } from '../../properties/lifecycle.ts';
 
 /** The zone, with a per-cpu page list set for each CPU actor. */
 export const contigGeometry = (cpus: number): ZoneGeometry => ({ npages: 8, maxOrder: 3, pageblockOrder: 1, nmt: MIGRATE_TYPES, extraLists: 0, pcpCpus: cpus });
@@ -117,10 +119,15 @@ export const contig: System = {
       actors.push(programActor(b, `kworker${c}`, 'kworker', 'wait', cpus + contigs + c));
     }
     const actorName = (a: number) => (a < cpus ? `cpu${a}` : a < cpus + contigs ? `contig${a - cpus}` : `kworker${a - cpus - contigs}`);
+    const world = initialWorld(lay);
+    // A CPU's per-cpu list is touched by the CPU and by its drain work.
+    const pcpCpu = (a: number) => (a < cpus ? a : a >= cpus + contigs ? a - cpus - contigs : -1);
+    const lifecycles = buddyLifecycles(world, lay.z, contigBuddyPageMachine, 'pcp', pcpCpu);
     return {
       actors,
-      world: initialWorld(lay),
-      properties: contigProperties(lay, exact === 1),
+      world,
+      properties: [...contigProperties(lay, exact === 1), lifecycleMonitor(lifecycles, actors, world.length)],
+      lifecycles,
       view: {
         pages: lay.npages,
         pageLabel: (pfn) => `p${pfn}`,

@@ -12,7 +12,9 @@ import {
   __isolate_free_page, pageblockNrPages, pageblockOrderOf, F_OWNER, move_freepages_block,
 } from '../../src/kernel/buddy.ts';
 import { ACT_CPU_ALLOC, ACT_DRAIN, cpuAllocWith, drainWith } from './cpu.ts';
-import { rmqueue_pcplist } from '../../src/kernel/pcp.ts';
+import { drain_pages_zone, rmqueue_pcplist } from '../../src/kernel/pcp.ts';
+import type { ActionFn } from '../../src/kernel/program.ts';
+import { pcpCountAt, pcpCpusOf } from '../../src/kernel/buddy.ts';
 
 /** fallbacks[] with MIGRATE_ISOLATE in every row (mutation-fallback-to-isolate). */
 const FALLBACKS_WITH_ISOLATE = FALLBACKS.map((row) => [...row, MIGRATE_ISOLATE]);
@@ -91,6 +93,17 @@ export interface ContigVariant extends Variant {
 }
 
 const AT = 'acr';
+
+/**
+ * __drain_all_pages() that drains every CPU's per-cpu list itself, from the calling
+ * CPU, as v6.0 does (443c2accd1b6) once pcp->lock is a spinlock any CPU may take
+ * (4b23a68f9536); at v5.19 the lists are under local_lock only, so the caller takes
+ * no lock the list's own CPU respects (mutation-remote-drain-without-pcp-lock).
+ */
+const drainRemotely: ActionFn = (m, _L, P, A) => {
+  m[P.mutex] = A + 1;
+  for (let cpu = 0; cpu < pcpCpusOf(m, P.z); cpu++) if (m[pcpCountAt(m, P.z, cpu)]) drain_pages_zone(m, P.z, cpu);
+};
 
 export const CONTIG_VARIANTS: readonly ContigVariant[] = [
   {
@@ -222,6 +235,17 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
       const node = b.nodes[undoLabel(AT, last)];
       const br0 = node.on.step[0];
       b.replace(undoLabel(AT, last), { step: [br(br0.target, br0.actions.filter((a) => a.type === ACT_RETURN))] }, 'the last pageblock is not un-isolated');
+    },
+  },
+  {
+    name: 'mutation-remote-drain-without-pcp-lock',
+    kernelFunction: 'mm/page_alloc.c: __drain_all_pages',
+    description: 'Seeded mutation (no kernel commit at v5.19): __drain_all_pages() drains every CPU\'s per-cpu list from the caller (alloc_contig_range()) instead of queueing drain_local_pages_wq on each CPU. v6.0 does drain remotely (443c2accd1b6 "mm/page_alloc: remotely drain per-cpu lists"), but only after 4b23a68f9536 "mm/page_alloc: protect PCP lists with a spinlock" made pcp->lock a lock other CPUs take; at v5.19 a list is under its CPU\'s local_lock only, so the remote drain takes a page off a list whose lock it does not hold. The page-lifecycle monitor sees it at the first such drain: the pcp -> free move is taken by a contig caller, not by the list\'s CPU or its drain work, and without the pcp lock.',
+    source: 'Seeded mutation of v5.19 __drain_all_pages(): "for_each_cpu(cpu, &cpus_with_pcps) { ... queue_work_on(cpu, mm_percpu_wq, drain); } for_each_cpu(cpu, &cpus_with_pcps) flush_work(...)" replaced by v6.0\'s "drain_pages_zone(cpu, zone)" for every CPU, without v6.0\'s pcp spinlock (443c2accd1b6, 4b23a68f9536, Mel Gorman / Nicolas Saenz Julienne, 2022).',
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
+    scope: { cpus: 1, contigs: 1, range: 0, exact: 0 },
+    patch(b) {
+      b.replaceAction('__drain_all_pages: queue', drainRemotely);
     },
   },
   {

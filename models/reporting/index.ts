@@ -25,6 +25,8 @@ import { programActor } from '../common/machine.ts';
 import { REPORTING_VARIANTS } from './variants.ts';
 import { ACT, NO_PAGE, SEED, batchEmpty } from './actions.ts';
 import { V57, buildV57 } from './v57.ts';
+import { aerationBuddyPageMachine, buddyLifecycles, reportingBuddyPageMachine } from '../contig/lifecycle.ts';
+import { lifecycleMonitor } from '../../properties/lifecycle.ts';
 
 /** The aeration RFC (seed 003, v1, 2019) on the v5.2 allocator: the default version. */
 export const AERATION_KERNEL = 'v5.2+aeration-v1';
@@ -163,7 +165,11 @@ export const reporting: System = {
     // A variant belongs to one version; --kernel may name it or be left out.
     const k = v ? v.kernel ?? AERATION_KERNEL : kernel ?? AERATION_KERNEL;
     if (kernel !== undefined && k !== kernel) throw new Error(`variant '${variant}' is of kernel ${k}, not ${kernel}`);
-    if (k === 'v5.7') return buildV57(scope, v?.patch, { ...V57, ...v?.v57 });
+    if (k === 'v5.7') {
+      const m57 = buildV57(scope, v?.patch, { ...V57, ...v?.v57 });
+      const lc57 = buddyLifecycles(m57.world, REPORTING_GEOMETRY.npages * PAGE_STRIDE, reportingBuddyPageMachine, 'batch');
+      return { ...m57, properties: [...m57.properties, lifecycleMonitor(lc57, m57.actors, m57.world.length)], lifecycles: lc57 };
+    }
     if (k !== AERATION_KERNEL) throw new Error(`reporting models kernels ${AERATION_KERNEL} and v5.7, not ${k}`);
     const lay = reportingLayout(cpus, hwm);
     const actors = [];
@@ -179,10 +185,12 @@ export const reporting: System = {
     const z = lay.z;
     const g = REPORTING_GEOMETRY;
     const nodeName = (n: number) => (n < g.npages ? `p${n}` : n === batchHead(world, z) ? 'batch' : (() => { const f = freeListOf(world, z, n - g.npages + 16); return f ? `head[${f.order}][${MT_NAMES[f.mt]}]` : `node${n}`; })());
+    const lifecycles = buddyLifecycles(world, z, aerationBuddyPageMachine, 'batch');
     return {
       actors,
       world,
-      properties: reportingProperties(lay),
+      properties: [...reportingProperties(lay), lifecycleMonitor(lifecycles, actors, world.length)],
+      lifecycles,
       view: {
         pages: g.npages,
         pageLabel: (pfn) => `p${pfn}`,

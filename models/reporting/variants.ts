@@ -11,7 +11,7 @@ import { nrFreeAeratedAt, type FreeHooks } from '../../src/kernel/buddy.ts';
 import { F_FLAGS, PAGE_STRIDE } from '../../src/kernel/page.ts';
 import type { Variant } from '../../src/system.ts';
 import { __isolate_free_page } from '../../src/kernel/buddy.ts';
-import { PAGE_REPORTING_IDLE, inPassAt, stateAt } from '../../src/kernel/page_reporting.ts';
+import { PAGE_REPORTING_IDLE, PG_reported, inPassAt, stateAt } from '../../src/kernel/page_reporting.ts';
 import type { V57Code } from './v57.ts';
 import { ACT, aeratorActions } from './actions.ts';
 
@@ -27,6 +27,15 @@ export interface ReportingVariant extends Variant {
 const isolateIgnoringFailure: V57Code['isolate'] = (m, z, pfn, order, hooks) => {
   const n = __isolate_free_page(m, z, pfn, order, hooks);
   return n || 1 << order;
+};
+/**
+ * page_reporting_cycle()'s isolation replaced by flagging the page PG_reported where
+ * it lies (mutation-report-in-place): no __isolate_free_page(), no report, and 0
+ * returned so that the walk stops there as after a failed isolation.
+ */
+const reportInPlace: V57Code['isolate'] = (m, _z, pfn) => {
+  m[pfn * PAGE_STRIDE + F_FLAGS] |= PG_reported;
+  return 0;
 };
 /** The end of a pass with atomic_set(&prdev->state, IDLE) (mutation-idle-with-atomic-set): a request made during the pass is lost. */
 const finishWithSet: V57Code['finish'] = (m, _L, P) => {
@@ -144,5 +153,14 @@ export const REPORTING_VARIANTS: readonly ReportingVariant[] = [
     expect: { kind: 'invariant', property: 'batch-never-allocated' },
     patch: {},
     v57: { isolate: isolateIgnoringFailure },
+  },
+  {
+    name: 'mutation-report-in-place',
+    kernel: 'v5.7',
+    description: 'Seeded mutation (no kernel commit) of v5.7 page_reporting_cycle(): a free page is flagged PG_reported where it lies on its free list, without __isolate_free_page() taking it off and without the report, so the reporting pass skips it forever after although the host was never told. Found by page-lifecycle at once: a buddy page goes from free to reported, which only page_reporting_drain() may do, and only to a page it isolated.',
+    source: 'Seeded mutation of mm/page_reporting.c (v5.7) page_reporting_cycle(): "if (!__isolate_free_page(page, order)) { next = page; break; } ... sg_set_page(&sgl[*offset], page, page_len, 0);" replaced by __SetPageReported(page); page_reporting_drain(): "if (PageBuddy(page) && buddy_order(page) == order) __SetPageReported(page);" is the only place a page becomes reported.',
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
+    patch: {},
+    v57: { isolate: reportInPlace },
   },
 ];
