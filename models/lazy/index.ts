@@ -13,6 +13,8 @@ import { mbindProgram } from '../../src/kernel/mapped-v3/mempolicy.ts';
 import { toucherProgram, toucherStart } from '../../src/kernel/mapped-v3/fault.ts';
 import { compactionProgram } from '../../src/kernel/mapped-v3/compaction.ts';
 import { lazyProperties } from '../../properties/lazy.ts';
+import { lifecycleMonitor } from '../../properties/lifecycle.ts';
+import { lazyLifecycles } from './lifecycle.ts';
 import type { ActorDef, Model, Scope, System } from '../../src/system.ts';
 import { programActor } from '../common/machine.ts';
 import { LAZY_CONTRACT } from './contract.ts';
@@ -63,10 +65,12 @@ export const lazy: System = {
       v?.patch.compaction?.(cp, lay.lay);
       actors.push(programActor(cp, 'compact', 'compaction', 'freepages', actors.length));
     }
+    const lifecycles = lazyLifecycles(lay.lay);
     return {
       actors,
       world: lay.world,
-      properties: lazyProperties(lay.lay),
+      properties: [...lazyProperties(lay.lay), lifecycleMonitor(lifecycles, actors, lay.world.length)],
+      lifecycles,
       ...(touchers > 1 ? { symmetry: toucherSymmetry(lay.lay, 1, touchers) } : {}),
       view: view(lay.lay),
     };
