@@ -6,7 +6,8 @@
 import { FAULT } from '../../src/kernel/mapped-v3/fault.ts';
 import { NO_PAGE, type MappedLayout } from '../../src/kernel/mapped-v3/layout.ts';
 import { lru_cache_add, putback_lru_page } from '../../src/kernel/mapped-v3/lru.ts';
-import { F_DATA, pageAt } from '../../src/kernel/mapped-v3/page.ts';
+import { F_DATA, PageLocked, pageAt, unlock_page } from '../../src/kernel/mapped-v3/page.ts';
+import { remove_migration_ptes } from '../../src/kernel/mapped-v3/compaction.ts';
 import { MBIND, lazyUnmap } from '../../src/kernel/mapped-v3/mempolicy.ts';
 import { TTU_MIGRATE_DIRECT } from '../../src/kernel/mapped-v3/rmap.ts';
 import { type ProgramBuilder, STEP, br } from '../../src/kernel/program.ts';
@@ -60,7 +61,10 @@ export const LAZY_VARIANTS: readonly LazyVariant[] = [
     name: 'lazy-with-migration-entries',
     description: 'The lazy path unmaps with TTU_MIGRATE_DIRECT (the pre-seed TTU_MIGRATION) instead of adding the page to the swap cache: it leaves a migration entry, which holds no reference, and nobody migrates the page and removes it; putback_lru_page() and the pagevec drain drop the last references and free the page under the entry (a later fault would hit migration_entry_to_page()\'s BUG_ON(!PageLocked(p))).',
     source: 'Seed 001 splits TTU_MIGRATION into TTU_MIGRATE_DIRECT and TTU_MIGRATE_DEFERRED; try_to_unmap_one(): "do_swap_page() will wait until the migration pte is removed"; include/linux/swapops.h migration_entry_to_page(): "Any use of migration entries may only occur while the corresponding page is locked" BUG_ON(!PageLocked(p)).',
-    expect: { kind: 'invariant', property: 'no-mapped-free-page' },
+    // page-lifecycle finds it first, at the unmap itself: only compaction, which keeps the page locked until
+    // remove_migration_ptes(), may turn a mapped anon page into an unmapped one behind a migration entry; the
+    // freed page under the entry (no-mapped-free-page) is the later symptom.
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
     patch: {
       mbind(b, lay) {
         skipAddToSwap(b);
@@ -145,6 +149,24 @@ export const LAZY_VARIANTS: readonly LazyVariant[] = [
           const data = m[L + early];
           move(m, L, P, A);
           if (m[L + rc] === 0) m[pageAt(m[L + newpage], F_DATA)] = data; // the copy is the early one
+        });
+      },
+    },
+  },
+  {
+    name: 'failed-migration-keeps-entry',
+    description: 'When move_to_new_page() fails (-EAGAIN: an extra reference, or the swap cache slot changed), __unmap_and_move() does not restore the PTEs with remove_migration_ptes(page, page): the migration entry stays, holds no reference, and once the page is put back and its last reference dropped the entry points at a free page. A seeded mutation of the fixed code, named as such; found at --compaction 1.',
+    source: 'Seeded mutation of v3.3 mm/migrate.c __unmap_and_move(): "if (rc && remap_swapcache) remove_migration_ptes(page, page);".',
+    expect: { kind: 'invariant', property: 'no-mapped-free-page' },
+    patch: {
+      compaction(b, lay) {
+        const page = slot(b, 'page');
+        const newpage = slot(b, 'newpage');
+        const rc = slot(b, 'rc');
+        const remap = slot(b, 'remap_swapcache');
+        b.replaceAction('remove_migration_ptes', (m, L) => {
+          if (m[L + rc] === 0 && m[L + remap]) remove_migration_ptes(m, lay, m[L + page], m[L + newpage]);
+          if (PageLocked(m, m[L + newpage])) unlock_page(m, m[L + newpage], 'move_to_new_page');
         });
       },
     },
