@@ -53,6 +53,9 @@ const TOUCHER = ['toucher'];
 const MBIND = ['mbind'];
 const KSWAPD = ['kswapd'];
 const COMPACTION = ['compaction'];
+/** Why some transitions have no witness at the default scope. */
+const COMPACTION_OFF = 'compaction runs only at --compaction 1 (the default scope has none)';
+const READS_OFF = 'read faults, and so do_wp_page, happen only at --reads 1 (the default threads only write)';
 const EVERYONE = ['toucher', 'mbind', 'kswapd', 'compaction', 'swap-io'];
 
 export const anonPageMachine: AnyStateMachine = createMachine({
@@ -63,22 +66,22 @@ export const anonPageMachine: AnyStateMachine = createMachine({
       description: 'In the buddy allocator (PageBuddy).',
       on: {
         ALLOC_FAULT: tr('unmapped', { by: TOUCHER, lock: 'mmap_sem', fn: 'read_swap_cache_async: alloc_page_vma / migrate_misplaced_page: alloc_pages_exact_node' }),
-        ALLOC_TARGET: tr('unmapped', { by: COMPACTION, lock: 'none', fn: 'isolate_freepages: split_free_page' }),
+        ALLOC_TARGET: tr('unmapped', { by: COMPACTION, lock: 'none', fn: 'isolate_freepages: split_free_page', largerScope: COMPACTION_OFF }),
       },
     },
     mapped: {
       description: 'Mapped by a present PTE, not in the swap cache (PageAnon, on the LRU or isolated).',
       on: {
         ADD_TO_SWAP: tr('mapped-swapcache', { by: [...MBIND, ...KSWAPD], lock: 'page lock', fn: 'migrate_pages_unmap_only / shrink_page_list: add_to_swap' }),
-        UNMAP_MIGRATION: tr('unmapped', { by: COMPACTION, lock: 'page lock', fn: '__unmap_and_move: try_to_unmap(TTU_MIGRATE_DIRECT): a migration entry' }),
+        UNMAP_MIGRATION: tr('unmapped', { by: COMPACTION, lock: 'page lock', fn: '__unmap_and_move: try_to_unmap(TTU_MIGRATE_DIRECT): a migration entry', largerScope: COMPACTION_OFF }),
       },
     },
     'mapped-swapcache': {
       description: 'Mapped and in the swap cache: added by add_to_swap() before the unmap, or faulted in read-only.',
       on: {
         UNMAP: tr('swapcache', { by: [...MBIND, ...KSWAPD, ...COMPACTION], lock: 'page lock', fn: 'try_to_unmap (TTU_MIGRATE_DEFERRED, TTU_UNMAP, TTU_MIGRATE_DIRECT): a swap entry' }),
-        REUSE: tr('mapped', { by: TOUCHER, lock: 'page lock in step', fn: 'do_wp_page: trylock_page; reuse_swap_page (delete_from_swap_cache); unlock_page (under the ptl)' }),
-        REUSE_AFTER_LOCK: tr('mapped', { by: TOUCHER, lock: 'page lock', fn: 'do_wp_page: lock_page; pte_same; reuse_swap_page; unlock_page' }),
+        REUSE: tr('mapped', { by: TOUCHER, lock: 'page lock in step', fn: 'do_wp_page: trylock_page; reuse_swap_page (delete_from_swap_cache); unlock_page (under the ptl)', largerScope: READS_OFF }),
+        REUSE_AFTER_LOCK: tr('mapped', { by: TOUCHER, lock: 'page lock', fn: 'do_wp_page: lock_page; pte_same; reuse_swap_page; unlock_page', largerScope: READS_OFF }),
       },
     },
     swapcache: {
@@ -94,7 +97,7 @@ export const anonPageMachine: AnyStateMachine = createMachine({
       description: 'No PTE, not in the swap cache: a new page, a page under compaction\'s migration entry, or the old page after a migration until its last reference goes.',
       on: {
         ADD_TO_SWAP_CACHE: tr('swapcache', { by: [...TOUCHER, ...COMPACTION], lock: 'tree_lock', fn: 'read_swap_cache_async: __add_to_swap_cache / migrate_page_move_mapping (newpage)' }),
-        REMAP: tr('mapped', { by: COMPACTION, lock: 'page lock', fn: 'remove_migration_ptes' }),
+        REMAP: tr('mapped', { by: COMPACTION, lock: 'page lock', fn: 'remove_migration_ptes', largerScope: COMPACTION_OFF }),
         FREE: tr('free', { by: EVERYONE, lock: 'none', fn: 'put_page / putback_lru_page / lru_add_drain (the last reference)' }),
       },
     },
