@@ -112,6 +112,11 @@ export function folioMachine(id: string, unmovable: boolean, target: boolean): A
       description: 'Isolated and locked: by its CPU for migration, or by truncation.',
       on: {
         UNLOCK: tr('isolated', { by: CPU, holder: true, lock: 'page lock', fn: 'migrate_folio_undo_src: folio_unlock (-EAGAIN, retry)', ...iso }),
+        ...(unmovable ? {
+          // The owner locked it in filemap_grab_folio(); without the seed's compaction hunk a
+          // scanner may isolate it meanwhile, and the owner's unlock finds it isolated.
+          OWNER_UNLOCK: tr('isolated', { by: OWNER, lock: 'page lock', fn: 'kvm_gmem_get_pfn: folio_unlock', ...iso }),
+        } : {}),
         PUTBACK: tr('lru', { by: CPU, holder: true, lock: 'lru_lock', fn: 'migrate_folio_undo_src: folio_unlock; putback_movable_pages', ...iso }),
         ...(unmovable ? {} : { MIGRATE: tr('isolated-uncached', { by: CPU, holder: true, lock: 'page lock', fn: 'move_to_new_folio: a_ops->migrate_folio (filemap_migrate_folio)' }) }),
         TRUNCATE: tr('isolated-uncached', { by: EVICT, lock: 'page lock', fn: 'truncate_inode_folio: filemap_remove_folio (an isolated folio)', ...iso }),
