@@ -161,7 +161,8 @@ export function folioMachine(id: string, unmovable: boolean, target: boolean): A
     for (const s of ['isolating', 'isolated', 'isolated-locked', 'isolated-uncached']) (states[s] as { on?: object }).on = {};
     delete (states['uncached-lru'] as { on: Record<string, object> }).on.ISOLATE;
   }
-  return createMachine({ id, initial: 'free', states } as never);
+  // The file's folios start in the page cache and on the LRU (initialWorld).
+  return createMachine({ id, initial: !target && !unmovable ? 'lru' : 'free', states } as never);
 }
 
 /**
