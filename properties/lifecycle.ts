@@ -84,7 +84,8 @@ interface Allowed {
 
 /**
  * The monitor for `lifecycles` over a model whose actors are `actors` and whose
- * world is `worldSize` bytes (struct pages from offset 0, PAGE_STRIDE each).
+ * world is `worldSize` bytes (struct pages from offset 0, `stride` bytes each:
+ * PAGE_STRIDE, or a system's own, e.g. folio-v6's FOLIO_BYTES).
  * A lifecycle's pages that no machine claims are not looked at.
  */
 export interface LifecycleMonitor extends StepInvariant {
@@ -92,7 +93,7 @@ export interface LifecycleMonitor extends StepInvariant {
   witness(pre: Uint8Array, post: Uint8Array, actor: number, seen: (lifecycle: number, transition: number) => void): void;
 }
 
-export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: readonly ActorDef[], worldSize: number): LifecycleMonitor {
+export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: readonly ActorDef[], worldSize: number, stride = PAGE_STRIDE): LifecycleMonitor {
   // (lifecycle, from, to) -> the transitions that may explain the move.
   const tables = lifecycles.map((lc) => {
     const allowed = new Map<string, Map<string, Allowed[]>>();
@@ -139,14 +140,14 @@ export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: reado
    */
   function moves(pre: Uint8Array, post: Uint8Array, actor: number, from: number, to: number,
     seen: ((lifecycle: number, transition: number) => void) | null): string | null {
-    const end = Math.min(npages, Math.ceil(to / PAGE_STRIDE));
-    for (let pfn = (from / PAGE_STRIDE) | 0; pfn < end; pfn++) {
+    const end = Math.min(npages, Math.ceil(to / stride));
+    for (let pfn = (from / stride) | 0; pfn < end; pfn++) {
       const kinds = byPage[pfn];
       if (kinds.length === 0) continue;
-      const o = pfn * PAGE_STRIDE;
+      const o = pfn * stride;
       let b = 0;
-      while (b < PAGE_STRIDE && pre[o + b] === post[o + b]) b++;
-      if (b === PAGE_STRIDE) continue;
+      while (b < stride && pre[o + b] === post[o + b]) b++;
+      if (b === stride) continue;
       // The lifecycles of one page usually share their fast path: ask it once.
       let asked: Lifecycle['unchanged'] = undefined;
       let same = false;
@@ -170,7 +171,7 @@ export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: reado
   }
 
   const watched = (at: number): boolean => {
-    const pfn = Math.floor(at / PAGE_STRIDE);
+    const pfn = Math.floor(at / stride);
     return pfn < npages && byPage[pfn].length > 0;
   };
 

@@ -23,9 +23,10 @@ const committedLength = (name: string) => traceLength(replay(committed(name)).tr
 const DEFAULT = { cpus: 2, gmem: 1, files: 1 };
 
 describe('unmovable variants', () => {
-  it('has the variants of the seed and its review', () => {
+  it('has the variants of the seed and its review, and the seeded mutations', () => {
     expect(unmovable.variants.map((v) => v.name)).toEqual([
       'unlocked-mapping-test', 'stale-mapping-under-lock', 'test-after-unlock', 'set-unmovable-without-unevictable', 'no-unmovable-tests',
+      'isolate-without-clear-lru', 'putback-without-folio-put',
     ]);
   });
 

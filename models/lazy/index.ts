@@ -13,6 +13,8 @@ import { mbindProgram } from '../../src/kernel/mapped-v3/mempolicy.ts';
 import { toucherProgram, toucherStart } from '../../src/kernel/mapped-v3/fault.ts';
 import { compactionProgram } from '../../src/kernel/mapped-v3/compaction.ts';
 import { lazyProperties } from '../../properties/lazy.ts';
+import { lifecycleMonitor } from '../../properties/lifecycle.ts';
+import { lazyLifecycles } from './lifecycle.ts';
 import type { ActorDef, Model, Scope, System } from '../../src/system.ts';
 import { programActor } from '../common/machine.ts';
 import { LAZY_CONTRACT } from './contract.ts';
@@ -51,18 +53,24 @@ export const lazy: System = {
     actors.push(programActor(mb.b, 'mbind', 'mbind', 'migrate_prep', 0));
     for (let t = 0; t < touchers; t++) {
       const tp = toucherProgram(lay.lay, 1 + t, TOUCHER_NODE, reads === 1);
-      v?.patch.toucher?.(tp.b, lay.lay);
+      v?.patch.toucher?.(tp.b, lay.lay, 1 + t);
       actors.push(programActor(tp.b, `thread${t}`, 'toucher', toucherStart(reads === 1), 1 + t));
     }
     if (reclaim > 0) {
       actors.push(programActor(kswapdProgram(lay.lay, reclaim), 'kswapd0', 'kswapd', 'isolate', actors.length));
       actors.push(programActor(endIoProgram(lay.lay), 'swap-io', 'swap-io', 'wait', actors.length));
     }
-    if (compaction > 0) actors.push(programActor(compactionProgram(lay.lay, 1 + touchers), 'compact', 'compaction', 'freepages', actors.length));
+    if (compaction > 0) {
+      const cp = compactionProgram(lay.lay, 1 + touchers);
+      v?.patch.compaction?.(cp, lay.lay);
+      actors.push(programActor(cp, 'compact', 'compaction', 'freepages', actors.length));
+    }
+    const lifecycles = lazyLifecycles(lay.lay);
     return {
       actors,
       world: lay.world,
-      properties: lazyProperties(lay.lay),
+      properties: [...lazyProperties(lay.lay), lifecycleMonitor(lifecycles, actors, lay.world.length)],
+      lifecycles,
       ...(touchers > 1 ? { symmetry: toucherSymmetry(lay.lay, 1, touchers) } : {}),
       view: view(lay.lay),
     };

@@ -12,6 +12,9 @@ import {
   folioListHead, pageCacheSlot,
 } from '../../src/kernel/folio-v6/folio.ts';
 import { unmovableProperties } from '../../properties/unmovable.ts';
+import { lifecycleMonitor } from '../../properties/lifecycle.ts';
+import { FOLIO_BYTES } from '../../src/kernel/folio-v6/folio.ts';
+import { unmovableLifecycles } from './lifecycle.ts';
 import { programActor } from '../common/machine.ts';
 import { cpuProgram, ownerProgram, truncatorProgram } from './actors.ts';
 import { UNMOVABLE_CONTRACT } from './contract.ts';
@@ -58,10 +61,13 @@ export function buildUnmovable(scope: Scope, patch: Patch): Model {
   patch.owner?.(o, lay);
   actors.push(programActor(o, 'owner', 'owner', 'create', cpus));
   actors.push(programActor(truncatorProgram(lay), 'truncate', 'truncate', 'evict/find0', cpus + 1));
+  const world = initialWorld(lay);
+  const lifecycles = unmovableLifecycles(lay);
   return {
     actors,
-    world: initialWorld(lay),
-    properties: unmovableProperties(lay),
+    world,
+    properties: [...unmovableProperties(lay), lifecycleMonitor(lifecycles, actors, world.length, FOLIO_BYTES)],
+    lifecycles,
     symmetry: unmovableSymmetry(lay),
     view: {
       pages: 0,

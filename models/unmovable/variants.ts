@@ -5,7 +5,7 @@
  */
 import { set_bit } from '../../src/kernel/bitops.ts';
 import {
-  type CompactCtx, MOVE_TO_NEW_FOLIO, SCAN, UNMOVABLE_UNDER_LOCK, moveToNewFolio,
+  type CompactCtx, MIGRATE, MOVE_TO_NEW_FOLIO, SCAN, UNMOVABLE_UNDER_LOCK, moveToNewFolio,
 } from '../../src/kernel/folio-v6/compaction.ts';
 import { AS_UNMOVABLE, I_FLAGS, NO_MAPPING, folioMappingWord, mapping_unmovable } from '../../src/kernel/folio-v6/folio.ts';
 import { type ActionFn, type ProgramBuilder, br } from '../../src/kernel/program.ts';
@@ -146,6 +146,28 @@ export const UNMOVABLE_VARIANTS: readonly (Variant & { patch: Patch })[] = [
       cpu(b, cpu, lay) {
         v67Scanner(b);
         noMoveToNewFolioTest(b, cpu, lay);
+      },
+    },
+  },
+  {
+    name: 'isolate-without-clear-lru',
+    description: 'isolate_migratepages_block() tests PG_lru with folio_test_lru() instead of clearing it with folio_test_clear_lru() before lruvec_del_folio(): the isolated folio sits on cc->migratepages with PG_lru still set, so anyone who trusts PG_lru (folio_isolate_lru(), the release in folio_put()) takes it off "the LRU" again. A seeded mutation of the fixed code, named as such.',
+    source: 'Seeded mutation of v6.8 mm/compaction.c isolate_migratepages_block(): "/* Try isolate the folio */ if (!folio_test_clear_lru(folio)) goto isolate_fail_put;"; the atomic test-and-clear dates from commit d25b5bd8a8f4 ("mm/lru: introduce TestClearPageLRU()", v5.11), which made clearing PG_lru the isolation itself.',
+    expect: { kind: 'invariant', property: 'isolated-holds-reference' },
+    patch: {
+      cpu(b) {
+        b.replaceAction('folio_test_clear_lru(folio)', () => { /* folio_test_lru(folio) only: PG_lru stays set */ });
+      },
+    },
+  },
+  {
+    name: 'putback-without-folio-put',
+    description: 'folio_putback_lru() in putback_movable_pages() adds the folio back to the LRU but drops no reference: the isolation reference taken by folio_get_nontail_page() is never given back, so the folio outlives its truncation and is never freed. A seeded mutation of the fixed code (a dropped put), named as such.',
+    source: 'Seeded mutation of v6.8 mm/vmscan.c folio_putback_lru(): "folio_add_lru(folio); folio_put(folio); /* drop ref from isolate */", called by mm/migrate.c putback_movable_pages() for a folio move_to_new_folio() refused (-EOPNOTSUPP for an unmovable mapping, -EAGAIN).',
+    expect: { kind: 'termination', property: 'folios-accounted' },
+    patch: {
+      cpu(b) {
+        b.replace(MIGRATE.putbackPut, { step: [{ ...b.nodes[MIGRATE.putbackPut].on.step[0], actions: [] }] }, '(no folio_put(folio): the isolation reference is kept)');
       },
     },
   },
