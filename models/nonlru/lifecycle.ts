@@ -210,10 +210,13 @@ export function migrationPageMachine(id: string, o: OwnerKinds): AnyStateMachine
       description: 'Being migrated: locked by the CPU that isolated it, in move_to_new_page.',
       on: {
         UNLOCK: tr('isolated', { by: CPU, holder: true, lock: 'page lock', fn: 'unmap_and_move: unlock_page (-EAGAIN)' }),
-        MIGRATE: tr('migrated', { by: CPU, holder: true, lock: 'page lock', fn: 'move_to_new_page (a_ops->migratepage)' }),
+        // An owner whose callback releases the old page in its middle always passes
+        // through `deleted`; the others' migration is one move.
         ...(o.releasedInMigratepage ? {
           DELETE: tr('deleted', { by: CPU, holder: true, lock: 'page lock', fn: `${o.releasedInMigratepage} (a_ops->migratepage, in the caller's context)` }),
-        } : {}),
+        } : {
+          MIGRATE: tr('migrated', { by: CPU, holder: true, lock: 'page lock', fn: 'move_to_new_page (a_ops->migratepage)' }),
+        }),
       },
     },
     ...(o.releasedInMigratepage ? {

@@ -170,7 +170,7 @@ export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     // With the scan mix in the range, the driver's own release is the shorter way in:
     // free_pages_prepare() keeps a mapping without PAGE_MAPPING_FLAGS and
     // free_pages_check() reports it (before the mix: freed-page-clean, 12 steps).
-    expect: { kind: 'kernel-bug', property: 'bad_page(): non-NULL mapping' },
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
     patch: everywhere(clearMovableNegated),
   },
   {
@@ -258,7 +258,7 @@ export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     kernelFunction: 'isolate_movable_page (mm/migrate.c)',
     description: 'isolate_movable_page() sets PG_isolated after unlock_page(), in a step of its own: the flag changes while another CPU may hold the page lock.',
     source: 'Seeded mutation of the fixed code, named as such, of seed patch 02 isolate_movable_page(): "__SetPageIsolated(page); unlock_page(page);" and the cover letter: "VM marks the page as PG_isolated under lock_page".',
-    expect: { kind: 'invariant', property: 'isolated-under-page-lock' },
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
     patch: {
       cpu(b) {
         const at = `${ISO}/check`;
