@@ -51,7 +51,7 @@ export const BALLOON_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     source: 'Seed patch 03, include/linux/balloon_compaction.h balloon_page_delete(): "No touch page.lru field once @page has been isolated because VM is using the field." / "+\\tif (!PageIsolated(page))" / "\\t\\tlist_del(&page->lru);".',
     // Until page->lru became a list_head this was the property 'list-del-once'; now
     // CONFIG_DEBUG_LIST's check fires at the second list_del, two steps earlier.
-    expect: { kind: 'kernel-bug', property: 'list_del corruption, p0.lru->next is LIST_POISON1' },
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
     patch: { cpu: (b) => b.replaceAction(VB_DELETE, (m, L, P) => deleteTouchingLru(m, P.lists, m[L + P.page])) },
   },
   {
@@ -67,7 +67,7 @@ export const BALLOON_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     kernelFunction: 'virtballoon_migratepage (drivers/virtio/virtio_balloon.c)',
     description: 'virtballoon_migratepage() inserts newpage into the balloon without taking the balloon\'s reference on it (get_page(newpage)), so migration\'s put_page(newpage) frees a page the balloon still holds.',
     source: 'drivers/virtio/virtio_balloon.c virtballoon_migratepage() (v4.8): "get_page(newpage); /* balloon reference */", the pair of the "put_page(page); /* balloon reference */" in seed patch 03\'s hunk; seed patch 01 "mm: use put_page to free page instead of putback_lru_page" (migration drops newpage\'s reference with put_page).',
-    expect: { kind: 'kernel-bug', property: 'bad_page(): nonzero mapcount' },
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
     patch: { cpu: (b) => b.replaceAction(VB_GET_NEWPAGE, () => {}) },
   },
   {

@@ -15,11 +15,11 @@
  */
 import { createMachine, type AnyStateMachine } from 'xstate';
 import {
-  PAGE_MAPPING_MOVABLE, PG_isolated, PG_locked, PG_lru, PageBuddy, lruNext, lruPrev, pageFlags, page_count, PageIsolated, PageLRU, PageLocked, mappingWord, pageLocker, pageNode,
+  F_REF, PAGE_MAPPING_MOVABLE, PAGE_STRIDE, PG_isolated, PG_locked, PG_lru, PageBuddy, lruNext, lruPrev, pageFlags, page_count, PageIsolated, PageLRU, PageLocked, mappingWord, pageLocker, pageNode,
 } from '../../src/kernel/page.ts';
 import { headOf, spaceOf } from '../../src/kernel/list.ts';
 import { isolationClaims } from '../../src/kernel/movable.ts';
-import type { MigrationPages } from '../common/migration-world.ts';
+import { type MigrationPages, headsBytes, initMigrationPages } from '../common/migration-world.ts';
 import type { Lifecycle, LifecycleMeta } from '../../src/system.ts';
 
 /** A transition: its event, target and who/lock/function (LifecycleMeta). */
@@ -160,6 +160,14 @@ export interface OwnerKinds {
    * one step (zsmalloc's SetZsPageMovable, balloon_page_dequeue's trylock_page).
    */
   readonly ownerLock?: 'page lock' | 'page lock in step';
+  /**
+   * An owner whose migratepage callback is a program of steps that releases the old
+   * page in the middle (virtballoon_migratepage: balloon_page_delete(page) after
+   * inserting newpage, then tell_host() sleeps): the callback's kernel function.
+   * The old page then waits, released, isolated and locked by its CPU, until
+   * move_to_new_page() clears PG_isolated on MIGRATEPAGE_SUCCESS.
+   */
+  readonly releasedInMigratepage?: string;
 }
 
 /**
@@ -202,9 +210,23 @@ export function migrationPageMachine(id: string, o: OwnerKinds): AnyStateMachine
       description: 'Being migrated: locked by the CPU that isolated it, in move_to_new_page.',
       on: {
         UNLOCK: tr('isolated', { by: CPU, holder: true, lock: 'page lock', fn: 'unmap_and_move: unlock_page (-EAGAIN)' }),
-        MIGRATE: tr('migrated', { by: CPU, holder: true, lock: 'page lock', fn: 'move_to_new_page (a_ops->migratepage)' }),
+        // An owner whose callback releases the old page in its middle always passes
+        // through `deleted`; the others' migration is one move.
+        ...(o.releasedInMigratepage ? {
+          DELETE: tr('deleted', { by: CPU, holder: true, lock: 'page lock', fn: `${o.releasedInMigratepage} (a_ops->migratepage, in the caller's context)` }),
+        } : {
+          MIGRATE: tr('migrated', { by: CPU, holder: true, lock: 'page lock', fn: 'move_to_new_page (a_ops->migratepage)' }),
+        }),
       },
     },
+    ...(o.releasedInMigratepage ? {
+      deleted: {
+        description: `Released by ${o.releasedInMigratepage} in the middle of its steps: PAGE_MAPPING_MOVABLE alone, still PG_isolated, locked by the migrating CPU, on its cc->migratepages.`,
+        on: {
+          CLEAR_ISOLATED: tr('migrated', { by: CPU, holder: true, lock: 'page lock', fn: 'move_to_new_page: __ClearPageIsolated (MIGRATEPAGE_SUCCESS)' }),
+        },
+      },
+    } : {}),
     putback: {
       description: 'Off cc->migratepages, on its way back to its owner (still PG_isolated).',
       on: {
@@ -260,7 +282,10 @@ export function migrationPageState(read: Reader, pages: number, o: OwnerKinds, m
   if (f.lru) return 'lru';
   if (pfn >= pages && !f.isolated && f.mapping === 'none' && (f.list === 'freepages' || f.list === null)) return null;
   if (f.mapping === 'released') {
-    if (f.isolated) return o.releaseIsolated ? 'released-isolated' : 'other';
+    if (f.isolated) {
+      if (o.releasedInMigratepage && f.list === 'migrate' && f.locked && pageLocker(m, pfn) === f.listCpu) return 'deleted';
+      return o.releaseIsolated ? 'released-isolated' : 'other';
+    }
     return f.list === 'migrate' ? 'migrated' : f.list === null ? 'released' : 'other';
   }
   if (f.mapping === 'owner') {
@@ -328,7 +353,56 @@ export function migrationTargetState(read: Reader, m: Uint8Array, pfn: number): 
 }
 
 /** The CPU whose target pfn is (its free scanner isolated it). */
-export const targetCpu = (lay: { readonly pages: number }, pfn: number): number => Math.floor((pfn - lay.pages) / lay.pages);
+export const targetCpu = (lay: { readonly pages: number; readonly foreign: number }, pfn: number): number =>
+  Math.floor((pfn - lay.pages - lay.foreign) / lay.pages);
+
+// --- scan-mix-page ------------------------------------------------------------------
+
+/**
+ * A page of the scan mix (SCAN_MIX: slab, free order-1 buddy block, order-1 THP,
+ * LRU page): another subsystem's page that the compaction scan meets. In this
+ * system nobody but its (unmodelled) owner may change it, and its owner does not
+ * run here, so its struct page stays as the world began, but for a reference a
+ * compaction CPU may take and drop to look at it (v4.8 isolate_movable_page():
+ * get_page_unless_zero(), then put_page() when it is not a movable page after all).
+ */
+export const scanMixPageMachine: AnyStateMachine = createMachine({
+  id: 'scan-mix-page',
+  initial: 'theirs',
+  states: {
+    theirs: {
+      description: 'As its owner left it: slab, free buddy block, THP head or tail, or LRU page, every field as the world began.',
+      on: {
+        PEEK: tr('peeked', {
+          by: CPU, lock: 'none', fn: 'isolate_movable_page: get_page_unless_zero',
+          largerScope: 'no scope reaches it in v4.8: isolate_migratepages_block() skips every page of the mix (PageBuddy, PageCompound, PageLRU, !__PageMovable) before isolate_movable_page(), and nothing makes a mix page movable; a variant that drops one of those filters does',
+        }),
+      },
+    },
+    peeked: {
+      description: 'A compaction CPU holds a reference to look at it; nothing else of it has changed.',
+      on: {
+        UNPEEK: tr('theirs', {
+          by: CPU, lock: 'none', fn: 'isolate_movable_page: put_page (not a movable page)',
+          largerScope: 'as PEEK: only a scan that drops a v4.8 filter takes a reference to a mix page',
+        }),
+      },
+    },
+    other: { description: 'Changed by this system: a flag, page->mapping, page->lru, page->private, the page lock, or a reference dropped below its owner\'s. Nobody here may do that.' },
+  },
+} as never);
+
+/**
+ * The state of a mix page: `theirs` while its struct page is byte for byte as in
+ * `init` (the world at the start), `peeked` when only its refcount is above the
+ * start's, `other` otherwise.
+ */
+export function scanMixPageState(init: Uint8Array, m: Uint8Array, pfn: number): string {
+  const o = pfn * PAGE_STRIDE;
+  for (let b = 0; b < PAGE_STRIDE; b++) if (b !== F_REF && m[o + b] !== init[o + b]) return 'other';
+  const d = page_count(m, pfn) - page_count(init, pfn);
+  return d === 0 ? 'theirs' : d > 0 ? 'peeked' : 'other';
+}
 
 /**
  * A migration system's lifecycles: every page's life as the owner `o` lives it
@@ -338,7 +412,9 @@ export function migrationLifecycles(
   lay: MigrationPages & { readonly mapping: number; readonly driverLock: number },
   name = 'nonlru-page', title = 'The driver\'s non-LRU movable page', o: OwnerKinds = NONLRU_OWNER,
 ): Lifecycle[] {
+  // pfns: the owner's pages, the scan mix's (SCAN_MIX), then the CPUs' migration targets.
   const all = Array.from({ length: lay.npages }, (_, pfn) => pfn);
+  const owned = [...all.slice(0, lay.pages), ...all.slice(lay.pages + lay.foreign)];
   const read = factsReader(lay);
   const unchanged = unchangedIn(lay);
   const locks = {
@@ -348,20 +424,35 @@ export function migrationLifecycles(
       pageLockHeld(pre, post, pfn, actor) || (pageLocker(pre, pfn) < 0 && pageLocker(post, pfn) < 0),
   };
   const ownerKinds = [...new Set([...o.alloc, ...o.release, ...o.free])];
+  const mix: Lifecycle[] = [];
+  if (lay.foreign > 0) {
+    const init = new Uint8Array(lay.heads + headsBytes(lay.cpus));
+    initMigrationPages(init, lay);
+    mix.push({
+      name: 'scan-mix-page',
+      title: 'A page of the scan mix (slab, free buddy block, THP, LRU page)',
+      machine: scanMixPageMachine,
+      pages: all.slice(lay.pages, lay.pages + lay.foreign),
+      state: (m, pfn) => scanMixPageState(init, m, pfn),
+      holder: () => -1,
+      locks: {},
+    });
+  }
   return [
     {
-      name, title, machine: o === NONLRU_OWNER ? nonlruPageMachine : migrationPageMachine(name, o), pages: all,
+      name, title, machine: o === NONLRU_OWNER ? nonlruPageMachine : migrationPageMachine(name, o), pages: owned,
       state: (m, pfn) => migrationPageState(read, lay.pages, o, m, pfn), unchanged, holder: (m, pfn) => holderOf(read, m, pfn), locks,
     },
     {
       name: 'migration-target',
       title: 'A migration target (cc->freepages)',
       machine: migrationTargetMachine(ownerKinds, o.releaseIsolated),
-      pages: all.slice(lay.pages),
+      pages: all.slice(lay.pages + lay.foreign),
       state: (m, pfn) => migrationTargetState(read, m, pfn),
       unchanged,
       holder: (_m, pfn) => targetCpu(lay, pfn),
       locks,
     },
+    ...mix,
   ];
 }

@@ -82,6 +82,12 @@ const isolateSuccessNoFlag: ActionFn = (m, L, P) => {
   unlock_page(m, page);
   list_add(m, spaceOf(P.ls), pageNode(page), P.list);
 };
+const unlockOnly: ActionFn = (m, L, P) => unlock_page(m, m[L + P.page]);
+const isolateSuccessUnlocked: ActionFn = (m, L, P) => {
+  const page = m[L + P.page];
+  __SetPageIsolated(m, page);
+  list_add(m, spaceOf(P.ls), pageNode(page), P.list);
+};
 const setIsolatedLate: ActionFn = (m, L, P) => __SetPageIsolated(m, m[L + P.page]);
 
 /** get_page_unless_zero() without its zero test: a plain page_ref_inc(). */
@@ -170,7 +176,7 @@ export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     // With the scan mix in the range, the driver's own release is the shorter way in:
     // free_pages_prepare() keeps a mapping without PAGE_MAPPING_FLAGS and
     // free_pages_check() reports it (before the mix: freed-page-clean, 12 steps).
-    expect: { kind: 'kernel-bug', property: 'bad_page(): non-NULL mapping' },
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
     patch: everywhere(clearMovableNegated),
   },
   {
@@ -258,7 +264,7 @@ export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     kernelFunction: 'isolate_movable_page (mm/migrate.c)',
     description: 'isolate_movable_page() sets PG_isolated after unlock_page(), in a step of its own: the flag changes while another CPU may hold the page lock.',
     source: 'Seeded mutation of the fixed code, named as such, of seed patch 02 isolate_movable_page(): "__SetPageIsolated(page); unlock_page(page);" and the cover letter: "VM marks the page as PG_isolated under lock_page".',
-    expect: { kind: 'invariant', property: 'isolated-under-page-lock' },
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
     patch: {
       cpu(b) {
         const at = `${ISO}/check`;
@@ -273,6 +279,31 @@ export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
         const onTrue = node.on[STEP].find((x) => x.actions.some((a) => a.type === ISOLATE_SUCCESS))?.target ?? Object.values(node.on).flat().find((x) => x.actions.some((a) => a.type === ISOLATE_SUCCESS))!.target;
         b.replace(at, on);
         b.steps(`${at}/late-set`, 'isolate_movable_page', '__SetPageIsolated(page)', [br(onTrue, [late])]);
+      },
+    },
+  },
+  {
+    name: 'isolate-after-unlock',
+    kernelFunction: 'isolate_movable_page (mm/migrate.c)',
+    description: 'isolate_movable_page() calls unlock_page() right after its checks and only then, in a step of its own, a_ops->isolate_page(), __SetPageIsolated() and the list_add to cc->migratepages: the whole isolation runs without the page lock.',
+    source: 'Seeded mutation of the fixed code, named as such, of seed patch 02 isolate_movable_page() and the cover letter: "VM marks the page as PG_isolated under lock_page".',
+    expect: { kind: 'invariant', property: 'isolated-under-page-lock' },
+    patch: {
+      cpu(b) {
+        const at = `${ISO}/check`;
+        const node = b.nodes[at];
+        const page = slotOf(b, 'low_pfn');
+        const unlock = b.a('unlock_page (before the isolation)', unlockOnly, { page });
+        let late: { target: string; actions: typeof node.on[string][number]['actions'] } | null = null;
+        const on = Object.fromEntries(Object.entries(node.on).map(([ev, brs]) => [ev, brs.map((x) => {
+          const ok = x.actions.find((a) => a.type === ISOLATE_SUCCESS);
+          if (!ok) return x;
+          late = { target: x.target, actions: x.actions.map((a) => (a === ok ? b.a('isolate_success without the page lock', isolateSuccessUnlocked, a.params) : a)) };
+          return { ...x, target: `${at}/late-isolate`, actions: [unlock] };
+        })]));
+        b.replace(at, on);
+        const l = late as unknown as { target: string; actions: never[] };
+        b.steps(`${at}/late-isolate`, 'isolate_movable_page', 'a_ops->isolate_page(page); __SetPageIsolated(page) (after unlock_page)', [br(l.target, l.actions)]);
       },
     },
   },
