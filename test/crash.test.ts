@@ -46,11 +46,12 @@ describe('a driver that throws', () => {
       const j = JSON.parse(r.stdout);
       expect(j.violation).toMatchObject({ kind: 'kernel-bug', property: 'uncaught-exception' });
       expect(j.violation.message).toMatch(/^the action of cpu\d at 'migrate\/uam\/uap\/mtnp' on step \(move_to_new_page\) threw TypeError: Cannot set properties of undefined/);
-      // The shortest interleaving: the driver inflates, a CPU isolates and migrates.
-      expect(j.violation.steps).toBe(9);
+      // The shortest interleaving: the driver inflates, a CPU scans past the scan mix's
+      // pages (--mix 4), isolates and migrates.
+      expect(j.violation.steps).toBe(13);
       const again = run(['replay', join(out, 'crashy.json'), '--json']);
       expect(again.status).toBe(10);
-      expect(JSON.parse(again.stdout)).toMatchObject({ matches: true, reproduced: { property: 'uncaught-exception', steps: 9 } });
+      expect(JSON.parse(again.stdout)).toMatchObject({ matches: true, reproduced: { property: 'uncaught-exception', steps: 13 } });
       expect(readFileSync(join(out, 'crashy.json'), 'utf8')).toMatch(/uncaught-exception/);
     }, 60_000);
   }

@@ -21,7 +21,7 @@ export const LAZY_CONTRACT: readonly ContractRule[] = [
     party: 'vm',
     text: 'Anon pages will first be added to the swap [or migration?] cache, if necessary. [...] if (PageAnon(page)) { if (!PageSwapCache(page) && !add_to_swap(page)) { nr_failed++; goto unlock; } }',
     source: `${SEED}, changelog and migrate_pages_unmap_only()`,
-    enforcedBy: ['BUG_ON(TTU_ACTION(flags) != TTU_MIGRATE_DIRECT)', 'BUG_ON(!PageLocked(p))', 'no-mapped-free-page'],
+    enforcedBy: ['BUG_ON(TTU_ACTION(flags) != TTU_MIGRATE_DIRECT)', 'BUG_ON(!PageLocked(p))', 'no-mapped-free-page', 'page-lifecycle'],
     brokenBy: ['lazy-without-swap-cache', 'lazy-with-migration-entries'],
   },
   {
@@ -29,7 +29,7 @@ export const LAZY_CONTRACT: readonly ContractRule[] = [
     party: 'vm',
     text: 'TTU_MIGRATE_DIRECT = 1, /* direct migration mode */ TTU_MIGRATE_DEFERRED = 2, /* deferred [lazy] migration mode */ [...] BUG_ON(TTU_ACTION(flags) != TTU_MIGRATE_DIRECT); entry = make_migration_entry(page, pte_write(pteval));',
     source: `${SEED}, include/linux/rmap.h and mm/rmap.c try_to_unmap_one()`,
-    enforcedBy: ['no-mapped-free-page', 'BUG_ON(!PageLocked(p))', 'pages-accounted'],
+    enforcedBy: ['no-mapped-free-page', 'BUG_ON(!PageLocked(p))', 'pages-accounted', 'page-lifecycle'],
     brokenBy: ['lazy-with-migration-entries'],
   },
   {
