@@ -8,7 +8,7 @@ import {
   TYPE_BUDDY,
 } from '../src/kernel/page.ts';
 import {
-  H_LOC, H_PIN, HANDLE_BYTES, NO_PFN, ZS_ALIVE, ZS_INUSE, ZS_ISOLATED, ZS_ONLIST, ZS_PAGE0, ZS_PAGES, ZS_READERS,
+  H_LOC, H_PIN, HANDLE_BYTES, NO_PFN, ZS_ALIVE, ZS_INUSE, ZS_ISOLATED, ZS_ONLIST, ZS_PAGE0, ZS_PAGES, ZS_READERS, ZS_WRITER,
   ZSPAGE_BYTES, type ZsPool,
 } from '../src/kernel/zsmalloc.ts';
 import type { EndProperty, Property, StateInvariant } from '../src/system.ts';
@@ -76,7 +76,7 @@ export function zsmallocProperties(lay: ZsLayout): Property[] {
     name: 'zspages-accounted',
     kind: 'termination',
     scope: 'end',
-    rule: 'When everyone has finished, every page is free or a subpage of a live zspage (movable with the pool\'s mapping, page->private set, PG_private on the first page only, not isolated, unlocked, one reference), every live zspage holds objects, is on its class\'s lists, is not isolated and has no reader, and no handle is pinned.',
+    rule: 'When everyone has finished, every page is free or a subpage of a live zspage (movable with the pool\'s mapping, page->private set, PG_private on the first page only, not isolated, unlocked, one reference), every live zspage holds objects, is on its class\'s lists, is not isolated and its migrate lock is free, and no handle is pinned.',
     source: 'mm/zsmalloc.c (v4.8): free_zspage / async_free_zspage free every empty zspage; zs_page_putback and zs_page_migrate give isolated zspages back (putback_zspage); compaction releases its unused targets.',
     check(m) {
       const owner = new Map<number, number>();
@@ -92,6 +92,7 @@ export function zsmallocProperties(lay: ZsLayout): Property[] {
         if (m[zs(z) + ZS_ONLIST] !== 1) return `zspage ${z} is on none of its class's lists`;
         if (m[zs(z) + ZS_ISOLATED] !== 0) return `zspage ${z} is still counted isolated`;
         if (m[zs(z) + ZS_READERS] !== 0) return `zspage ${z}'s migrate lock is still read-held`;
+        if (m[zs(z) + ZS_WRITER] !== 0) return `zspage ${z}'s migrate lock is still write-held`;
         for (let i = 0; i < ZS_PAGES; i++) owner.set(m[zs(z) + ZS_PAGE0 + i], i);
       }
       for (let pfn = 0; pfn < lay.npages; pfn++) {

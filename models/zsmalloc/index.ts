@@ -5,7 +5,7 @@
  * allocates and frees objects and the pool's free worker frees empty zspages.
  */
 import type { Model, Scope, System } from '../../src/system.ts';
-import { NO_PFN, ZS_INUSE, ZS_ISOLATED, ZS_ONLIST, ZS_READERS, ZSPAGE_BYTES, HANDLE_BYTES, H_LOC, H_PIN, zsmallocAops } from '../../src/kernel/zsmalloc.ts';
+import { NO_PFN, ZS_INUSE, ZS_ISOLATED, ZS_ONLIST, ZS_READERS, ZS_WRITER, ZSPAGE_BYTES, HANDLE_BYTES, H_LOC, H_PIN, zsmallocAops } from '../../src/kernel/zsmalloc.ts';
 import { zsmallocProperties } from '../../properties/zsmalloc.ts';
 import { programActor } from '../common/machine.ts';
 import { zsmallocLifecycles } from './lifecycle.ts';
@@ -59,7 +59,8 @@ export const zsmalloc: System = {
       const at = lay.pool.zspage0 + z * ZSPAGE_BYTES;
       globals.push({ name: `zspage${z}.inuse`, at: at + ZS_INUSE }, { name: `zspage${z}.isolated`, at: at + ZS_ISOLATED },
         { name: `zspage${z}.list`, at: at + ZS_ONLIST, render: (v) => ['-', 'class', 'free_pages'][v] ?? String(v) },
-        { name: `zspage${z}.readers`, at: at + ZS_READERS });
+        { name: `zspage${z}.readers`, at: at + ZS_READERS },
+        { name: `zspage${z}.writer`, at: at + ZS_WRITER, render: (v) => (v ? `actor ${v - 1}` : 'none') });
     }
     for (let o = 0; o < objects; o++) {
       const at = lay.pool.handle0 + o * HANDLE_BYTES;

@@ -5,7 +5,8 @@
  * isolated, migrated (zs_page_migrate) or put back by compaction CPUs, and released
  * by __free_zspage (__ClearPageMovable under the page lock), run by zs_free or by
  * the pool's free_work for a zspage that was isolated when it emptied, so a subpage
- * is never released while isolated. zsmalloc links zspages, not pages: a movable
+ * is never released while isolated, except by zs_page_migrate() itself: its
+ * reset_page(page) runs in the middle of its steps (the `deleted` state). zsmalloc links zspages, not pages: a movable
  * subpage is on no page->lru list. The same machine as nonlru's page with
  * zsmalloc's actors, and the same migration-target machine.
  */
@@ -21,6 +22,9 @@ export const ZSMALLOC_OWNER: OwnerKinds = {
   releaseIsolated: false,
   ownerLock: 'page lock in step',
   movable: 'in its zspage (zsmalloc links zspages, not pages)',
+  // zs_page_migrate() is a program of steps: reset_page(page) in its middle, then
+  // the unpin and unlock steps before move_to_new_page() clears PG_isolated.
+  releasedInMigratepage: 'zs_page_migrate',
 };
 
 export const zsmallocLifecycles = (lay: ZsLayout): Lifecycle[] =>

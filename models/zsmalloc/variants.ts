@@ -5,10 +5,11 @@
  */
 import { F_PRIVATE, PAGE_STRIDE, PG_private, clearFlag, __ClearPageIsolated } from '../../src/kernel/page.ts';
 import {
-  ZS_FREE_OBJ, ZS_ISOLATE, ZS_MIGRATE, ZS_RESET_0, ZS_RESET_1, ZSPAGE_BYTES, ZS_ISOLATED, ZS_ONLIST, freeSubpage0,
-  freeSubpage1, get_zspage, reset_page, zsFreeLocked, zsMigrate,
+  ZS_EMPTY_ZSPAGE, ZS_FREE_OBJ, ZS_ISOLATE, ZS_MIGRATE, ZS_RESET_0, ZS_RESET_1, ZS_STEP_CLASS_LOCK, ZS_TRYPIN,
+  ZS_TRYPIN_FAILS, ZS_UNPIN, ZS_UNPIN_UNLOCK, ZSPAGE_BYTES, ZS_ISOLATED, ZS_ONLIST, freeSubpage0, freeSubpage1,
+  get_zspage, reset_page, trypinStep, unpinStep, unpinUnlockStep, zsFreeLocked, zsMigrate,
 } from '../../src/kernel/zsmalloc.ts';
-import type { ActionFn, ProgramBuilder } from '../../src/kernel/program.ts';
+import { type ActionFn, type ProgramBuilder, STEP, br } from '../../src/kernel/program.ts';
 import type { Variant } from '../../src/system.ts';
 
 export interface Patch {
@@ -36,6 +37,43 @@ const isolateAsFlag: ActionFn = (m, L, P) => {
   const zs = P.zs0 + get_zspage(m, P, m[L + P.page]) * ZSPAGE_BYTES;
   if (m[zs + ZS_ONLIST] !== 0 && m[zs + ZS_ISOLATED] === 0) m[zs + ZS_ONLIST] = 0;
   m[zs + ZS_ISOLATED] = 1;
+};
+
+/**
+ * zs_page_migrate() without its trypin_tag() loop (and so without unpin_objects and
+ * the testpin_tag() BUG()s): it moves the objects of the page while a zs_free() may
+ * hold one's handle pinned and have read its old location.
+ */
+const migrateWithoutTrypin = (b: ProgramBuilder) => {
+  b.replaceGuard(ZS_TRYPIN_FAILS, () => false);
+  b.replaceAction(ZS_TRYPIN, trypinStep(false));
+  b.replaceAction(ZS_MIGRATE, zsMigrate(reset_page, { pinned: false }));
+  b.replaceAction(ZS_UNPIN, unpinStep(false));
+  b.replaceAction(ZS_UNPIN_UNLOCK, unpinUnlockStep(false));
+};
+
+/**
+ * zs_page_migrate() taking class->lock first and migrate_write_lock(zspage) second:
+ * each call site's first two steps rebuilt in that order from the same guards and
+ * actions (the -EBUSY exit now tests the write lock with the class lock held).
+ */
+const classLockFirst = (b: ProgramBuilder) => {
+  const suffix = `/${ZS_STEP_CLASS_LOCK}`;
+  for (const label of Object.keys(b.nodes)) {
+    if (!label.endsWith(suffix)) continue;
+    const entry = label.slice(0, -suffix.length);
+    const [write] = b.nodes[entry].on[STEP];
+    const [ebusy, go] = b.nodes[label].on[STEP];
+    const [classLock, ebusyUnlock] = ebusy.actions;
+    const empty = b.composites.get(ebusy.guard!.type)![1];
+    b.replace(entry, { [STEP]: [br(label, [classLock], go.guard)] }, 'get_zspage(page); spin_lock(&class->lock)');
+    b.replace(label, {
+      [STEP]: [
+        br(ebusy.target, [write.actions[0], ebusyUnlock], b.and(write.guard!, { type: empty, params: ebusy.guard!.params })),
+        br(go.target, [write.actions[0]], write.guard),
+      ],
+    }, 'migrate_write_lock(zspage) with class->lock held; if (!get_zspage_inuse(zspage)) goto unlock_class (-EBUSY)');
+  }
 };
 
 export const ZSMALLOC_VARIANTS: readonly (Variant & { patch: Patch })[] = [
@@ -78,5 +116,29 @@ export const ZSMALLOC_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     source: 'Seeded mutation of the fixed code, named as such, of mm/zsmalloc.c zs_page_migrate() (v4.8, seed patch 11): "reset_page(page); put_page(page); page = newpage;".',
     expect: { kind: 'termination', property: 'zspages-accounted' },
     patch: { cpu: (b) => b.replaceAction(ZS_MIGRATE, zsMigrate(reset_page, { putOld: false })) },
+  },
+  {
+    name: 'migrate-without-trypin',
+    kernelFunction: 'zs_page_migrate (mm/zsmalloc.c)',
+    description: 'zs_page_migrate() moves the objects of the page without trypin_tag()ing their handles first: a zs_free() that pinned a handle and read the object\'s location keeps the old page, which migration resets and gives back.',
+    source: 'Seed patch 11 "zsmalloc: page migration support" (changelog, on zs_page_migrate): "The reason we should lock all objects in the page is due to race between zs_map_object and zs_page_migrate. ... If zs_page_migrate doesn\'t do trypin_tag, zs_map_object\'s page can be stale so go crash." zs_free() reads the location the same way (pin_tag, handle_to_obj, get_zspage, migrate_read_lock) before obj_free() uses it. Found through the split of zs_free() and zs_page_migrate() into steps.',
+    expect: { kind: 'kernel-bug', property: 'BUG_ON(zspage->magic != ZSPAGE_MAGIC)' },
+    patch: { cpu: migrateWithoutTrypin },
+  },
+  {
+    name: 'migrate-class-lock-first',
+    kernelFunction: 'zs_page_migrate (mm/zsmalloc.c)',
+    description: 'zs_page_migrate() takes class->lock before migrate_write_lock(zspage), the reverse of zs_free(), which holds the zspage\'s read lock while it waits for class->lock.',
+    source: 'Seeded mutation of the fixed code, named as such, of mm/zsmalloc.c zs_page_migrate() (v4.8): "migrate_write_lock(zspage); ... spin_lock(&class->lock);" swapped. The swapped order is what zs_page_migrate() has after c4549b871102 ("zsmalloc: remove zspage isolation for migration", v5.17), where zs_free() no longer takes the zspage lock; in v4.8\'s world it is an ABBA deadlock, found through the write lock now held across steps.',
+    expect: { kind: 'deadlock', property: 'deadlock' },
+    patch: { cpu: classLockFirst },
+  },
+  {
+    name: 'migrate-empty-zspage',
+    kernelFunction: 'zs_page_migrate (mm/zsmalloc.c)',
+    description: 'zs_page_migrate() migrates a page of a zspage that emptied while the page was isolated, instead of returning -EBUSY, and puts the empty zspage back on its class without scheduling the free work: nobody frees it.',
+    source: 'Kernel history: 77ff465799c6 ("zsmalloc: zs_page_migrate: skip unnecessary loops but not return -EBUSY if zspage is not inuse", Hui Zhu, v4.13) replaced v4.8\'s "if (!get_zspage_inuse(zspage)) { ret = -EBUSY; goto unlock_class; }"; fixed by 1a87aa03597e ("mm/zsmalloc.c: migration can leave pages in ZS_EMPTY indefinitely", Henry Burns, v5.3: "If a zs_free() races in between zs_page_isolate() and zs_page_migrate(), freeing the last object in the zspage, putback_zspage() will leave the page in ZS_EMPTY for potentially an unbounded amount of time"). Hui Zhu reported the same in review of the first (Aug 2017).',
+    expect: { kind: 'termination', property: 'zspages-accounted' },
+    patch: { cpu: (b) => b.replaceGuard(ZS_EMPTY_ZSPAGE, () => false) },
   },
 ];

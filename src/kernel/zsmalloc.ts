@@ -18,7 +18,7 @@ import {
   spin_lock, spin_unlock, spinIsFree, trylock_page, unlock_page,
 } from './page.ts';
 import { PageMovable, __ClearPageMovable, __SetPageMovable } from './movable.ts';
-import { EAGAIN, EBUSY, RC_SUCCESS, type MovableOps } from './migrate.ts';
+import { type CallbackProgram, EAGAIN, EBUSY, RC_SUCCESS, type MovableOps } from './migrate.ts';
 import { type ActionFn, type GuardFn, type Params, type ProgramBuilder, STEP, br } from './program.ts';
 
 /** class->pages_per_zspage and class->objs_per_zspage of the modelled size class. */
@@ -31,10 +31,12 @@ export const ZS_ISOLATED = 1;
 export const ZS_ONLIST = 2;
 /** zspage->magic == ZSPAGE_MAGIC: allocated and not yet given back by cache_free_zspage. */
 export const ZS_ALIVE = 3;
-/** zspage->lock (the migrate rwlock): number of readers; the writer only runs inside one VM step. */
+/** zspage->lock (the migrate rwlock): number of readers (zs_free between migrate_read_lock and migrate_read_unlock). */
 export const ZS_READERS = 4;
+/** zspage->lock's writer: 0, or the actor index + 1 of the zs_page_migrate() that holds it. */
+export const ZS_WRITER = 5;
 /** The page chain: pfn of subpage 0 (the first page) and subpage 1. */
-export const ZS_PAGE0 = 5;
+export const ZS_PAGE0 = 6;
 export const ZSPAGE_BYTES = ZS_PAGE0 + ZS_PAGES;
 /** Handle fields: the object's page (OBJ location; NO_PFN when the object is free) and HANDLE_PIN_BIT. */
 export const H_LOC = 0;
@@ -125,31 +127,121 @@ export const zsIsolate: ActionFn = (m, L, P) => {
   m[zs + ZS_ISOLATED]++;
 };
 
-/** zs_page_migrate(): migrate_write_lock(zspage) waits for zs_free's readers. */
-const writeLockable = (m: Uint8Array, L: number, P: Params) =>
-  spinIsFree(m, P.lock) && m[zsOff(P, get_zspage(m, P, m[L + P.page])) + ZS_READERS] === 0;
-const migrateChecks = (m: Uint8Array, L: number, P: Params) => {
+// --- zs_page_migrate() as a program of steps -----------------------------------------
+//
+// v4.8's zs_page_migrate() takes migrate_write_lock(zspage) first and class->lock
+// second (zs_free() and zs_map_object() hold the read lock while they take
+// class->lock, so the other order would deadlock), then trypin_tag()s every object
+// of the page. The handles' pin bits are taken by zs_free() and zs_map_object()
+// without class->lock, so each trypin is an interleaving point; so are the two lock
+// acquisitions, which may wait. The copy, record_obj and replace_sub_page run under
+// both locks with every object of the page pinned, so they are one step.
+
+/** The next allocated object of `pfn` (in object order) that `mask` does not hold, or -1. */
+function nextObjectIn(m: Uint8Array, P: Params, pfn: number, mask: number): number {
+  for (let o = 0; o < P.no; o++) if (m[hOff(P, o) + H_LOC] === pfn && !(mask & (1 << o))) return o;
+  return -1;
+}
+const zspageOfPage = (m: Uint8Array, L: number, P: Params) => zsOff(P, get_zspage(m, P, m[L + P.page]));
+
+/** Step and action names of zs_page_migrate(), for traces and for the variants that change them. */
+export const ZS_WRITE_LOCK = 'migrate_write_lock(zspage)';
+export const ZS_WRITE_LOCKABLE = 'zspage->lock: no reader, no writer';
+export const ZS_CLASS_LOCK = 'zs_page_migrate: spin_lock(&class->lock)';
+export const ZS_CLASS_LOCKABLE = 'zs_page_migrate: class->lock free';
+export const ZS_EMPTY_ZSPAGE = 'zs_page_migrate: !get_zspage_inuse(zspage)';
+export const ZS_EBUSY_UNLOCK = 'ret = -EBUSY; spin_unlock(&class->lock); migrate_write_unlock(zspage)';
+export const ZS_TRYPIN_FAILS = 'trypin_tag(handle) fails: the handle is pinned';
+export const ZS_NEXT_OBJECT = 'an allocated object of the page not yet pinned';
+export const ZS_TRYPIN = 'trypin_tag(handle)';
+export const ZS_MORE_PINNED = 'more than one handle left to unpin';
+export const ZS_UNPIN = 'unpin_tag(handle)';
+export const ZS_UNPIN_UNLOCK = 'unpin_tag(last handle); spin_unlock(&class->lock); migrate_write_unlock(zspage)';
+/** Labels of zs_page_migrate()'s steps after its first (`at`): `${at}/${label}`. */
+export const ZS_STEP_CLASS_LOCK = 'class lock';
+export const ZS_STEP_TRYPIN = 'trypin';
+
+/** VM_BUG_ONs, get_zspage(page), migrate_write_lock(zspage): it waits for readers and for another writer. */
+export const writeLockable: GuardFn = (m, L, P) => {
+  const zs = zspageOfPage(m, L, P);
+  return m[zs + ZS_READERS] === 0 && m[zs + ZS_WRITER] === 0;
+};
+export const writeLock: ActionFn = (m, L, P, A) => {
   const page = m[L + P.page];
   VM_BUG_ON_PAGE(!PageMovable(m, page), '!PageMovable(page)', 'zs_page_migrate', page);
   VM_BUG_ON_PAGE(!PageIsolated(m, page), '!PageIsolated(page)', 'zs_page_migrate', page);
+  const zs = zspageOfPage(m, L, P);
+  BUG_ON(m[zs + ZS_WRITER] !== 0 || m[zs + ZS_READERS] !== 0, 'write_lock: lock held', 'migrate_write_lock', page);
+  m[zs + ZS_WRITER] = A + 1;
+  m[L + P.zspage] = get_zspage(m, P, page);
 };
-const inuseOf = (m: Uint8Array, L: number, P: Params) => m[zsOff(P, get_zspage(m, P, m[L + P.page])) + ZS_INUSE];
-const pinnedIn = (m: Uint8Array, L: number, P: Params) => {
-  const o = objectIn(m, P, m[L + P.page]);
+/** migrate_write_unlock(zspage) of the zspage this call locked (its local `zspage`); forgets it. */
+const writeUnlock = (m: Uint8Array, L: number, P: Params) => {
+  const zs = zsOff(P, m[L + P.zspage]);
+  BUG_ON(m[zs + ZS_WRITER] === 0, 'write_unlock: not write-locked', 'migrate_write_unlock', m[L + P.page]);
+  m[zs + ZS_WRITER] = 0;
+  m[L + P.zspage] = 0;
+};
+export const classLock: ActionFn = (m, _L, P, A) => spin_lock(m, P.lock, A);
+export const zspageEmpty: GuardFn = (m, L, P) => m[zspageOfPage(m, L, P) + ZS_INUSE] === 0;
+export const ebusyUnlock: ActionFn = (m, L, P) => {
+  spin_unlock(m, P.lock);
+  writeUnlock(m, L, P);
+};
+const nextPinned: GuardFn = (m, L, P) => {
+  const o = nextObjectIn(m, P, m[L + P.page], m[L + P.pinned]);
   return o >= 0 && m[hOff(P, o) + H_PIN] !== 0;
 };
-const zsMigrateOk: GuardFn = (m, L, P) => { migrateChecks(m, L, P); return writeLockable(m, L, P) && inuseOf(m, L, P) > 0 && !pinnedIn(m, L, P); };
-const zsMigrateEagain: GuardFn = (m, L, P) => writeLockable(m, L, P) && inuseOf(m, L, P) > 0;
-const zsMigrateEbusy: GuardFn = (m, L, P) => writeLockable(m, L, P);
+const hasNextObject: GuardFn = (m, L, P) => nextObjectIn(m, P, m[L + P.page], m[L + P.pinned]) >= 0;
+/**
+ * trypin_tag(handle): bit_spin_trylock(HANDLE_PIN_BIT), an atomic test_and_set_bit on
+ * the handle word. `pins` false: the object is walked but not pinned (a variant).
+ */
+export const trypinStep = (pins: boolean): ActionFn => (m, L, P) => {
+  const o = nextObjectIn(m, P, m[L + P.page], m[L + P.pinned]);
+  if (pins) m[hOff(P, o) + H_PIN] = 1;
+  m[L + P.pinned] |= 1 << o;
+};
+const trypin = trypinStep(true);
+const morePinned: GuardFn = (m, L, P) => (m[L + P.pinned] & (m[L + P.pinned] - 1)) !== 0;
+/**
+ * unpin_objects: "if (!testpin_tag(handle)) BUG(); unpin_tag(handle);" for the lowest
+ * handle of `pinned`. `pins` false: a zs_page_migrate() that never pinned (a variant)
+ * only walks its mask.
+ */
+function unpinLowest(m: Uint8Array, L: number, P: Params, pins: boolean): void {
+  const mask = m[L + P.pinned];
+  if (mask === 0) return;
+  const o = 31 - Math.clz32(mask & -mask);
+  if (pins) {
+    BUG_ON(m[hOff(P, o) + H_PIN] === 0, '!testpin_tag(handle)', 'zs_page_migrate', -1);
+    m[hOff(P, o) + H_PIN] = 0; // unpin_tag(): bit_spin_unlock
+  }
+  m[L + P.pinned] = mask & (mask - 1);
+}
+export const unpinStep = (pins: boolean): ActionFn => (m, L, P) => unpinLowest(m, L, P, pins);
+const unpin = unpinStep(true);
+/**
+ * The last unpin_tag() with kunmap_atomic, spin_unlock(&class->lock) and
+ * migrate_write_unlock(zspage): one step, as each is a release, which no other
+ * actor's step can tell apart from a release a moment later.
+ */
+export const unpinUnlockStep = (pins: boolean): ActionFn => (m, L, P) => {
+  unpinLowest(m, L, P, pins);
+  spin_unlock(m, P.lock);
+  writeUnlock(m, L, P);
+};
+const unpinUnlock = unpinUnlockStep(true);
 
 /**
- * zs_page_migrate() succeeding (v4.8), under both page locks, the zspage's write lock
- * and class->lock: every object of the page is pinned (trypin_tag) and moved
- * (record_obj to newpage), replace_sub_page() rebuilds the chain with newpage
- * (page->private, PG_private for the first page, __SetPageMovable), get_page(newpage),
- * dec_zspage_isolation and, at zero, putback_zspage(); reset_page(page); put_page(page).
+ * zs_page_migrate()'s body once every object of the page is pinned (v4.8), under
+ * both page locks, the zspage's write lock and class->lock: the copy, record_obj of
+ * each object's handle to newpage (new_obj |= BIT(HANDLE_PIN_BIT): the pin stays),
+ * replace_sub_page() (create_page_chain: page->private, PG_private for the first page,
+ * __SetPageMovable), get_page(newpage), dec_zspage_isolation and, at zero,
+ * putback_zspage(); reset_page(page); put_page(page).
  */
-export function zsMigrate(reset: ResetPage, { recordObj = true, putOld = true } = {}): ActionFn {
+export function zsMigrate(reset: ResetPage, { recordObj = true, putOld = true, pinned = true } = {}): ActionFn {
   return (m, L, P) => {
     const page = m[L + P.page];
     const newpage = m[L + P.newpage];
@@ -157,8 +249,11 @@ export function zsMigrate(reset: ResetPage, { recordObj = true, putOld = true } 
     const zs = zsOff(P, z);
     const i = subpage(m, P, z, page);
     BUG_ON(i < 0, 'page not in its zspage\'s chain', 'replace_sub_page', page);
-    const o = objectIn(m, P, page);
-    if (o >= 0 && recordObj) m[hOff(P, o) + H_LOC] = newpage; // record_obj(handle, new_obj)
+    for (let o = 0; o < P.no; o++) {
+      if (m[hOff(P, o) + H_LOC] !== page) continue;
+      if (pinned) BUG_ON(m[hOff(P, o) + H_PIN] === 0, '!testpin_tag(handle)', 'zs_page_migrate', page);
+      if (recordObj) m[hOff(P, o) + H_LOC] = newpage; // record_obj(handle, new_obj)
+    }
     m[zs + ZS_PAGE0 + i] = newpage; // create_page_chain()
     m[newpage * PAGE_STRIDE + F_PRIVATE] = z + 1;
     if (i === 0) setFlag(m, newpage, PG_private);
@@ -173,9 +268,58 @@ export function zsMigrate(reset: ResetPage, { recordObj = true, putOld = true } 
 const zsMigrateV48 = zsMigrate(reset_page);
 
 /**
+ * zs_page_migrate(mapping, newpage, page, mode), mm/zsmalloc.c v4.8, step by step:
+ *   migrate_write_lock(zspage);                       waits for readers and a writer
+ *   spin_lock(&class->lock);                          waits
+ *   if (!get_zspage_inuse(zspage)) { ret = -EBUSY; goto unlock_class; }
+ *   for each allocated object of the page:
+ *       if (!trypin_tag(handle)) goto unpin_objects;  one step each
+ *   copy; record_obj(handle, new_obj) for each; replace_sub_page; get_page(newpage);
+ *   dec_zspage_isolation; putback_zspage if no longer isolated; reset_page(page);
+ *   put_page(page); page = newpage; ret = MIGRATEPAGE_SUCCESS;
+ * unpin_objects: unpin_tag(handle) for each pinned object;
+ * unlock_class: spin_unlock(&class->lock); migrate_write_unlock(zspage); return ret;
+ * The -EBUSY exit takes and drops class->lock in one step: nothing it reads can
+ * change while the lock is held. Locals: `pinned`, a mask of the handles this call
+ * holds, and `zspage`, the zspage it write-locked (page->private of the old page is
+ * gone once reset_page() ran).
+ */
+export function zsPageMigrate(pool: ZsPool) {
+  const pp = poolParams(pool);
+  return (_b: ProgramBuilder, a: { page: number; newpage: number }): CallbackProgram => ({
+    program: (b, at, ret) => {
+      const fn = 'zs_page_migrate';
+      const x = (t: string) => `${at}/${t}`;
+      const P = { ...pp, ...a, pinned: b.local('zs_page_migrate: pinned handles'), zspage: b.local('zs_page_migrate: zspage') };
+      const lockable = b.g(ZS_CLASS_LOCKABLE, classFree, P);
+      b.steps(at, fn, 'get_zspage(page); migrate_write_lock(zspage)', [
+        br(x(ZS_STEP_CLASS_LOCK), [b.a(ZS_WRITE_LOCK, writeLock, P)], b.g(ZS_WRITE_LOCKABLE, writeLockable, P)),
+      ]);
+      b.steps(x(ZS_STEP_CLASS_LOCK), fn, 'spin_lock(&class->lock); if (!get_zspage_inuse(zspage)) goto unlock_class (-EBUSY)', [
+        br(ret(EBUSY), [b.a(ZS_CLASS_LOCK, classLock, P), b.a(ZS_EBUSY_UNLOCK, ebusyUnlock, P)], b.and(lockable, b.g(ZS_EMPTY_ZSPAGE, zspageEmpty, P))),
+        br(x(ZS_STEP_TRYPIN), [b.a(ZS_CLASS_LOCK, classLock, P)], lockable),
+      ]);
+      b.steps(x(ZS_STEP_TRYPIN), fn, 'if (!trypin_tag(handle)) goto unpin_objects (next object); else move the page', [
+        br(x('unpin -EAGAIN'), [], b.g(ZS_TRYPIN_FAILS, nextPinned, P)),
+        br(x(ZS_STEP_TRYPIN), [b.a(ZS_TRYPIN, trypin, P)], b.g(ZS_NEXT_OBJECT, hasNextObject, P)),
+        br(x('unpin SUCCESS'), [b.a(ZS_MIGRATE, zsMigrateV48, P)]),
+      ]);
+      for (const [label, rc] of [['unpin -EAGAIN', EAGAIN], ['unpin SUCCESS', RC_SUCCESS]] as const) {
+        b.steps(x(label), fn, 'unpin_objects: unpin_tag(handle) each; unlock_class: spin_unlock(&class->lock); migrate_write_unlock(zspage)', [
+          br(x(label), [b.a(ZS_UNPIN, unpin, P)], b.g(ZS_MORE_PINNED, morePinned, P)),
+          br(ret(rc), [b.a(ZS_UNPIN_UNLOCK, unpinUnlock, P)]),
+        ]);
+      }
+    },
+  });
+}
+
+/**
  * zs_page_putback() (v4.8), under the page lock and class->lock:
  * dec_zspage_isolation; if no longer isolated, putback_zspage() and, for an empty
- * zspage, schedule_work(&pool->free_work).
+ * zspage, schedule_work(&pool->free_work). One step: get_zspage_mapping() before the
+ * lock reads the class index, which is constant while the zspage lives, and every
+ * field the body touches is written only under class->lock at v4.8.
  */
 export const zsPutback: ActionFn = (m, L, P) => {
   const page = m[L + P.page];
@@ -191,11 +335,17 @@ export const zsPutback: ActionFn = (m, L, P) => {
 
 /** Action names the variants patch by. */
 export const ZS_ISOLATE = 'zs_page_isolate';
-export const ZS_MIGRATE = 'zs_page_migrate';
+export const ZS_MIGRATE = 'zs_page_migrate: copy, record_obj, replace_sub_page, putback_zspage?, reset_page, put_page';
 export const ZS_FREE_OBJ = 'zs_free: obj_free, fix_fullness_group, free_zspage?';
+export const ZS_FREE_READ_OBJ = 'zs_free: handle_to_obj; get_zspage(f_page)';
 export const ZS_RESET_0 = '__free_zspage: reset_page(subpage 0); unlock_page';
 export const ZS_RESET_1 = '__free_zspage: put_page(subpage 0); reset_page(subpage 1); unlock_page';
 
+/**
+ * The pool inode's a_ops (zsmalloc_aops). zs_page_isolate() and zs_page_putback()
+ * stay one step each: their whole body is under class->lock, which every writer of
+ * what they read and write takes; zs_page_migrate() is a program of steps.
+ */
 export function zsmallocAops(pool: ZsPool): MovableOps {
   const pp = poolParams(pool);
   return {
@@ -204,11 +354,7 @@ export function zsmallocAops(pool: ZsPool): MovableOps {
       { event: STEP, guard: b.g('class->lock free; zs_page_isolate: inuse && (on a list || isolated)', zsCanIsolate, { ...pp, page }), actions: [b.a(ZS_ISOLATE, zsIsolate, { ...pp, page })], value: 1 },
       { event: STEP, guard: b.g('class->lock free', classFree, pp), actions: [], value: 0 },
     ],
-    migratePage: (b, a) => [
-      { event: STEP, guard: b.g('zs_page_migrate: write lock, class->lock, inuse, objects pinned', zsMigrateOk, { ...pp, ...a }), actions: [b.a(ZS_MIGRATE, zsMigrateV48, { ...pp, ...a })], value: RC_SUCCESS },
-      { event: STEP, guard: b.g('zs_page_migrate: an object is pinned', zsMigrateEagain, { ...pp, ...a }), actions: [], value: EAGAIN },
-      { event: STEP, guard: b.g('zs_page_migrate: zspage empty', zsMigrateEbusy, { ...pp, ...a }), actions: [], value: EBUSY },
-    ],
+    migratePage: zsPageMigrate(pool),
     putbackPage: (b, page) => [
       { event: STEP, guard: b.g('class->lock free', classFree, pp), actions: [b.a('zs_page_putback', zsPutback, { ...pp, page })], value: 0 },
     ],
@@ -334,14 +480,17 @@ export function zsMalloc(
 const handleAllocated: GuardFn = (m, _L, P) => m[hOff(P, P.o) + H_LOC] !== NO_PFN;
 const handleNotAllocated: GuardFn = (m, _L, P) => m[hOff(P, P.o) + H_LOC] === NO_PFN;
 const handleUnpinned: GuardFn = (m, _L, P) => m[hOff(P, P.o) + H_PIN] === 0;
-/** pin_tag(handle); obj_to_location; zspage = get_zspage(f_page); migrate_read_lock(zspage). */
-const pinAndReadLock: ActionFn = (m, L, P) => {
-  const h = hOff(P, P.o);
-  m[h + H_PIN] = 1;
-  const z = get_zspage(m, P, m[h + H_LOC]);
-  m[L + P.z] = z;
-  m[zsOff(P, z) + ZS_READERS]++;
+/** pin_tag(handle): bit_spin_lock(HANDLE_PIN_BIT) on the handle word, taken when the bit is clear. */
+const pinTag: ActionFn = (m, _L, P) => { m[hOff(P, P.o) + H_PIN] = 1; };
+/** obj = handle_to_obj(handle); obj_to_location(obj, &f_page, &f_objidx); zspage = get_zspage(f_page). */
+const readObj: ActionFn = (m, L, P) => {
+  const fpage = m[hOff(P, P.o) + H_LOC];
+  m[L + P.fpage] = fpage;
+  m[L + P.z] = get_zspage(m, P, fpage);
 };
+/** migrate_read_lock(zspage): read_lock(&zspage->lock) spins while zs_page_migrate() holds the write lock. */
+const noWriter: GuardFn = (m, L, P) => m[zsOff(P, m[L + P.z]) + ZS_WRITER] === 0;
+const readLock: ActionFn = (m, L, P) => { m[zsOff(P, m[L + P.z]) + ZS_READERS]++; };
 
 /** What zs_free's locked step leaves to do. */
 const F_DONE = 0;
@@ -368,8 +517,12 @@ export function zsFreeLocked(checkIsolated: boolean): ActionFn {
     const h = hOff(P, P.o);
     const z = m[L + P.z];
     const zs = zsOff(P, z);
-    m[h + H_LOC] = NO_PFN; // obj_free()
-    m[zs + ZS_INUSE]--;
+    // obj_free(class, obj): obj_to_location(obj, &f_page); zspage = get_zspage(f_page)
+    // from the obj read after pin_tag; the object leaves its zspage's count.
+    const fz = zsOff(P, get_zspage(m, P, m[L + P.fpage]));
+    m[h + H_LOC] = NO_PFN;
+    m[fz + ZS_INUSE]--;
+    m[L + P.fpage] = 0;
     m[L + P.res] = F_DONE;
     if (m[zs + ZS_INUSE] !== 0) {
       m[zs + ZS_READERS]--;
@@ -464,13 +617,20 @@ export function zsFree(
 ): void {
   const fn = 'zs_free';
   const x = (s: string) => `${at}/${s}`;
-  const P = { ...poolParams(pool), ...slot, o };
-  // pin_tag() spins on the handle's pin bit, which migration only holds inside its
-  // own step; obj_to_location and get_zspage read what the pin keeps stable; the read
-  // lock cannot wait on a writer, who holds it only inside one VM step.
-  b.steps(at, fn, 'if (!handle) return; pin_tag(handle); zspage = get_zspage(f_page); migrate_read_lock(zspage)', [
-    br(x('locked'), [b.a(`zs_free(${o}): pin_tag; get_zspage; migrate_read_lock`, pinAndReadLock, P)], b.and(b.g('handle allocated', handleAllocated, P), b.g('pin bit clear', handleUnpinned, P))),
+  const P = { ...poolParams(pool), ...slot, o, fpage: b.local('f_page') };
+  // Three interleaving points before class->lock: pin_tag() spins on the handle's pin
+  // bit, which zs_page_migrate() takes with trypin_tag(); the handle word and
+  // page->private are then read without a lock (only the pin keeps them stable); and
+  // migrate_read_lock() spins while a zs_page_migrate() holds the write lock.
+  b.steps(at, fn, 'if (!handle) return; pin_tag(handle)', [
+    br(x('obj'), [b.a(`zs_free(${o}): pin_tag(handle)`, pinTag, P)], b.and(b.g('handle allocated', handleAllocated, P), b.g('pin bit clear', handleUnpinned, P))),
     br(next, [], b.g('handle == 0 (zs_malloc failed)', handleNotAllocated, P)),
+  ]);
+  b.steps(x('obj'), fn, 'obj = handle_to_obj(handle); obj_to_location(obj, &f_page, &f_objidx); zspage = get_zspage(f_page)', [
+    br(x('read lock'), [b.a(ZS_FREE_READ_OBJ, readObj, P)]),
+  ]);
+  b.steps(x('read lock'), fn, 'migrate_read_lock(zspage)', [
+    br(x('locked'), [b.a('migrate_read_lock(zspage)', readLock, P)], b.g('zspage->lock: no writer', noWriter, P)),
   ]);
   b.steps(x('locked'), fn, 'spin_lock(&class->lock); obj_free; fix_fullness_group; migrate_read_unlock; if empty && !isolated: free_zspage (trylock_zspage, remove_zspage)', [
     br(x('freeing?'), [b.a(ZS_FREE_OBJ, zsFreeLockedV48, P)], b.g('class->lock free', classFree, P)),
