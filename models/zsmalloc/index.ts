@@ -27,12 +27,14 @@ export const zsmalloc: System = {
   scope: {
     cpus: { min: 1, max: 2, default: 2, description: 'compaction CPUs' },
     zspages: { min: 1, max: 2, default: 1, description: 'zspages of 2 pages each the size class may allocate' },
-    objects: { min: 1, max: 2, default: 2, description: 'objects the user allocates, then frees (2 per zspage)' },
+    objects: { min: 1, max: 2, default: 2, description: 'objects the user allocates, then frees, the last allocated first' },
+    perpage: { min: 1, max: 2, default: 1, description: 'objects per page (2: zs_page_migrate pins two handles and can fail after the first)' },
   },
   variants: ZSMALLOC_VARIANTS.map(({ patch: _patch, ...v }) => v),
   build(scope: Scope, variant: string | null): Model {
     const { cpus, zspages, objects } = scope;
-    const lay = zsLayout(cpus, zspages, objects);
+    // Traces committed before --perpage existed name no perpage: one object per page.
+    const lay = zsLayout(cpus, zspages, objects, scope.perpage ?? 1);
     const v = variant === null ? null : ZSMALLOC_VARIANTS.find((x) => x.name === variant);
     if (v === undefined) throw new Error(`unknown variant '${variant}'`);
     const ops = zsmallocAops(lay.pool);

@@ -16,7 +16,7 @@ import type { ZsLayout } from '../../properties/zsmalloc.ts';
 /** The pool inode's i_mapping (zs_register_migration), as an address space id. */
 export const ZS_MAPPING = 1;
 
-export function zsLayout(cpus: number, zspages: number, objects: number): ZsLayout {
+export function zsLayout(cpus: number, zspages: number, objects: number, perPage = 1): ZsLayout {
   const pages = zspages * ZS_PAGES;
   const npages = pages + cpus * pages;
   const heads = npages * PAGE_STRIDE;
@@ -45,7 +45,7 @@ export function zsLayout(cpus: number, zspages: number, objects: number): ZsLayo
     slots: -1,
     driverActor: cpus,
     running: g + 2,
-    pool: { mapping: ZS_MAPPING, classLock: g, workPending: g + 1, zspage0, nzspages: zspages, handle0, nobjects: objects, npages },
+    pool: { mapping: ZS_MAPPING, classLock: g, workPending: g + 1, zspage0, nzspages: zspages, handle0, nobjects: objects, perPage, npages },
     worldSize: handle0 + objects * HANDLE_BYTES,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * zsmalloc's users: a zram-like thread that stores `objects` objects (zs_malloc) and
- * frees them again (zs_free), and the pool's deferred free worker
+ * frees them again, the last stored first (zs_free), and the pool's deferred free worker
  * (async_free_zspage). mm/zsmalloc.c, kernel v4.8.
  */
 import { type ActionFn, ProgramBuilder, br } from '../../src/kernel/program.ts';
@@ -15,9 +15,10 @@ export function userProgram(lay: ZsLayout): ProgramBuilder {
   const z = b.local('zspage');
   const res = b.local('res');
   const used = b.local('zspages allocated');
-  const label = (phase: string, o: number) => (o < lay.objects ? `${phase}${o}` : phase === 'malloc' ? 'free0' : 'exit');
-  for (let o = 0; o < lay.objects; o++) zsMalloc(b, `malloc${o}`, lay.pool, o, { z, res, used }, label('malloc', o + 1));
-  for (let o = 0; o < lay.objects; o++) zsFree(b, `free${o}`, lay.pool, o, { z, res }, label('free', o + 1));
+  const last = lay.objects - 1;
+  // zs_malloc 0..last, then zs_free last..0: the last object stored is the first freed.
+  for (let o = 0; o < lay.objects; o++) zsMalloc(b, `malloc${o}`, lay.pool, o, { z, res, used }, o < last ? `malloc${o + 1}` : `free${last}`);
+  for (let o = last; o >= 0; o--) zsFree(b, `free${o}`, lay.pool, o, { z, res }, o > 0 ? `free${o - 1}` : 'exit');
   b.steps('exit', 'zram', 'done with the pool', [br('done', [b.a('finished (ghost)', leave, { running: lay.running })])]);
   b.final('done');
   return b;

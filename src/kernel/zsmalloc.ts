@@ -52,6 +52,8 @@ export interface ZsPool {
   readonly nzspages: number;
   readonly handle0: number;
   readonly nobjects: number;
+  /** Objects per page (class->size divides PAGE_SIZE: no object straddles two pages). */
+  readonly perPage: number;
   /** pool->free_work queued. */
   readonly workPending: number;
   readonly npages: number;
@@ -59,7 +61,7 @@ export interface ZsPool {
 
 export const poolParams = (p: ZsPool): Params => ({
   mapping: p.mapping, lock: p.classLock, zs0: p.zspage0, nz: p.nzspages, h0: p.handle0, no: p.nobjects,
-  work: p.workPending, npages: p.npages,
+  work: p.workPending, npages: p.npages, pp: p.perPage,
 });
 
 const zsOff = (P: Params, z: number) => P.zs0 + z * ZSPAGE_BYTES;
@@ -78,10 +80,11 @@ function subpage(m: Uint8Array, P: Params, z: number, pfn: number): number {
   return -1;
 }
 
-/** The object stored in a page (obj_to_head with OBJ_ALLOCATED_TAG), or -1. */
-function objectIn(m: Uint8Array, P: Params, pfn: number): number {
-  for (let o = 0; o < P.no; o++) if (m[hOff(P, o) + H_LOC] === pfn) return o;
-  return -1;
+/** How many allocated objects a page holds (obj_to_head with OBJ_ALLOCATED_TAG). */
+function objectsIn(m: Uint8Array, P: Params, pfn: number): number {
+  let n = 0;
+  for (let o = 0; o < P.no; o++) if (m[hOff(P, o) + H_LOC] === pfn) n++;
+  return n;
 }
 
 /**
@@ -372,7 +375,7 @@ const findAndMalloc: ActionFn = (m, L, P, A) => {
   // find_get_zspage(): a zspage on a fullness list other than ZS_FULL.
   for (let z = 0; z < P.nz; z++) {
     const zs = zsOff(P, z);
-    if (m[zs + ZS_ALIVE] && m[zs + ZS_ONLIST] === 1 && m[zs + ZS_INUSE] < ZS_PAGES) {
+    if (m[zs + ZS_ALIVE] && m[zs + ZS_ONLIST] === 1 && m[zs + ZS_INUSE] < ZS_PAGES * P.pp) {
       objMalloc(m, P, z, P.o);
       spin_unlock(m, P.lock);
       m[L + P.res] = R_DONE;
@@ -382,12 +385,12 @@ const findAndMalloc: ActionFn = (m, L, P, A) => {
   spin_unlock(m, P.lock);
   m[L + P.res] = R_MORE;
 };
-/** obj_malloc() + record_obj(): the first free slot of the zspage takes the object. */
+/** obj_malloc() + record_obj(): the first page of the zspage with a free slot takes the object. */
 function objMalloc(m: Uint8Array, P: Params, z: number, o: number): void {
   const zs = zsOff(P, z);
   for (let i = 0; i < ZS_PAGES; i++) {
     const pfn = m[zs + ZS_PAGE0 + i];
-    if (objectIn(m, P, pfn) < 0) {
+    if (objectsIn(m, P, pfn) < P.pp) {
       m[hOff(P, o) + H_LOC] = pfn;
       m[zs + ZS_INUSE]++;
       return;
