@@ -26,7 +26,7 @@ describe('unmovable variants', () => {
   it('has the variants of the seed and its review, and the seeded mutations', () => {
     expect(unmovable.variants.map((v) => v.name)).toEqual([
       'unlocked-mapping-test', 'stale-mapping-under-lock', 'test-after-unlock', 'set-unmovable-without-unevictable', 'no-unmovable-tests',
-      'isolate-without-clear-lru', 'putback-without-folio-put',
+      'set-unmovable-after-first-folio', 'isolate-without-clear-lru', 'putback-without-folio-put',
     ]);
   });
 

@@ -150,6 +150,25 @@ export const UNMOVABLE_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     },
   },
   {
+    name: 'set-unmovable-after-first-folio',
+    description: 'The guest_memfd-like owner marks its mapping with mapping_set_unmovable() only after kvm_gmem_get_folio() has brought its first folio in (the folio is in the page cache, on the evictable LRU, unlocked and released) instead of in __kvm_gmem_create() before the file exists: in between, compaction isolates the owner\'s folio as an ordinary one and migrates it, since move_to_new_folio() finds no AS_UNMOVABLE yet. No property about AS_UNMOVABLE can see it (the flag is not set when the folio moves); the folio\'s lifecycle has no migration. A seeded mutation of the fixed code, named as such.',
+    source: 'Seeded mutation of v6.8 virt/kvm/guest_memfd.c __kvm_gmem_create(): "mapping_set_unmovable(inode->i_mapping); /* Unmovable mappings are supposed to be marked unevictable as well. */ WARN_ON_ONCE(!mapping_unevictable(inode->i_mapping));" runs before fd_install(), so no folio exists yet; seed 004 (0003e2a41468, "mm: Add AS_UNMOVABLE to mark mapping as completely unmovable"): a flag "for mappings that cannot be migrated under any circumstance", which the compaction and migration hunks read at the time they test a folio.',
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
+    patch: {
+      owner(b, lay) {
+        if (lay.gmem === 0) return;
+        const create = b.nodes.create.on.step[0];
+        const [alloc, ...markAndWarn] = create.actions;
+        b.replace('create', { step: [{ ...create, actions: [alloc] }] }, 'alloc_anon_inode(); the file is installed (mapping_set_unmovable() comes later)');
+        const put = b.nodes.put0.on.step[0];
+        b.replace('put0', { step: [{ ...put, target: 'late_unmovable' }] });
+        b.steps('late_unmovable', '__kvm_gmem_create', 'mapping_set_unmovable(inode->i_mapping); WARN_ON_ONCE(!mapping_unevictable(inode->i_mapping)), after the first folio is in', [
+          br(put.target, markAndWarn),
+        ]);
+      },
+    },
+  },
+  {
     name: 'isolate-without-clear-lru',
     description: 'isolate_migratepages_block() tests PG_lru with folio_test_lru() instead of clearing it with folio_test_clear_lru() before lruvec_del_folio(): the isolated folio sits on cc->migratepages with PG_lru still set, so anyone who trusts PG_lru (folio_isolate_lru(), the release in folio_put()) takes it off "the LRU" again. A seeded mutation of the fixed code, named as such.',
     source: 'Seeded mutation of v6.8 mm/compaction.c isolate_migratepages_block(): "/* Try isolate the folio */ if (!folio_test_clear_lru(folio)) goto isolate_fail_put;"; the atomic test-and-clear dates from commit d25b5bd8a8f4 ("mm/lru: introduce TestClearPageLRU()", v5.11), which made clearing PG_lru the isolation itself.',
