@@ -55,7 +55,7 @@ export const UNMOVABLE_CONTRACT: readonly ContractRule[] = [
     party: 'vm',
     text: 'Be careful not to clear PageLRU until after we\'re sure the page is not being freed elsewhere -- the page release code relies on it. [...] folio = folio_get_nontail_page(page); [...] if (!folio_test_clear_lru(folio)) goto isolate_fail_put;',
     source: 'mm/compaction.c isolate_migratepages_block() (v6.8); mm/migrate.c putback_movable_pages() and migrate_folio_done()',
-    enforcedBy: ['isolated-holds-reference', 'folios-accounted', 'deadlock'],
-    brokenBy: [],
+    enforcedBy: ['isolated-holds-reference', 'folios-accounted', 'deadlock', 'page-lifecycle'],
+    brokenBy: ['abort-without-set-lru', 'isolate-without-clear-lru', 'putback-without-folio-put'],
   },
 ];

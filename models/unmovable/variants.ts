@@ -5,7 +5,7 @@
  */
 import { set_bit } from '../../src/kernel/bitops.ts';
 import {
-  type CompactCtx, MIGRATE, MOVE_TO_NEW_FOLIO, SCAN, UNMOVABLE_UNDER_LOCK, moveToNewFolio,
+  ABORT_SET_LRU, type CompactCtx, MIGRATE, MOVE_TO_NEW_FOLIO, SCAN, UNMOVABLE_UNDER_LOCK, moveToNewFolio,
 } from '../../src/kernel/folio-v6/compaction.ts';
 import { AS_UNMOVABLE, I_FLAGS, NO_MAPPING, folioMappingWord, mapping_unmovable } from '../../src/kernel/folio-v6/folio.ts';
 import { type ActionFn, type ProgramBuilder, br } from '../../src/kernel/program.ts';
@@ -31,7 +31,7 @@ function ctxOf(b: ProgramBuilder, cpu: number, lay: UnmovableLayout): CompactCtx
     W: lay, cpu, end: lay.scanned, target: (k) => lay.target(cpu, k),
     slot: {
       lowPfn: s('low_pfn'), folio: s('folio'), mapping: s('mapping'), unevictable: s('is_unevictable'), unmovable: s('is_unmovable'),
-      src: s('src'), dst: s('dst'), rc: s('rc'), used: s('targets_used'),
+      src: s('src'), dst: s('dst'), rc: s('rc'), used: s('targets_used'), skipUpdated: s('skip_updated'),
     },
   };
 }
@@ -165,6 +165,18 @@ export const UNMOVABLE_VARIANTS: readonly (Variant & { patch: Patch })[] = [
         b.steps('late_unmovable', '__kvm_gmem_create', 'mapping_set_unmovable(inode->i_mapping); WARN_ON_ONCE(!mapping_unevictable(inode->i_mapping)), after the first folio is in', [
           br(put.target, markAndWarn),
         ]);
+      },
+    },
+  },
+  {
+    name: 'abort-without-set-lru',
+    kernelFunction: 'isolate_migratepages_block (mm/compaction.c)',
+    description: 'When test_and_set_skip() finds the pageblock already marked by another scanner, isolate_migratepages_block() aborts without folio_set_lru(): the folio whose PG_lru it has just cleared stays on the LRU list with PG_lru clear, and the scanner drops its reference. Nobody can isolate it again, and its last folio_put() (truncation\'s) frees it without taking it off the LRU: a free folio on the lruvec\'s list.',
+    source: 'An early version of "mm/compaction: do page isolation first in compaction" (Alex Shi, the per-memcg lru_lock series, merged as 9df41314390b in v5.11), whose commit message records Hugh Dickins\'s fix: "isolate_migratepages_block() must clean up appropriately when rejecting a page, setting PageLRU again if it had been cleared"; v6.8 isolate_abort: "if (folio) { folio_set_lru(folio); folio_put(folio); }" under the comment "Be careful not to clear PageLRU until after we\'re sure the page is not being freed elsewhere -- the page release code relies on it."',
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
+    patch: {
+      cpu(b) {
+        b.replaceAction(ABORT_SET_LRU, () => { /* no folio_set_lru(folio): PG_lru stays clear */ });
       },
     },
   },
