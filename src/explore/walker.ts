@@ -15,8 +15,8 @@
  * best one. The count is exact along the chosen parents; it is the least over
  * shortest paths whenever ties do not hinge on which actor stepped last.
  */
-import type { Compiled } from './compile.ts';
-import { compareViolations, propertyRank, takeStep, type Finding } from './check.ts';
+import type { Compiled, CompiledBranch } from './compile.ts';
+import { compareViolations, enabledBranch, propertyRank, takeStep, type Finding } from './check.ts';
 import { Expander, type Candidate, type SuccessorSink } from './expand.ts';
 import { NO_ACTOR, NO_PARENT, StateTable } from './states.ts';
 import { fingerprint } from './store.ts';
@@ -235,15 +235,40 @@ export function violationOf(c: Compiled, ex: Expander, best: Candidate, steps: r
  * Steps recorded between canonical representatives, renamed into the concrete run
  * from the initial state: keep tau, the renaming from the current representative's
  * frame to the concrete one, and compose it with each canonicalization undone.
+ * A step's branch is usually the same in both frames, but not when the branch
+ * itself names a renamed actor (lazy's mbind drains CPU c's pagevec on its branch
+ * `drain_cpuc`, and the threads on those CPUs are renamed): so the concrete run is
+ * carried along, and the concrete step is the branch of actor tau[a], enabled there,
+ * that reaches the recorded successor renamed by tau (the recorded branch first).
  */
 function toConcrete(c: Compiled, canon: Canonicalizer, steps: readonly StepRef[], por: boolean): StepRef[] {
   const rep = new Uint8Array(c.stateSize);
   const next = new Uint8Array(c.stateSize);
+  const conc = Uint8Array.from(c.initial);
+  const want = new Uint8Array(c.stateSize);
+  const got = new Uint8Array(c.stateSize);
   let tau = canon.inverse(canon.perms[canon.canonical(c.initial, rep)]);
   const out: StepRef[] = [];
   for (const st of steps) {
-    out.push({ actor: tau[st.actor], branch: st.branch });
     takeStep(c, st.actor, c.actors[st.actor].branches[st.branch], rep, next, por);
+    canon.apply(tau, next, want);
+    const actor = tau[st.actor];
+    const a = c.actors[actor];
+    const recorded = a.branches[st.branch];
+    const leadsThere = (br: CompiledBranch): boolean => {
+      // Enabled as the walker judges it: the first branch of its event group whose
+      // guard holds, or the group's first branch when a guard throws.
+      const group = a.groups[br.from].find((g) => g.includes(br))!;
+      const fired = enabledBranch(c, actor, group, conc);
+      if (fired === null || (fired !== br && !('kind' in fired && br === group[0]))) return false;
+      takeStep(c, actor, br, conc, got, por);
+      return got.every((x, i) => x === want[i]);
+    };
+    const taken = leadsThere(recorded) ? recorded
+      : a.branches.find((br) => br !== recorded && br.from === recorded.from && leadsThere(br)) ?? recorded;
+    out.push({ actor, branch: taken.id });
+    takeStep(c, actor, taken, conc, got, por);
+    conc.set(got);
     const sigmaInv = canon.inverse(canon.perms[canon.canonical(next, rep)]);
     tau = Int8Array.from(sigmaInv, (x) => tau[x]);
   }
