@@ -2,10 +2,12 @@
  * mm/zsmalloc.c at kernel v4.8 (the seed's patches 04-12, "zsmalloc: page migration
  * support" and the refactoring before it), at the granularity where its races with
  * page migration live: one size class with its spinlock, zspages of two pages with a
- * first page, one object per page (objs_per_zspage = 2), the zspage's isolated count
- * and migrate rwlock, handles with their pin bit, zs_malloc / zs_free, free_zspage /
- * __free_zspage / reset_page, the deferred free worker, and zs_page_isolate /
- * zs_page_migrate / zs_page_putback as the pool inode's a_ops.
+ * first page, one or two objects per page (ZsPool.perPage), the zspage's isolated
+ * count and migrate rwlock, handles with their pin bit, zs_malloc / zs_free,
+ * free_zspage / __free_zspage / reset_page, the deferred free worker, and
+ * zs_page_isolate / zs_page_migrate / zs_page_putback as the pool inode's a_ops
+ * (zs_page_migrate and zs_free as programs of steps, split where another CPU can
+ * come in: issue 9 item 4).
  *
  * What is left out: fullness groups are one "on a class list" mark (0 none, 1 a
  * fullness list, 2 the free worker's private list); object contents and the free
@@ -611,8 +613,9 @@ export function freeZspagePages(b: ProgramBuilder, at: string, P: Params, tail: 
 }
 
 /**
- * zs_free(pool, handle) (v4.8) for object `o`: pin_tag, migrate_read_lock, the
- * locked section, and __free_zspage when the zspage emptied and could be locked.
+ * zs_free(pool, handle) (v4.8) for object `o`: pin_tag, the unlocked read of the
+ * object's location, migrate_read_lock, the locked section, and __free_zspage when
+ * the zspage emptied and could be locked.
  */
 export function zsFree(
   b: ProgramBuilder, at: string, pool: ZsPool, o: number,
