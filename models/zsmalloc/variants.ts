@@ -129,7 +129,7 @@ export const ZSMALLOC_VARIANTS: readonly (Variant & { patch: Patch })[] = [
     name: 'migrate-class-lock-first',
     kernelFunction: 'zs_page_migrate (mm/zsmalloc.c)',
     description: 'zs_page_migrate() takes class->lock before migrate_write_lock(zspage), the reverse of zs_free(), which holds the zspage\'s read lock while it waits for class->lock.',
-    source: 'Seeded mutation of the fixed code, named as such, of mm/zsmalloc.c zs_page_migrate() (v4.8): "migrate_write_lock(zspage); ... spin_lock(&class->lock);" swapped. The swapped order is what zs_page_migrate() has after c4549b871102 ("zsmalloc: remove zspage isolation for migration", v5.17), where zs_free() no longer takes the zspage lock; in v4.8\'s world it is an ABBA deadlock, found through the write lock now held across steps.',
+    source: 'Seeded mutation of the fixed code, named as such, of mm/zsmalloc.c zs_page_migrate() (v4.8): "migrate_write_lock(zspage); ... spin_lock(&class->lock);" swapped. The swapped order is what zs_page_migrate() has after Minchan Kim\'s v5.17 rework (the series of c4549b871102 "zsmalloc: remove zspage isolation for migration"; its lock-ordering comment: page_lock, pool->migrate_lock, class->lock, zspage->lock), where zs_free() no longer takes the zspage lock; in v4.8\'s world it is an ABBA deadlock, found through the write lock now held across steps.',
     expect: { kind: 'deadlock', property: 'deadlock' },
     patch: { cpu: classLockFirst },
   },
