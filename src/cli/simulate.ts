@@ -69,7 +69,8 @@ function runSimulate(p: Parsed): number {
       ...(o.trace ? {
         violation: {
           property: o.trace.violation.property, kind: o.trace.violation.kind, message: o.trace.violation.message,
-          steps: traceLength(o.trace.steps), preemptions: o.trace.preemptions, trace: tracePath, shrinking: r.shrinking, reproduce: again,
+          steps: traceLength(o.trace.steps), preemptions: o.trace.preemptions, trace: tracePath, shrinking: r.shrinking,
+          ...(o.liftedFrom ? { liftedFrom: o.liftedFrom } : {}), reproduce: again,
         },
       } : {}),
     }));
@@ -83,8 +84,10 @@ function runSimulate(p: Parsed): number {
     out(`violation after ${covered}`);
     out(describeViolation(o.trace!));
     const s = r.shrinking!;
-    out(`the failing schedule had ${s.found} steps; fast-check shrank it to ${s.shrunk}; with only the ${s.actors} actors it needs and steps dropped, ${s.dropped}` +
-      `${s.around !== null ? `; the bounded search around it found ${s.around}` : ''}`);
+    const from = o.liftedFrom ? Object.entries(o.liftedFrom).map(([k, v]) => `--${k} ${v}`).join(' ') : '';
+    out(`the failing schedule had ${s.found} steps; fast-check shrank it to ${s.shrunk}; with only the actors it needs and steps dropped, ${s.dropped}` +
+      `${s.lifted !== null ? `; the shortest violation at ${from}, replayed here, ${s.lifted}` : ''}` +
+      `${s.around !== null ? `; the bounded search around it found ${s.around}` : ''}; ${s.actors} actors step in the trace`);
     out('');
     out(swimlanes(o.trace!, o.compiled.actors.map((a) => a.name)));
     out('');
