@@ -102,12 +102,14 @@ class NodeTable {
   /** Distinct states (whatever the last actor). */
   stateCount = 0;
 
-  constructor(stateSize: number, bound: number) {
+  /** reduce = false: neither reduction (the tests compare the two searches). */
+  constructor(stateSize: number, bound: number, private readonly reduce: boolean) {
     this.levels = Array.from({ length: bound + 1 }, () => new DepthBuckets(stateSize));
   }
 
   /** Is (preemptions pre, depth nd, last actor `last`) covered by state record r (see the class comment)? */
   private covered(r: number, pre: number, nd: number, free: boolean): boolean {
+    if (!this.reduce) return false;
     const a = this.byPre.get(r);
     if (a !== NONE_YET && a >>> 16 < pre && (a & 0xffff) <= nd) return true;
     const b = this.byDepth.get(r);
@@ -179,11 +181,13 @@ class NodeTable {
   }
 }
 
-export function walkBounded(c: Compiled, bound: number, opts: WalkOptions = {}): WalkResult & { bound: Bound } {
+/** `reduce: false` turns both reductions of NodeTable off (for the tests that compare). */
+export function walkBounded(c: Compiled, bound: number, opts: WalkOptions & { readonly reduce?: boolean } = {}): WalkResult & { bound: Bound } {
   if (!Number.isInteger(bound) || bound < 0 || bound > MAX_PREEMPTIONS) throw new RangeError(`a preemption bound is an integer from 0 to ${MAX_PREEMPTIONS}`);
   const lim = new SearchLimits(opts);
   const cur = new Uint8Array(c.stateSize);
-  const table = new NodeTable(c.stateSize, bound);
+  const reduce = opts.reduce ?? true;
+  const table = new NodeTable(c.stateSize, bound, reduce);
   // Symmetry would rename an actor that steps into a frozen one.
   const ex = new Expander(c, opts.por ?? true, opts.symmetry !== false && !opts.frozen?.length);
   if (opts.frozen?.length) {
@@ -203,7 +207,7 @@ export function walkBounded(c: Compiled, bound: number, opts: WalkOptions = {}):
   let s = 0;
   const sink: SuccessorSink = (state, lo, hi, code, nd, pre, actorThere) => {
     if (pre > bound) { pruned++; return false; }
-    table.offer(state, lo, hi, s, code, nd, pre, canStep(c, actorThere, state) ? actorThere : NO_ACTOR);
+    table.offer(state, lo, hi, s, code, nd, pre, !reduce || canStep(c, actorThere, state) ? actorThere : NO_ACTOR);
     return lim.stored(table.count);
   };
   // The violations found so far with at most `level` preemptions.
