@@ -1,8 +1,10 @@
 /**
  * Random search for scopes no exhaustive search holds (`pagerace simulate`, after
  * Quint's and TLC's simulation): runs of random schedules, each a list of choices
- * that fast-check generates, and, on a failure, fast-check's shrinking of that list
- * followed by a preemption-bounded search around the shrunk schedule.
+ * that fast-check generates, and, on a failure, fast-check's shrinking of that list,
+ * single steps dropped, a shorter trace from the caller's `lift` if it has one (a
+ * smaller scope's, src/simulate.ts), and otherwise a preemption-bounded search
+ * around the shrunk schedule.
  *
  * A schedule is a list of numbers: at each step the enabled steps are listed (actor
  * by actor, event by event, as the walker lists them) and choice i picks option
@@ -12,11 +14,12 @@
  * moves towards. The same seed gives the same runs, the same failure and the same
  * shrunk schedule.
  *
- * Around the shrunk schedule: only the actors that step in it step (the others stay
- * where they start), exhaustive over schedules with at most as many preemptions as
- * it has, within a budget; a shorter violation found there is the one reported
- * (any violation it finds is one of the whole system: frozen actors simply do not
- * run). Invariants and kernel assertions only: a deadlock or an end state there
+ * Around the shrunk schedule, when the lift gave nothing shorter: only the actors
+ * that step in it step (the others stay where they start), exhaustive over
+ * schedules with at most as many preemptions as it has, within a budget; a shorter
+ * violation found there is the one reported (any violation it finds is one of the
+ * whole system: frozen actors simply do not run; at nonlru 8x13 it found none
+ * shorter for any committed variant). Invariants and kernel assertions only: a deadlock or an end state there
  * could be one of the restriction.
  */
 import fc from 'fast-check';
