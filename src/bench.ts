@@ -110,8 +110,13 @@ export interface SearchBench {
   readonly simulate: { readonly cpus: number; readonly pages: number; readonly seconds: number };
 }
 
+/**
+ * 10 minutes per bounded scope, the issue's target for a verdict. Simulate at 8 CPUs
+ * and 13 pages: at 16 pages the world (16 + 6 + 8 * 16 pages) does not fit the
+ * one-byte list pointers (models/common/migration-world.ts refuses it).
+ */
 export const SEARCH_BENCH: SearchBench = {
-  bounded: [{ cpus: 3, pages: 3 }, { cpus: 4, pages: 3 }], bound: 2, capSeconds: 120, simulate: { cpus: 8, pages: 16, seconds: 20 },
+  bounded: [{ cpus: 3, pages: 3 }, { cpus: 4, pages: 3 }], bound: 2, capSeconds: 200, simulate: { cpus: 8, pages: 13, seconds: 20 },
 };
 
 export function runSearchBench(b: SearchBench = SEARCH_BENCH, log: (s: string) => void = () => {}): BenchRow[] {
