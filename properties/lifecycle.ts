@@ -123,13 +123,19 @@ export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: reado
     const lc = lifecycles[i];
     const options = tables[i].get(from)?.get(to);
     if (!options) return 'no transition of the machine goes there';
+    // The first transition that explains the move; the reasons are written only
+    // when none does (a violation), so that an allowed move allocates nothing.
+    for (let k = 0; k < options.length; k++) {
+      const o = options[k];
+      if (o.actorOk[actor] === 1 && (!o.holder || lc.holder(pre, pfn) === actor || lc.holder(post, pfn) === actor) &&
+        (o.lock === null || o.lock(pre, post, pfn, actor))) return o.index;
+    }
     const kind = actors[actor]?.kind ?? '?';
     const why: string[] = [];
     for (const o of options) {
-      if (o.actorOk[actor] !== 1) { why.push(`${o.event} is taken by ${o.kinds.join(' or ')}, not by a ${kind}`); continue; }
-      if (o.holder && lc.holder(pre, pfn) !== actor && lc.holder(post, pfn) !== actor) { why.push(`${o.event} is taken only by the page's holder`); continue; }
-      if (o.lock && !o.lock(pre, post, pfn, actor)) { why.push(`${o.event} needs ${o.lockName}, which ${actors[actor].name} does not hold`); continue; }
-      return o.index;
+      if (o.actorOk[actor] !== 1) why.push(`${o.event} is taken by ${o.kinds.join(' or ')}, not by a ${kind}`);
+      else if (o.holder && lc.holder(pre, pfn) !== actor && lc.holder(post, pfn) !== actor) why.push(`${o.event} is taken only by the page's holder`);
+      else why.push(`${o.event} needs ${o.lockName}, which ${actors[actor].name} does not hold`);
     }
     return why.join('; ');
   }

@@ -181,11 +181,19 @@ export class Canonicalizer {
     for (let k = 0; k < nc; k++) cand[k] = k;
     // Keep, byte by byte, the permutations whose image is least so far (in order,
     // so that among equal images the first permutation wins).
+    // While the identity (always first) is still a candidate its image byte is the
+    // state's own: the usual case, a state that is already least, reads one array.
+    let x0 = 0;
     for (let j = 0; j < varying.length && nc > 1; j++) {
       const i = varying[j];
       let min = 256;
       let m = 0;
-      for (let x = 0; x < nc; x++) {
+      if (cand[0] === 0) {
+        min = src[i];
+        m = 1;
+        x0 = 1;
+      } else x0 = 0;
+      for (let x = x0; x < nc; x++) {
         const k = cand[x];
         const o = k * n + i;
         const v = tables[table[o] + src[source[o]]];
