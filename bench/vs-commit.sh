@@ -9,6 +9,7 @@
 # always runs on a warmer machine):
 #   raw:     check nonlru --cpus 2 --pages 2 --no-symmetry --no-por --max-states N --json
 #   default: check nonlru --cpus 2 --pages 2 --json   (symmetry and local-step chaining)
+#   3x2:     check nonlru --cpus 3 --pages 2 --max-states N/2 --json   (issue 11's larger scope)
 # and prints, per check, each round's states/s on both sides, their ratio
 # (this tree / commit) and the median ratio, with the state counts (which differ when
 # the commit's model differs; the ratio is then per state, as issue 9 asks).
@@ -31,9 +32,12 @@ run() { (cd "$1" && node bin/pagerace.js "${@:2}" 2>/dev/null) || [ $? -eq 3 ]; 
 field() { node -e 'const r = JSON.parse(require("fs").readFileSync(0, "utf8")); process.stdout.write(String(r[process.argv[1]]))' "$1"; }
 
 echo "vs-commit: this tree ($(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet HEAD -- . ':!bench' || echo '+changes')) against $(git -C "$here" rev-parse --short "$sha"); $(uptime | sed 's/.*load/load/')"
-for check in raw default; do
-  if [ "$check" = raw ]; then args=(check nonlru --cpus 2 --pages 2 --no-symmetry --no-por --max-states "$max" --json)
-  else args=(check nonlru --cpus 2 --pages 2 --json); fi
+for check in raw default 3x2; do
+  case $check in
+    raw) args=(check nonlru --cpus 2 --pages 2 --no-symmetry --no-por --max-states "$max" --json) ;;
+    default) args=(check nonlru --cpus 2 --pages 2 --json) ;;
+    3x2) args=(check nonlru --cpus 3 --pages 2 --max-states "$((max / 2))" --json) ;;
+  esac
   echo "$check: pagerace ${args[*]}"
   ratios=()
   for ((i = 0; i < rounds; i++)); do
