@@ -182,10 +182,10 @@ export function checkStep(c: Compiled, pre: Uint8Array | null, post: Uint8Array,
   // passed the state invariants when it was found).
   let from = 0;
   let to = c.worldSize;
+  const pw = pre !== null ? words(pre) : null;
+  const qw = words(post);
   if (pre !== null) {
     // A word at a time over the whole words of the world, then to the byte.
-    const pw = words(pre);
-    const qw = words(post);
     const nw = pw !== null && qw !== null ? to >>> 2 : 0;
     let w = 0;
     while (w < nw && pw![w] === qw![w]) w++;
@@ -210,8 +210,6 @@ export function checkStep(c: Compiled, pre: Uint8Array | null, post: Uint8Array,
     stepBits = 0;
     const sw = c.stateWatch;
     const tw = c.stepWatch;
-    const pw = words(pre);
-    const qw = words(post);
     // Whole words that did not change are skipped a word at a time.
     let i = from;
     if (pw !== null && qw !== null) {

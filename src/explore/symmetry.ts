@@ -207,13 +207,28 @@ export class Canonicalizer {
     }
     const best = cand[0];
     if (best === 0) {
-      // The identity's image is the state itself, with the padding zeroed.
-      dst.set(src);
+      // The identity's image is the state itself, with the padding zeroed: copied a
+      // word at a time (TypedArray.set costs more than the copy at this size).
+      const sw = this.wordsOf(src, 0);
+      const dw = this.wordsOf(dst, 1);
+      if (sw !== null && dw !== null && sw.length === dw.length) for (let w = 0; w < sw.length; w++) dw[w] = sw[w];
+      else dst.set(src);
       for (let i = this.actorsEnd; i < n; i++) dst[i] = 0;
     } else {
       for (let i = 0, o = best * n; i < n; i++, o++) dst[i] = tables[table[o] + src[source[o]]];
     }
     return best;
+  }
+
+  /** Int32 views of the last source and destination buffers (callers reuse theirs). */
+  private readonly viewBytes: (Uint8Array | null)[] = [null, null];
+  private readonly viewWords: (Int32Array | null)[] = [null, null];
+  private wordsOf(v: Uint8Array, slot: number): Int32Array | null {
+    if (this.viewBytes[slot] !== v) {
+      this.viewBytes[slot] = v;
+      this.viewWords[slot] = (v.byteOffset & 3) === 0 && (v.length & 3) === 0 ? new Int32Array(v.buffer, v.byteOffset, v.length >>> 2) : null;
+    }
+    return this.viewWords[slot];
   }
 
   /** canonical() by writing every image (for a symmetry without a gather). */
