@@ -95,6 +95,20 @@ describe('the contig system (v5.19 as it is)', () => {
   }
 });
 
+describe('isolate-lists-agree: where v5.19 promises a free page\'s list and its pageblock agree', () => {
+  // The default scope stops at the finding isolated-never-handed-out; checked alone,
+  // the promise holds over the whole space (and with stealing).
+  for (const scope of [{}, { steal: 1 }]) {
+    it(`holds over every state of v5.19 at ${JSON.stringify(scope)}`, () => {
+      const m = contig.build(resolveScope(contig, scope), null);
+      const only = { ...m, properties: m.properties.filter((p) => p.name === 'isolate-lists-agree') };
+      expect(only.properties).toHaveLength(1);
+      const r = walk(compile(only), {});
+      expect([r.verdict, r.states]).toEqual(['pass', scope.steal ? 1135257 : 537128]);
+    }, 60_000);
+  }
+});
+
 describe('findings on v5.19 (docs/findings.md)', () => {
   for (const f of CONTIG_FINDINGS) {
     it(`${f.name}: ${f.property} at ${JSON.stringify(f.scope)}, ${f.steps} steps, replays from its committed trace`, () => {

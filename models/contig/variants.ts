@@ -11,8 +11,8 @@ import {
   get_pageblock_migratetype, is_migrate_isolate_page, set_pageblock_migratetype, FALLBACKS, FPI_NONE, MIGRATE_MOVABLE,
   __isolate_free_page, pageblockNrPages, pageblockOrderOf, F_OWNER, move_freepages_block,
 } from '../../src/kernel/buddy.ts';
-import { ACT_CPU_ALLOC, ACT_DRAIN, cpuAllocWith, drainWith } from './cpu.ts';
-import { drain_pages_zone, rmqueue_pcplist } from '../../src/kernel/pcp.ts';
+import { ACT_CPU_ALLOC, ACT_CPU_FREE_COMMIT, ACT_DRAIN, cpuAllocWith, cpuFreeCommitWith, drainWith } from './cpu.ts';
+import { drain_pages_zone, free_unref_page_commit, rmqueue_pcplist } from '../../src/kernel/pcp.ts';
 import type { ActionFn } from '../../src/kernel/program.ts';
 import { pcpCountAt, pcpCpusOf } from '../../src/kernel/buddy.ts';
 
@@ -149,9 +149,9 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
   },
   {
     name: 'mutation-isolate-no-move',
-    description: 'Seeded mutation (no kernel commit): set_migratetype_isolate() marks the pageblock MIGRATE_ISOLATE but leaves its free pages on their Movable lists (no move_freepages_block()), so the allocator hands them out.',
+    description: 'Seeded mutation (no kernel commit): set_migratetype_isolate() marks the pageblock MIGRATE_ISOLATE but leaves its free pages on their Movable lists (no move_freepages_block()), so the allocator would hand them out; isolate-lists-agree sees it when the isolating step ends.',
     source: 'Seeded mutation of v5.19 set_migratetype_isolate(): "nr_pages = move_freepages_block(zone, page, MIGRATE_ISOLATE, NULL); __mod_zone_freepage_state(zone, -nr_pages, mt);" left out.',
-    expect: { kind: 'invariant', property: 'isolated-never-handed-out' },
+    expect: { kind: 'invariant', property: 'isolate-lists-agree' },
     scope: { cpus: 2, contigs: 1, range: 0, exact: 0 },
     patch(b) {
       b.replaceAction(ACT_ISOLATE, isolateBlockWith(setMigratetypeIsolateNoMove));
@@ -171,12 +171,24 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
   {
     name: 'no-bulk-recheck',
     description: 'free_pcppages_bulk() frees each page with the migratetype cached when it was freed, without re-reading the pageblock\'s when a pageblock of the zone is isolated: a page a CPU freed to its per-cpu list before its pageblock was isolated goes to a Movable list when drain_all_pages() drains it, and is handed out from an isolated pageblock.',
-    source: 'ad53f92eb416 "mm/page_alloc: fix incorrect isolation behavior by rechecking migratetype" (Joonsoo Kim, v3.18): "/* Pageblock could have been isolated meanwhile */ if (unlikely(isolated_pageblocks)) mt = get_pageblock_migratetype(page);".',
+    source: '51bb1a4093cc "mm/page_alloc: add freepage on isolate pageblock to correct buddy list" (Joonsoo Kim, v3.18): "/* Pageblock could have been isolated meanwhile */ if (unlikely(isolated_pageblocks)) mt = get_pageblock_migratetype(page);".',
     expect: { kind: 'invariant', property: 'isolated-never-handed-out' },
     scope: { cpus: 2, contigs: 1, range: 0, exact: 0 },
     patch() {},
     kworkerPatch(b) {
       b.replaceAction(ACT_DRAIN, drainWith(false));
+    },
+  },
+  {
+    name: 'no-free-one-page-recheck',
+    kernelFunction: 'mm/page_alloc.c: free_one_page',
+    description: 'free_one_page() frees a page whose cached migratetype is MIGRATE_ISOLATE onto the Isolate list without re-reading the pageblock\'s type under zone->lock: a CPU that read its page\'s pageblock as isolated (free_unref_page_prepare(), no lock) and frees it after alloc_contig_range() has un-isolated the block puts it on an Isolate list, where nothing allocates it.',
+    source: 'ad53f92eb416 "mm/page_alloc: fix incorrect isolation behavior by rechecking migratetype" (Joonsoo Kim, v3.18), case 1 of its changelog: "freepage go into isolate buddy list, although pageblock is already unisolated"; the fix: "if (unlikely(has_isolate_pageblock(zone) || is_migrate_isolate(migratetype))) migratetype = get_pfnblock_migratetype(page, pfn);".',
+    expect: { kind: 'invariant', property: 'isolate-lists-agree' },
+    scope: { cpus: 1, contigs: 1, range: 0, exact: 0 },
+    patch() {},
+    cpuPatch(b) {
+      b.replaceAction(ACT_CPU_FREE_COMMIT, cpuFreeCommitWith((m, z, cpu, pfn) => free_unref_page_commit(m, z, cpu, pfn, undefined, false)));
     },
   },
   {
