@@ -25,7 +25,7 @@ import { NO_PAGE, contigProperties, type ContigLayout } from '../../properties/c
 import { programActor } from '../common/machine.ts';
 import { cpuProgram, kworkerProgram } from './cpu.ts';
 import { CONTIG_VARIANTS } from './variants.ts';
-import { buddyLifecycles, contigBuddyPageMachine } from './lifecycle.ts';
+import { buddyLifecycles, contigBuddyPageMachine, pageblockLifecycle } from './lifecycle.ts';
 import { lifecycleMonitor } from '../../properties/lifecycle.ts';
 
 /** The zone, with a per-cpu page list set for each CPU actor. */
@@ -122,7 +122,7 @@ export const contig: System = {
     const world = initialWorld(lay);
     // A CPU's per-cpu list is touched by the CPU and by its drain work.
     const pcpCpu = (a: number) => (a < cpus ? a : a >= cpus + contigs ? a - cpus - contigs : -1);
-    const lifecycles = buddyLifecycles(world, lay.z, contigBuddyPageMachine, 'pcp', pcpCpu);
+    const lifecycles = [...buddyLifecycles(world, lay.z, contigBuddyPageMachine, 'pcp', pcpCpu), pageblockLifecycle(world, lay.z)];
     return {
       actors,
       world,

@@ -158,10 +158,14 @@ const readPageMt: ActionFn = (m, L, P) => {
 };
 const notIsolatePage: GuardFn = (m, L, P) => m[L + P.isolatePage] === 0;
 const pageBlockIsolated: GuardFn = (m, L, P) => is_migrate_isolate_page(m, P.z, m[L + P.pfn]) || has_unmovable_pages(m, P.z, m[L + P.pfn]) >= 0;
-const isolatePageBlock: ActionFn = (m, L, P) => {
-  const ok = set_migratetype_isolate(m, P.z, m[L + P.pfn]);
+/** The names of the other two set_migratetype_isolate() actions (variants replace their functions). */
+export const ACT_ISOLATE_PAGE = 'set_migratetype_isolate(page)';
+export const ACT_ISOLATE_MID = 'set_migratetype_isolate(block)';
+export const isolatePageBlockWith = (isolate: typeof set_migratetype_isolate): ActionFn => (m, L, P) => {
+  const ok = isolate(m, P.z, m[L + P.pfn]);
   VM_BUG_ON_PAGE(!ok, 'set_migratetype_isolate failed on a block seen unisolated', 'isolate_single_pageblock', m[L + P.pfn]);
 };
+const isolatePageBlock = isolatePageBlockWith(set_migratetype_isolate);
 const unsetPageBlock: ActionFn = (m, L, P) => unset_migratetype_isolate(m, P.z, m[L + P.pfn], m[L + P.pageMt]);
 const retNonZero: GuardFn = (m, L, P) => m[L + P.ret] !== 0;
 /** order = 0; outer_pfn = pfn; while (!PageBuddy(outer_pfn)) { if (++order >= MAX_ORDER) fail; outer_pfn &= ~0UL << order; } */
@@ -185,7 +189,8 @@ const restoreBlock: ActionFn = (m, L, P) => {
 export const ACT_UNSET = 'unset_migratetype_isolate(block)';
 export const unsetBlockWith = (unset: typeof unset_migratetype_isolate): ActionFn => (m, _L, P) => unset(m, P.z, P.block, P.mt);
 const unsetBlock = unsetBlockWith(unset_migratetype_isolate);
-const setBlock: ActionFn = (m, _L, P) => { set_migratetype_isolate(m, P.z, P.block); };
+export const setBlockWith = (isolate: typeof set_migratetype_isolate): ActionFn => (m, _L, P) => { isolate(m, P.z, P.block); };
+const setBlock = setBlockWith(set_migratetype_isolate);
 const undoBlocks: ActionFn = (m, L, P) => {
   for (let pfn = P.from; pfn < P.to; pfn += P.pbnr) unset_migratetype_isolate(m, P.z, pfn, P.mt);
   unset_migratetype_isolate(m, P.z, P.last, P.mt);
@@ -258,7 +263,7 @@ export function isolateSinglePageblock(
   b.steps(x('tmp-isolate'), 'set_migratetype_isolate', 'if (isolate_page) { spin_lock; set_migratetype_isolate(page, page_mt): -EBUSY if isolated meanwhile (goto failed); spin_unlock }', [
     br(x('migrate-range'), [], b.g('!isolate_page', notIsolatePage, P)),
     br(x('failed'), [], b.g('is_migrate_isolate_page(pfn_to_page(pfn))', pageBlockIsolated, P)),
-    br(x('migrate-range'), [b.a('set_migratetype_isolate(page)', isolatePageBlock, P)]),
+    br(x('migrate-range'), [b.a(ACT_ISOLATE_PAGE, isolatePageBlock, P)]),
   ]);
   b.steps(x('migrate-range'), '__alloc_contig_migrate_range', 'migrate the in-use page [head_pfn, head_pfn + nr_pages) to a page outside isolated pageblocks', [
     br(x('tmp-unset'), [b.a(ACT_MIGRATE_HEAD, migrateHead, P)]),
@@ -336,7 +341,7 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
     b.steps(x(`mid${k}`), 'start_isolate_page_range', `set_migratetype_isolate(pfn ${pfn})`, [
       br(x('mid-undo'), [b.a('undo_isolate_page_range + unset end', undoBlocks, { ...C, from: allocStart, to: pfn, last: allocEnd - pb, mt: ctx.migratetype })],
         b.g('is_migrate_isolate_page(page)', isolatedBlock, { ...C, block: pfn })),
-      br(x(`mid${k + 1}`), [b.a('set_migratetype_isolate(block)', setBlock, { ...C, block: pfn })]),
+      br(x(`mid${k + 1}`), [b.a(ACT_ISOLATE_MID, setBlock, { ...C, block: pfn })]),
     ]);
   });
   // drain_all_pages(cc.zone): __drain_all_pages() under pcpu_drain_mutex queues
