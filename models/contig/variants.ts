@@ -4,7 +4,7 @@
  */
 import { type ProgramBuilder, br } from '../../src/kernel/program.ts';
 import {
-  ACT_GRAB, ACT_ISOLATE, ACT_ISOLATE_MID, ACT_ISOLATE_PAGE, isolatePageBlockWith, setBlockWith, ACT_MIGRATE_HEAD, ACT_MIGRATE_PFN, ACT_RETURN, ACT_SPLIT, ACT_UNSET, grabBlockToWith, migrateHeadWith, migratePfnWith, unsetBlockWith, isolateBlockWith, isolateStepBranches, returnOnIsolationFailure, splitAtBoundaryWith, takeRangeSeed, undoLabel, type ContigCtx,
+  ACT_GRAB, ACT_ISOLATE, ACT_ISOLATE_MID, ACT_ISOLATE_PAGE, isolatePageBlockWith, setBlockWith, ACT_MIGRATE_HEAD, ACT_RETURN, ACT_SPLIT, ACT_UNSET, grabBlockToWith, migrateHeadWith, unsetBlockWith, isolateBlockWith, isolateStepBranches, returnOnIsolationFailure, splitAtBoundaryWith, takeRangeSeed, undoLabel, type ContigCtx,
 } from '../../src/kernel/contig.ts';
 import {
   MIGRATE_ISOLATE, Z_NR_ISOLATE, __free_one_page, add_to_free_list, rmqueue, del_page_from_free_list,
@@ -13,6 +13,7 @@ import {
   PageBuddy, buddy_order, maxOrderOf, freeListMigratetype, __mod_zone_freepage_state,
 } from '../../src/kernel/buddy.ts';
 import { has_unmovable_pages } from '../../src/kernel/isolation.ts';
+import { ACT_MIGRATE_MOVE, moveWith } from '../../src/kernel/contig-migrate.ts';
 import { ACT_CPU_ALLOC, ACT_CPU_FREE_COMMIT, ACT_DRAIN, cpuAllocWith, cpuFreeCommitWith, drainWith } from './cpu.ts';
 import { drain_pages_zone, free_unref_page_commit, rmqueue_pcplist } from '../../src/kernel/pcp.ts';
 import type { ActionFn } from '../../src/kernel/program.ts';
@@ -269,7 +270,7 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
     scope: { cpus: 1, contigs: 1, range: 0, exact: 0 },
     patch(b) {
       b.replaceAction(ACT_MIGRATE_HEAD, migrateHeadWith(leakOldPage));
-      b.replaceAction(ACT_MIGRATE_PFN, migratePfnWith(leakOldPage));
+      b.replaceAction(ACT_MIGRATE_MOVE, moveWith(leakOldPage));
     },
   },
   {

@@ -42,6 +42,7 @@ import { PAGE_STRIDE } from './page.ts';
 import { EBUSY } from './migrate.ts';
 import { drainAllDone, drain_all_pages_queue } from './pcp.ts';
 import { type ActionFn, type Branch, type GuardFn, type ProgramBuilder, br } from './program.ts';
+import { allocContigMigrateRange } from './contig-migrate.ts';
 
 /** Where alloc_contig_range() works and what it may touch. */
 export interface ContigCtx {
@@ -68,6 +69,8 @@ export interface ContigCtx {
     readonly outerStart: number; readonly tail: number;
     /** isolate_single_pageblock()'s page_mt and isolate_page around the migration. */
     readonly pageMt: number; readonly isolatePage: number;
+    /** unmap_and_move()'s newpage (0xff: none). */
+    readonly newpage: number;
   };
 }
 
@@ -143,7 +146,6 @@ const splitAtBoundary: ActionFn = (m, L, P) => {
  */
 /** The names of the two migration actions (variants replace their functions). */
 export const ACT_MIGRATE_HEAD = '__alloc_contig_migrate_range(head)';
-export const ACT_MIGRATE_PFN = 'migrate_pages(page)';
 export const migrateHeadWith = (freeOld: typeof __free_pages): ActionFn => (m, L, P) => {
   const head = m[L + P.head];
   if (cpuOwnedHead(m, head, P.ncpus) < 0) { m[L + P.ret] = 0; return; }
@@ -197,15 +199,6 @@ const undoBlocks: ActionFn = (m, L, P) => {
   m[L + P.ret] = EBUSY;
 };
 
-const migScanDone: GuardFn = (m, L, P) => m[L + P.pfn] >= P.end;
-const migHead: GuardFn = (m, L, P) => cpuOwnedHead(m, m[L + P.pfn], P.ncpus) >= 0;
-export const migratePfnWith = (freeOld: typeof __free_pages): ActionFn => (m, L, P) => {
-  const pfn = m[L + P.pfn];
-  const order = cpuOwnedHead(m, pfn, P.ncpus);
-  migrate_cpu_page(m, P.z, pfn, P.ncpus, P.slots, freeOld);
-  m[L + P.pfn] = pfn + (1 << order);
-};
-const migratePfn = migratePfnWith(__free_pages);
 const notIsolated: GuardFn = (m, _L, P) => !test_pages_isolated(m, P.z, P.from, P.to);
 const grabDone: GuardFn = (m, L, P) => m[L + P.pfn] >= P.to;
 /** One pageblock of isolate_freepages_range(); ret = EBUSY when the strict scan fails. */
@@ -354,15 +347,10 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
   ]);
   b.localStep(x('mid-undo'), 'start_isolate_page_range', 'return -EBUSY', [br(ISOLATION_FAILED(at))]);
 
-  // __alloc_contig_migrate_range(&cc, start, end): its failures are left to test_pages_isolated().
-  b.steps(x('migrate'), '__alloc_contig_migrate_range', 'isolate_migratepages_range(): page = pfn_to_page(pfn) in use?', [
-    br(x('take'), [], b.g('pfn >= end', migScanDone, { ...C, end: ctx.end })),
-    br(x('migrate/page'), [], b.g('page in use (movable)', migHead, C)),
-    br(x('migrate'), [b.a('pfn++', pfnInc, C)]),
-  ]);
-  b.steps(x('migrate/page'), '__alloc_contig_migrate_range', 'migrate_pages(): move the page to a new one outside the isolated pageblocks', [
-    br(x('migrate'), [b.a(ACT_MIGRATE_PFN, migratePfn, C)]),
-  ]);
+  // __alloc_contig_migrate_range(&cc, start, end): LRU isolation and migrate_pages(),
+  // step by step (src/kernel/contig-migrate.ts); -EBUSY is left to
+  // test_pages_isolated(), -ENOMEM is "goto done".
+  allocContigMigrateRange(b, x('migrate'), { z: ctx.z, ncpus: ctx.ncpus, slots: ctx.slots, end: ctx.end, slot: s }, x('take'), x('undo'));
 
   b.localStep(x('take'), 'alloc_contig_range', 'after migration: take the range (v5.19: from outer_start)', [br(x('test'))]);
   takeRangeV519(b, at, ctx, x('undo'));

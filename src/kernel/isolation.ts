@@ -9,14 +9,14 @@
  * atomic step of a program) and the lockless peeks between them. The step program
  * that strings them together is in src/kernel/contig.ts.
  */
-import { BUG_ON, VM_BUG_ON_PAGE } from './bug.ts';
+import { BUG_ON } from './bug.ts';
 import {
   MIGRATE_ISOLATE, MIGRATE_MOVABLE, PageBuddy, Z_NR_ISOLATE, __free_one_page, __free_pages, __isolate_free_page,
   __mod_zone_freepage_state, buddy_order, find_buddy_page_pfn, get_pageblock_migratetype, is_migrate_isolate_page,
   maxOrderOf, move_freepages_block, pageblockNrPages, pageblockOrderOf, prep_new_page, rmqueue,
   set_pageblock_migratetype, F_OWNER, FPI_TO_TAIL, F_PCP_MT,
 } from './buddy.ts';
-import { F_PRIVATE, F_REF, PAGE_STRIDE } from './page.ts';
+import { F_PRIVATE, F_REF, PAGE_STRIDE, PG_lru, PageLRU, clearFlag, setFlag } from './page.ts';
 
 /**
  * has_unmovable_pages(zone, page, migratetype, flags) (mm/page_isolation.c, v5.19) for
@@ -149,7 +149,9 @@ export function free_owned_pages(m: Uint8Array, z: number, from: number, to: num
 export function cpuOwnedHead(m: Uint8Array, pfn: number, ncpus: number): number {
   const o = pfn * PAGE_STRIDE;
   const owner = m[o + F_OWNER] - 1;
-  if (owner < 0 || owner >= ncpus || m[o + F_REF] !== 1) return -1;
+  // In use: a reference held (the owner's mapping, and alloc_contig_range()'s
+  // isolation while __alloc_contig_migrate_range() migrates it).
+  if (owner < 0 || owner >= ncpus || m[o + F_REF] < 1) return -1;
   return m[o + F_PRIVATE];
 }
 
@@ -177,18 +179,23 @@ export function cpuCompoundHead(m: Uint8Array, pfn: number, ncpus: number, maxOr
  * and the old page is freed to the lists of its pageblock. Returns false when no
  * target can be allocated (-ENOMEM) or the page is no longer the owner's.
  *
- * The model runs the migration of one page as one step: the owner can only free the
- * page, and a free that lands in the middle of a real migration (which holds its own
- * reference) ends the same way as a free before or after the whole of it.
+ * isolate_single_pageblock()'s migration of a page straddling the boundary runs as
+ * one step here; the migration of the range's pages is the real, split path
+ * (src/kernel/contig-migrate.ts).
  */
 export function migrate_cpu_page(m: Uint8Array, z: number, pfn: number, ncpus: number, slots: number, freeOld = __free_pages): boolean {
   const order = cpuOwnedHead(m, pfn, ncpus);
   if (order < 0) return false;
   const owner = m[pfn * PAGE_STRIDE + F_OWNER] - 1;
-  VM_BUG_ON_PAGE(m[slots + owner] !== pfn, 'owner does not hold the page', 'migrate_cpu_page', pfn);
+  // isolate_migratepages_range() takes only an LRU page its owner still maps with no
+  // other reference (another alloc_contig_range() may hold it isolated, or the owner
+  // may be unmapping it): otherwise nothing is migrated.
+  if (!PageLRU(m, pfn) || m[slots + owner] !== pfn || m[pfn * PAGE_STRIDE + F_REF] !== 1) return false;
   const target = rmqueue(m, z, order, MIGRATE_MOVABLE, owner);
   if (target < 0) return false;
   m[slots + owner] = target;
+  setFlag(m, target, PG_lru); // putback_lru_page(newpage)
+  clearFlag(m, pfn, PG_lru); // isolated from the LRU before the migration
   freeOld(m, z, pfn, order);
   return true;
 }
