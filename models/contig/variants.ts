@@ -13,7 +13,7 @@ import {
   PageBuddy, buddy_order, maxOrderOf, freeListMigratetype, __mod_zone_freepage_state,
 } from '../../src/kernel/buddy.ts';
 import { has_unmovable_pages } from '../../src/kernel/isolation.ts';
-import { ACT_MIGRATE_MOVE, moveWith } from '../../src/kernel/contig-migrate.ts';
+import { ACT_GET_PAGE, ACT_MIGRATE_MOVE, moveWith } from '../../src/kernel/contig-migrate.ts';
 import { ACT_CPU_ALLOC, ACT_CPU_FREE_COMMIT, ACT_DRAIN, cpuAllocWith, cpuFreeCommitWith, drainWith } from './cpu.ts';
 import { drain_pages_zone, free_unref_page_commit, rmqueue_pcplist } from '../../src/kernel/pcp.ts';
 import type { ActionFn } from '../../src/kernel/program.ts';
@@ -271,6 +271,17 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
     patch(b) {
       b.replaceAction(ACT_MIGRATE_HEAD, migrateHeadWith(leakOldPage));
       b.replaceAction(ACT_MIGRATE_MOVE, moveWith(leakOldPage));
+    },
+  },
+  {
+    name: 'mutation-isolate-without-reference',
+    kernelFunction: 'mm/compaction.c: isolate_migratepages_block',
+    description: 'Seeded mutation (no kernel commit): isolate_migratepages_block() goes on to TestClearPageLRU() without get_page_unless_zero(), so it holds no reference: the owner\'s unmap in between is the last put_page() and frees the page (PG_lru cleared by __page_cache_release()), and isolate_fail_put puts the reference it never took: put_page() of a free page.',
+    source: 'Seeded mutation of v5.19 isolate_migratepages_block(): "if (unlikely(!get_page_unless_zero(page))) goto isolate_fail;" left out (the reference has been taken before TestClearPageLRU() since "mm/compaction: do page isolation first in compaction", Alex Shi, v5.11).',
+    expect: { kind: 'kernel-bug', property: 'VM_BUG_ON_PAGE(page_ref_count(page) == 0)' },
+    scope: { cpus: 1, contigs: 1, range: 0, exact: 0 },
+    patch(b) {
+      b.replaceAction(ACT_GET_PAGE, () => {});
     },
   },
   {

@@ -82,6 +82,8 @@ const skipBuddy: ActionFn = (m, L, P) => { m[L + P.pfn] += 1 << buddy_order(m, m
 const notLru: GuardFn = (m, L, P) => !PageLRU(m, m[L + P.pfn]);
 const pfnInc: ActionFn = (m, L, P) => { m[L + P.pfn]++; };
 const refZero: GuardFn = (m, L, P) => page_count(m, m[L + P.pfn]) === 0;
+/** The name of isolate_migratepages_block()'s reference (variants replace its function). */
+export const ACT_GET_PAGE = 'get_page_unless_zero(page)';
 const getPage: ActionFn = (m, L, P) => { get_page_unless_zero(m, m[L + P.pfn]); };
 /** isolate_fail_put: put_page(page); low_pfn++. */
 const failPut: ActionFn = (m, L, P) => { const pfn = m[L + P.pfn]; putPage519(m, P.z, pfn); m[L + P.pfn] = pfn + 1; };
@@ -174,7 +176,7 @@ export function allocContigMigrateRange(b: ProgramBuilder, at: string, ctx: Migr
   ]);
   b.steps(x('get'), 'isolate_migratepages_block', 'if (unlikely(!get_page_unless_zero(page))) goto isolate_fail', [
     br(at, [b.a('low_pfn++', pfnInc, P)], b.g('page_count(page) == 0', refZero, P)),
-    br(x('lru'), [b.a('get_page_unless_zero(page)', getPage, P)]),
+    br(x('lru'), [b.a(ACT_GET_PAGE, getPage, P)]),
   ]);
   b.steps(x('lru'), 'isolate_migratepages_block', 'if (!TestClearPageLRU(page)) goto isolate_fail_put; lruvec lru_lock: del_page_from_lru_list(page, lruvec); list_add(&page->lru, &cc->migratepages)', [
     br(at, [b.a('isolate_fail_put: put_page(page)', failPut, P)], b.g('!PageLRU(page)', notLru, P)),
