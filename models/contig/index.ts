@@ -105,7 +105,7 @@ export const contig: System = {
         z: lay.z, npages: g.npages, maxOrder: g.maxOrder, pageblockNr: 1 << g.pageblockOrder, maxOrderNr: 1 << (g.maxOrder - 1),
         start, end, migratetype: lay.migratetype, ncpus: cpus, slots: lay.slots, result: lay.result(k), drainMutex: lay.drainMutex,
         slot: { pfn: b.local('pfn'), order: b.local('order'), head: b.local('head'), saved: b.local('saved_mt'), ret: b.local('ret'),
-          outerStart: b.local('outer_start'), tail: b.local('tail_pfn'), pageMt: b.local('page_mt'), isolatePage: b.local('isolate_page'), newpage: b.local('newpage'),
+          outerStart: b.local('outer_start'), tail: b.local('tail_pfn'), pageMt: b.local('page_mt'), isolatePage: b.local('isolate_page'), newpage: b.local('newpage'), lowPfn: b.local('low_pfn'), migEnd: b.local('mig_end'),
         },
       };
       allocContigRange(b, 'acr', ctx, 'done');

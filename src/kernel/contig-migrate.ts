@@ -75,7 +75,8 @@ export function putbackLruPage519(m: Uint8Array, z: number, pfn: number): void {
 
 // --- guards and actions --------------------------------------------------------
 
-const scanDone: GuardFn = (m, L, P) => m[L + P.pfn] >= P.end;
+/** low_pfn >= end_pfn, end_pfn a constant or (endLocal >= 0) a local. */
+const scanDone: GuardFn = (m, L, P) => m[L + P.pfn] >= (P.endLocal >= 0 ? m[L + P.endLocal] : P.end);
 const isBuddy: GuardFn = (m, L, P) => PageBuddy(m, m[L + P.pfn]);
 /** buddy_order_unsafe(): low_pfn += (1UL << freepage_order) - 1, then the loop's ++. */
 const skipBuddy: ActionFn = (m, L, P) => { m[L + P.pfn] += 1 << buddy_order(m, m[L + P.pfn]); };
@@ -155,19 +156,22 @@ export interface MigrateRangeCtx {
   readonly z: number;
   readonly ncpus: number;
   readonly slots: number;
+  /** end_pfn: a constant, or the local at `endLocal` when that is >= 0. */
   readonly end: number;
+  readonly endLocal: number;
   readonly slot: { readonly pfn: number; readonly ret: number; readonly newpage: number };
 }
 
 /**
  * __alloc_contig_migrate_range(&cc, start, end) (mm/page_alloc.c, v5.19) at label
- * `at` with pfn = start already set: on to `next` (ret 0; -EBUSY left to
+ * `at` with low_pfn (slot.pfn) = start already set (alloc_contig_range()'s range, or
+ * isolate_single_pageblock()'s [head_pfn, head_pfn + nr_pages)): on to `next` (ret 0; -EBUSY left to
  * test_pages_isolated()) or, on -ENOMEM, to `fail` (alloc_contig_range()'s
  * "if (ret && ret != -EBUSY) goto done").
  */
 export function allocContigMigrateRange(b: ProgramBuilder, at: string, ctx: MigrateRangeCtx, next: string, fail: string): void {
   const x = (t: string) => `${at}/${t}`;
-  const P = { z: ctx.z, ncpus: ctx.ncpus, slots: ctx.slots, end: ctx.end, ...ctx.slot };
+  const P = { z: ctx.z, ncpus: ctx.ncpus, slots: ctx.slots, end: ctx.end, endLocal: ctx.endLocal, ...ctx.slot };
   b.steps(at, 'isolate_migratepages_block', 'page = pfn_to_page(low_pfn), no lock: PageBuddy(page)? PageLRU(page)?', [
     br(x('done'), [], b.g('low_pfn >= end_pfn', scanDone, P)),
     br(at, [b.a('low_pfn += 1 << buddy_order_unsafe(page)', skipBuddy, P)], b.g('PageBuddy(pfn_to_page(low_pfn))', isBuddy, P)),

@@ -33,7 +33,7 @@ import {
   MIGRATE_ISOLATE, PageBuddy, buddy_order, get_pageblock_migratetype, is_migrate_isolate_page, split_free_page,
 } from './buddy.ts';
 import {
-  cpuCompoundHead, cpuOwnedHead, free_owned_pages, isolate_freepages_block, migrate_cpu_page,
+  cpuCompoundHead, cpuOwnedHead, free_owned_pages, isolate_freepages_block,
   has_unmovable_pages, set_migratetype_isolate, test_pages_isolated, unset_migratetype_isolate,
 } from './isolation.ts';
 import { __free_pages, __isolate_free_page } from './buddy.ts';
@@ -71,6 +71,8 @@ export interface ContigCtx {
     readonly pageMt: number; readonly isolatePage: number;
     /** unmap_and_move()'s newpage (0xff: none). */
     readonly newpage: number;
+    /** isolate_single_pageblock()'s migration: its cursor and end_pfn. */
+    readonly lowPfn: number; readonly migEnd: number;
   };
 }
 
@@ -119,7 +121,13 @@ const compoundCrossing: GuardFn = (m, L, P) => {
   const head = compoundAt(m, L, P);
   return head >= 0 && head + (1 << cpuOwnedHead(m, head, P.ncpus)) > P.boundary;
 };
-const rememberHead: ActionFn = (m, L, P) => { m[L + P.head] = compoundAt(m, L, P); };
+/** head = compound_head(page); nr_pages = compound_nr(head), kept as the migration's end_pfn. */
+const rememberHead: ActionFn = (m, L, P) => {
+  const head = compoundAt(m, L, P);
+  m[L + P.head] = head;
+  m[L + P.migEnd] = head + (1 << cpuOwnedHead(m, head, P.ncpus));
+};
+const startMigration: ActionFn = (m, L, P) => { m[L + P.lowPfn] = m[L + P.head]; };
 const isCompound: GuardFn = (m, L, P) => compoundAt(m, L, P) >= 0;
 const skipCompound: ActionFn = (m, L, P) => {
   const head = compoundAt(m, L, P);
@@ -140,18 +148,6 @@ const splitAtBoundary: ActionFn = (m, L, P) => {
   const order = m[L + P.order];
   if (split_free_page(m, P.z, pfn, order, P.boundary - pfn)) m[L + P.pfn] = pfn + (1 << order);
 };
-/**
- * __alloc_contig_migrate_range(&cc, head_pfn, head_pfn + nr_pages): a page that is no
- * longer in use needs nothing (ret 0); no target is -ENOMEM (ret != 0).
- */
-/** The names of the two migration actions (variants replace their functions). */
-export const ACT_MIGRATE_HEAD = '__alloc_contig_migrate_range(head)';
-export const migrateHeadWith = (freeOld: typeof __free_pages): ActionFn => (m, L, P) => {
-  const head = m[L + P.head];
-  if (cpuOwnedHead(m, head, P.ncpus) < 0) { m[L + P.ret] = 0; return; }
-  m[L + P.ret] = migrate_cpu_page(m, P.z, head, P.ncpus, P.slots, freeOld) ? 0 : EBUSY;
-};
-const migrateHead = migrateHeadWith(__free_pages);
 /** page_mt = get_pageblock_migratetype(page); isolate_page = !is_migrate_isolate_page(page). */
 const readPageMt: ActionFn = (m, L, P) => {
   const mt = get_pageblock_migratetype(m, P.z, m[L + P.pfn]);
@@ -258,9 +254,12 @@ export function isolateSinglePageblock(
     br(x('failed'), [], b.g('is_migrate_isolate_page(pfn_to_page(pfn))', pageBlockIsolated, P)),
     br(x('migrate-range'), [b.a(ACT_ISOLATE_PAGE, isolatePageBlock, P)]),
   ]);
-  b.steps(x('migrate-range'), '__alloc_contig_migrate_range', 'migrate the in-use page [head_pfn, head_pfn + nr_pages) to a page outside isolated pageblocks', [
-    br(x('tmp-unset'), [b.a(ACT_MIGRATE_HEAD, migrateHead, P)]),
+  // ret = __alloc_contig_migrate_range(&cc, head_pfn, head_pfn + nr_pages): the same
+  // steps as the range's migration, on their own cursor (cc.migrate_pfn).
+  b.localStep(x('migrate-range'), '__alloc_contig_migrate_range', 'cc.migrate_pfn = head_pfn', [
+    br(x('mig'), [b.a('low_pfn = head_pfn', startMigration, P)]),
   ]);
+  allocContigMigrateRange(b, x('mig'), { z: ctx.z, ncpus: ctx.ncpus, slots: ctx.slots, end: 0, endLocal: s.migEnd, slot: { ...s, pfn: s.lowPfn } }, x('tmp-unset'), x('tmp-unset'));
   b.steps(x('tmp-unset'), 'unset_migratetype_isolate', 'if (isolate_page) { spin_lock; unset_migratetype_isolate(page, page_mt); spin_unlock } (restore the page\'s migratetype so that it can be split later)', [
     br(x('migrated'), [], b.g('!isolate_page', notIsolatePage, P)),
     br(x('migrated'), [b.a('unset_migratetype_isolate(page, page_mt)', unsetPageBlock, P)]),
@@ -350,7 +349,7 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
   // __alloc_contig_migrate_range(&cc, start, end): LRU isolation and migrate_pages(),
   // step by step (src/kernel/contig-migrate.ts); -EBUSY is left to
   // test_pages_isolated(), -ENOMEM is "goto done".
-  allocContigMigrateRange(b, x('migrate'), { z: ctx.z, ncpus: ctx.ncpus, slots: ctx.slots, end: ctx.end, slot: s }, x('take'), x('undo'));
+  allocContigMigrateRange(b, x('migrate'), { z: ctx.z, ncpus: ctx.ncpus, slots: ctx.slots, end: ctx.end, endLocal: -1, slot: s }, x('take'), x('undo'));
 
   b.localStep(x('take'), 'alloc_contig_range', 'after migration: take the range (v5.19: from outer_start)', [br(x('test'))]);
   takeRangeV519(b, at, ctx, x('undo'));

@@ -13,10 +13,10 @@ import { BUG_ON } from './bug.ts';
 import {
   MIGRATE_ISOLATE, MIGRATE_MOVABLE, PageBuddy, Z_NR_ISOLATE, __free_one_page, __free_pages, __isolate_free_page,
   __mod_zone_freepage_state, buddy_order, find_buddy_page_pfn, get_pageblock_migratetype, is_migrate_isolate_page,
-  maxOrderOf, move_freepages_block, pageblockNrPages, pageblockOrderOf, prep_new_page, rmqueue,
+  maxOrderOf, move_freepages_block, pageblockNrPages, pageblockOrderOf, prep_new_page,
   set_pageblock_migratetype, F_OWNER, FPI_TO_TAIL, F_PCP_MT,
 } from './buddy.ts';
-import { F_PRIVATE, F_REF, PAGE_STRIDE, PG_lru, PageLRU, clearFlag, setFlag } from './page.ts';
+import { F_PRIVATE, F_REF, PAGE_STRIDE } from './page.ts';
 
 /**
  * has_unmovable_pages(zone, page, migratetype, flags) (mm/page_isolation.c, v5.19) for
@@ -168,34 +168,4 @@ export function cpuCompoundHead(m: Uint8Array, pfn: number, ncpus: number, maxOr
     if (order >= 0 && m[head * PAGE_STRIDE + F_OWNER] === owner && head + (1 << order) > pfn) return head;
   }
   return -1;
-}
-
-/**
- * Migrate one in-use movable page (mm/migrate.c migrate_pages() with
- * alloc_migration_target(), as __alloc_contig_migrate_range() drives it, v5.19): a
- * target of the same order comes from the MIGRATE_MOVABLE free lists (never from an
- * isolated pageblock), the owner's reference moves to it (its slot in the table at
- * `slots` is rewritten, as remove_migration_ptes() rewrites the owner's mappings),
- * and the old page is freed to the lists of its pageblock. Returns false when no
- * target can be allocated (-ENOMEM) or the page is no longer the owner's.
- *
- * isolate_single_pageblock()'s migration of a page straddling the boundary runs as
- * one step here; the migration of the range's pages is the real, split path
- * (src/kernel/contig-migrate.ts).
- */
-export function migrate_cpu_page(m: Uint8Array, z: number, pfn: number, ncpus: number, slots: number, freeOld = __free_pages): boolean {
-  const order = cpuOwnedHead(m, pfn, ncpus);
-  if (order < 0) return false;
-  const owner = m[pfn * PAGE_STRIDE + F_OWNER] - 1;
-  // isolate_migratepages_range() takes only an LRU page its owner still maps with no
-  // other reference (another alloc_contig_range() may hold it isolated, or the owner
-  // may be unmapping it): otherwise nothing is migrated.
-  if (!PageLRU(m, pfn) || m[slots + owner] !== pfn || m[pfn * PAGE_STRIDE + F_REF] !== 1) return false;
-  const target = rmqueue(m, z, order, MIGRATE_MOVABLE, owner);
-  if (target < 0) return false;
-  m[slots + owner] = target;
-  setFlag(m, target, PG_lru); // putback_lru_page(newpage)
-  clearFlag(m, pfn, PG_lru); // isolated from the LRU before the migration
-  freeOld(m, z, pfn, order);
-  return true;
 }
