@@ -117,6 +117,12 @@ describe('__alloc_contig_migrate_range() (v5.19): LRU isolation and migrate_page
     expect(acr).toContain('acr/migrate/target --step[!newpage]--> acr/migrate/enomem');
   }, 60_000);
 
+  it('isolate_single_pageblock() migrates its straddling page by the same steps (--range 1: a max-order target exists)', () => {
+    const acr = untaken({ cpus: 2, contigs: 1, range: 1 }, null, 'contig');
+    expect(acr).not.toContain('acr/isb-end/mig/unmap --step--> acr/isb-end/mig/move');
+    expect(acr).not.toContain('acr/isb-end/mig/move --step--> acr/isb-end/mig');
+  }, 60_000);
+
   it('a second caller isolates the page first: TestClearPageLRU fails and the reference is put', () => {
     const acr = untaken({ cpus: 2, contigs: 2, range: 1 }, 'fix-return-on-isolation-failure', 'contig');
     expect(acr).not.toContain('acr/migrate/lru --step[!PageLRU(page)]--> acr/migrate');
