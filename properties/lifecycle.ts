@@ -8,7 +8,10 @@
  *
  * Cost: only pages whose struct page bytes lie in the step's changed range are
  * looked at (a lifecycle's abstraction depends on nothing else, see
- * Lifecycle.state), and only when one of their bytes changed.
+ * Lifecycle.state), and only when one of their bytes changed. A lifecycle over
+ * other units (Lifecycle.bytes, e.g. a pageblock's migratetype byte in the zone)
+ * is looked at in the same way: a unit whose bytes lie in the changed range and
+ * differ.
  */
 import { PAGE_STRIDE } from '../src/kernel/page.ts';
 import type { ActorDef, Lifecycle, LifecycleMeta, StepInvariant } from '../src/system.ts';
@@ -122,10 +125,12 @@ export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: reado
     return allowed;
   });
   let npages = 0;
-  for (const lc of lifecycles) for (const p of lc.pages) npages = Math.max(npages, p + 1);
+  for (const lc of lifecycles) if (!lc.bytes) for (const p of lc.pages) npages = Math.max(npages, p + 1);
   /** pfn -> the lifecycles that watch it. */
   const byPage: number[][] = Array.from({ length: npages }, () => []);
-  lifecycles.forEach((lc, i) => { for (const p of lc.pages) byPage[p].push(i); });
+  lifecycles.forEach((lc, i) => { if (!lc.bytes) for (const p of lc.pages) byPage[p].push(i); });
+  /** The units of lifecycles over other bytes (Lifecycle.bytes): lifecycle, id, [from, to). */
+  const units = lifecycles.flatMap((lc, i) => (lc.bytes ? lc.pages.map((id) => ({ i, id, at: lc.bytes!(id) })) : []));
   const steps = actorSteps(actors, worldSize);
   const stepName = (m: Uint8Array, actor: number): string => {
     const s = steps[actor];
@@ -216,12 +221,27 @@ export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: reado
         if (seen !== null) seen(i, why);
       }
     }
+    for (const u of units) {
+      const [lo, hi] = u.at;
+      if (hi <= from || lo >= to) continue;
+      let b = lo;
+      while (b < hi && pre[b] === post[b]) b++;
+      if (b === hi) continue;
+      const lc = lifecycles[u.i];
+      const a = lc.state(pre, u.id);
+      const z = lc.state(post, u.id);
+      if (a === z || a === null || z === null) continue;
+      const why = judge(u.i, a, z, pre, post, u.id, actor);
+      if (typeof why === 'string') return `${lc.name} ${u.id} went from ${a} to ${z} in a step of ${stepName(pre, actor)}: ${why}`;
+      if (seen !== null) seen(u.i, why);
+    }
     return null;
   }
 
   const watched = (at: number): boolean => {
     const pfn = Math.floor(at / stride);
-    return pfn < npages && byPage[pfn].length > 0;
+    if (pfn < npages && byPage[pfn].length > 0) return true;
+    return units.some((u) => at >= u.at[0] && at < u.at[1]);
   };
 
   return {
