@@ -183,8 +183,8 @@ describe('check --liveness', () => {
     expect(j.liveness.states).toBeGreaterThan(0);
   }, 60_000);
 
-  it('refuses --workers and contradictory flags with one line, exit 2', () => {
-    for (const args of [['--liveness', '--workers', '2'], ['--liveness', '--no-liveness']]) {
+  it('refuses --shard and contradictory flags with one line, exit 2', () => {
+    for (const args of [['--liveness', '--shard', '1/2'], ['--liveness', '--no-liveness']]) {
       const r = run(['check', 'nonlru', ...args]);
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -20,7 +20,8 @@ export function searchOptions(p: Parsed, workers: number, sharded: boolean): { p
   if (preemptions !== undefined && (workers > 1 || sharded)) throw new UsageError('--preemptions runs on one thread: it does not combine with --workers or --shard');
   if (p.flags.has('liveness') && p.flags.has('no-liveness')) throw new UsageError('--liveness and --no-liveness contradict each other');
   const liveness = p.flags.has('liveness') ? true : p.flags.has('no-liveness') ? false : undefined;
-  if (liveness && (workers > 1 || sharded)) throw new UsageError('--liveness runs on one thread: it does not combine with --workers or --shard');
+  // After --workers N the liveness pass runs on one thread; a shard holds part of the graph only.
+  if (liveness && sharded) throw new UsageError('--liveness needs the whole state graph: it does not combine with --shard');
   return { ...(preemptions === undefined ? {} : { preemptions }), ...(liveness === undefined ? {} : { liveness }) };
 }
 
