@@ -10,7 +10,7 @@ import { UsageError, intFlag, type OptionTable, type Parsed } from './args.ts';
 /** The flags, as check's option table has them. */
 export const SEARCH_FLAGS: OptionTable = {
   preemptions: { type: 'string', value: 'K', help: `explore only schedules with at most K preemptions, fewest first (0..${MAX_PREEMPTIONS}; a pass is not exhaustive)` },
-  liveness: { type: 'boolean', help: 'after a pass, look for livelocks under weak fairness (a lasso trace; on by default where the system says so)' },
+  liveness: { type: 'boolean', help: 'after a pass, look for livelocks under fairness: weak over actors, strong on declared bounded exits (a lasso trace; on by default where the system says so)' },
   'no-liveness': { type: 'boolean', help: 'do not look for livelocks' },
 };
 

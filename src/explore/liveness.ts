@@ -1,21 +1,28 @@
 /**
  * Liveness: a reachable cycle in which the run never ends although the scheduler
- * is weakly fair (SPIN's non-progress cycles, TLC's liveness under WF). Weak
- * fairness: an actor that is enabled in every state from some point on eventually
- * steps. A run that repeats a cycle forever is fair when every actor either steps
- * somewhere in the cycle or is disabled somewhere in it; a fair infinite run is a
- * `livelock`: some actor never finishes (an actor that has finished cannot step,
- * and the cycle has steps).
+ * is fair (SPIN's non-progress cycles, TLC's liveness under fairness). Two
+ * assumptions. Weak fairness over actors: an actor that is enabled in every state
+ * from some point on eventually steps. Choice fairness on declared bounded exits
+ * (Branch.fairExit, CompiledBranch.fairExit): a model that abstracts a loop's
+ * counter away (a retry the kernel stops after N passes) marks the branch that
+ * leaves the loop; a run that comes to it infinitely often with it enabled takes
+ * it infinitely often (strong fairness on that branch). A run that repeats a cycle
+ * for ever is fair when every actor steps somewhere in the cycle or is disabled
+ * somewhere in it, and every marked exit enabled somewhere in it is taken in it; a
+ * fair infinite run is a `livelock`: some actor never finishes (an actor that has
+ * finished cannot step, and the cycle has steps).
  *
  * The pass explores the whole state graph again, keeping its edges: ids in order
  * of discovery (breadth-first), each state's successors with the stepping actor,
- * and the actors enabled in each state. Its strongly connected components are
- * found with Tarjan's algorithm; a component C holds a fair cycle exactly when
- * every actor steps on an edge inside C or is disabled in some state of C (a walk
- * through all of C is then fair; and an actor enabled everywhere in C that never
- * steps inside it makes every cycle in C unfair). The component reached first
- * gives the shortest stem; the loop is a closed walk in C from the stem's end that
- * visits, for each actor, a state where it is disabled or one of its steps.
+ * the actors enabled in each state and the marked exits enabled in it. Its
+ * strongly connected components are found with Tarjan's algorithm and refined as
+ * in the Emerson-Lei (Streett) check: a component C whose actors all step inside
+ * it or are disabled in one of its states (else no cycle in C is weakly fair) holds
+ * a fair cycle when every exit enabled in C is taken inside C; otherwise the states
+ * where an exit is enabled but never taken inside C are dropped and the rest is
+ * split into components again (see fairComponent). The fair component reached
+ * first gives the shortest stem; the loop is a closed walk in it from the stem's
+ * end that meets each actor's condition and takes each exit enabled in it.
  *
  * Symmetry is off in this pass (a cycle of representatives renames actors on the
  * way round, so "this actor steps" is not a property of the quotient's cycle);
@@ -34,8 +41,8 @@ import { limitHit, stepsFromVias, type FoundViolation, type WalkOptions, type Wa
 
 export const LIVELOCK = {
   name: 'livelock',
-  rule: 'Every run ends under a weakly fair scheduler: no reachable cycle in which every actor that stays enabled keeps stepping while the run never finishes.',
-  source: 'pagerace walker: a fair reachable cycle of the state graph (SPIN non-progress cycles; TLC liveness under weak fairness).',
+  rule: 'Every run ends under a fair scheduler: no reachable cycle in which every actor that stays enabled keeps stepping, and every declared bounded exit that is enabled is taken, while the run never finishes.',
+  source: 'pagerace walker: a fair reachable cycle of the state graph (SPIN non-progress cycles; TLC liveness under weak fairness over actors, strong fairness on the exits a model declares for its uncounted retry loops).',
 } as const;
 
 /** Does some actor's control graph have a cycle (a self-loop included)? Else no state can repeat. */
