@@ -86,6 +86,49 @@ export function contigProperties(lay: ContigLayout, exact = false): Property[] {
     },
   };
 
+  /**
+   * Where v5.19 promises that a free page's list and its pageblock's migratetype
+   * agree. Not in general: a free page's list is the migratetype it was freed or
+   * moved with, and v5.19 lets the two part (expand() of a page straddling an
+   * isolated pageblock, stealing; see docs/findings.md). What it does promise is
+   * about MIGRATE_ISOLATE, where the allocator's safety rests on it:
+   * (a) set_migratetype_isolate() sets the pageblock's type and moves its free pages
+   *     to the Isolate lists (move_freepages_block()) in one zone->lock section, so
+   *     when the step that isolates a pageblock ends, every free page whose head
+   *     lies in it is on an Isolate list;
+   * (b) nothing puts a free page on an Isolate list unless its pageblock is isolated
+   *     under zone->lock (free_one_page() and free_pcppages_bulk() re-read the
+   *     pageblock's type under the lock, ad53f92eb416 / 51bb1a4093cc;
+   *     unset_migratetype_isolate() moves the block's free pages back before it
+   *     clears the type), so at every state a free page on an Isolate list lies in an
+   *     isolated pageblock. Nothing allocates from the Isolate lists: a page there in
+   *     a pageblock that is not isolated is lost to the allocator.
+   * Each step is one zone->lock section (or a lockless step that touches no free
+   * list), so (a) is checked at the end of the isolating step and (b) after every step.
+   */
+  const isolateListsAgree: StepInvariant = {
+    name: 'isolate-lists-agree',
+    kind: 'invariant',
+    scope: 'step',
+    rule: 'A free page on a MIGRATE_ISOLATE free list lies in a MIGRATE_ISOLATE pageblock; and the step that isolates a pageblock leaves every free page whose head lies in it on a MIGRATE_ISOLATE list.',
+    source: 'mm/page_isolation.c set_migratetype_isolate() / unset_migratetype_isolate() (v5.19): set_pageblock_migratetype() and move_freepages_block() under one zone->lock; mm/page_alloc.c free_one_page() / free_pcppages_bulk() (v5.19): "if (unlikely(has_isolate_pageblock(zone) || is_migrate_isolate(migratetype))) migratetype = get_pfnblock_migratetype(page, pfn);" (ad53f92eb416: otherwise a "freepage go into isolate buddy list, although pageblock is already unisolated").',
+    check(pre, post) {
+      for (let pfn = 0; pfn < lay.npages; pfn++) {
+        if (!PageBuddy(post, pfn)) continue;
+        const where = freeListOf(post, z, post[pfn * PAGE_STRIDE + F_LIST]);
+        if (where === null) continue; // free-lists-consistent's business
+        const mt = get_pageblock_migratetype(post, z, pfn);
+        if (where.mt === MIGRATE_ISOLATE && mt !== MIGRATE_ISOLATE) {
+          return `free pfn ${pfn} is on free_list[${where.order}][Isolate] but its pageblock is ${MT_NAMES[mt]}: nothing will allocate it`;
+        }
+        if (mt === MIGRATE_ISOLATE && where.mt !== MIGRATE_ISOLATE && get_pageblock_migratetype(pre, z, pfn) !== MIGRATE_ISOLATE) {
+          return `the step that isolated pfn ${pfn}'s pageblock left the free page on free_list[${where.order}][${MT_NAMES[where.mt]}]`;
+        }
+      }
+      return null;
+    },
+  };
+
   const undoRestores: EndProperty = {
     name: 'undo-restores-migratetypes',
     kind: 'termination',
@@ -166,5 +209,5 @@ export function contigProperties(lay: ContigLayout, exact = false): Property[] {
     },
   };
 
-  return [freeLists, ...(exact ? [nrFreeExact] : []), notHandedOut, undoRestores, wholeOrNothing, accounted, quietSucceeds];
+  return [freeLists, ...(exact ? [nrFreeExact] : []), notHandedOut, isolateListsAgree, undoRestores, wholeOrNothing, accounted, quietSucceeds];
 }

@@ -8,7 +8,10 @@
  *
  * Cost: only pages whose struct page bytes lie in the step's changed range are
  * looked at (a lifecycle's abstraction depends on nothing else, see
- * Lifecycle.state), and only when one of their bytes changed.
+ * Lifecycle.state), and only when one of their bytes changed. A lifecycle over
+ * other units (Lifecycle.bytes, e.g. a pageblock's migratetype byte in the zone)
+ * is looked at in the same way: a unit whose bytes lie in the changed range and
+ * differ.
  */
 import { PAGE_STRIDE } from '../src/kernel/page.ts';
 import type { ActorDef, Lifecycle, LifecycleMeta, StepInvariant } from '../src/system.ts';
@@ -93,6 +96,21 @@ export interface LifecycleMonitor extends StepInvariant {
   witness(pre: Uint8Array, post: Uint8Array, actor: number, seen: (lifecycle: number, transition: number) => void): void;
 }
 
+/** Int32 views of the few state buffers a monitor is handed (by identity), or null when one cannot be made. */
+class WordViews {
+  private readonly bytes: Uint8Array[] = [];
+  private readonly words: (Int32Array | null)[] = [];
+  of(v: Uint8Array): Int32Array | null {
+    const { bytes, words } = this;
+    for (let i = 0; i < bytes.length; i++) if (bytes[i] === v) return words[i];
+    const w = (v.byteOffset & 3) === 0 && (v.length & 3) === 0 ? new Int32Array(v.buffer, v.byteOffset, v.length >>> 2) : null;
+    if (bytes.length === 4) { bytes.shift(); words.shift(); }
+    bytes.push(v);
+    words.push(w);
+    return w;
+  }
+}
+
 export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: readonly ActorDef[], worldSize: number, stride = PAGE_STRIDE): LifecycleMonitor {
   // (lifecycle, from, to) -> the transitions that may explain the move.
   const tables = lifecycles.map((lc) => {
@@ -107,10 +125,12 @@ export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: reado
     return allowed;
   });
   let npages = 0;
-  for (const lc of lifecycles) for (const p of lc.pages) npages = Math.max(npages, p + 1);
+  for (const lc of lifecycles) if (!lc.bytes) for (const p of lc.pages) npages = Math.max(npages, p + 1);
   /** pfn -> the lifecycles that watch it. */
   const byPage: number[][] = Array.from({ length: npages }, () => []);
-  lifecycles.forEach((lc, i) => { for (const p of lc.pages) byPage[p].push(i); });
+  lifecycles.forEach((lc, i) => { if (!lc.bytes) for (const p of lc.pages) byPage[p].push(i); });
+  /** The units of lifecycles over other bytes (Lifecycle.bytes): lifecycle, id, [from, to). */
+  const units = lifecycles.flatMap((lc, i) => (lc.bytes ? lc.pages.map((id) => ({ i, id, at: lc.bytes!(id) })) : []));
   const steps = actorSteps(actors, worldSize);
   const stepName = (m: Uint8Array, actor: number): string => {
     const s = steps[actor];
@@ -118,18 +138,55 @@ export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: reado
     return `${actors[actor].name} at '${s.states[pc]}' (${s.fn[pc]})`;
   };
 
+  /**
+   * The pages with a changed byte in [from, to), in order, into `changed`; returns
+   * how many. Whole words are compared first (the range spans many pages when a
+   * step links a page into a list whose head lies past the pages).
+   */
+  const changed = new Int32Array(npages);
+  const views = new WordViews();
+  function changedPages(pre: Uint8Array, post: Uint8Array, from: number, to: number): number {
+    let n = 0;
+    let last = -1;
+    const pw = views.of(pre);
+    const qw = views.of(post);
+    if (pw === null || qw === null) {
+      for (let b = from; b < to; b++) {
+        if (pre[b] === post[b]) continue;
+        const pfn = (b / stride) | 0;
+        if (pfn !== last) changed[n++] = last = pfn;
+      }
+      return n;
+    }
+    for (let w = from >>> 2, end = (to + 3) >>> 2; w < end; w++) {
+      if (pw[w] === qw[w]) continue;
+      for (let b = Math.max(w << 2, from), z = Math.min((w << 2) + 4, to); b < z; b++) {
+        if (pre[b] === post[b]) continue;
+        const pfn = (b / stride) | 0;
+        if (pfn !== last) changed[n++] = last = pfn;
+      }
+    }
+    return n;
+  }
+
   /** The index of the first transition that explains the move, or why none does. */
   function judge(i: number, from: string, to: string, pre: Uint8Array, post: Uint8Array, pfn: number, actor: number): number | string {
     const lc = lifecycles[i];
     const options = tables[i].get(from)?.get(to);
     if (!options) return 'no transition of the machine goes there';
+    // The first transition that explains the move; the reasons are written only
+    // when none does (a violation), so that an allowed move allocates nothing.
+    for (let k = 0; k < options.length; k++) {
+      const o = options[k];
+      if (o.actorOk[actor] === 1 && (!o.holder || lc.holder(pre, pfn) === actor || lc.holder(post, pfn) === actor) &&
+        (o.lock === null || o.lock(pre, post, pfn, actor))) return o.index;
+    }
     const kind = actors[actor]?.kind ?? '?';
     const why: string[] = [];
     for (const o of options) {
-      if (o.actorOk[actor] !== 1) { why.push(`${o.event} is taken by ${o.kinds.join(' or ')}, not by a ${kind}`); continue; }
-      if (o.holder && lc.holder(pre, pfn) !== actor && lc.holder(post, pfn) !== actor) { why.push(`${o.event} is taken only by the page's holder`); continue; }
-      if (o.lock && !o.lock(pre, post, pfn, actor)) { why.push(`${o.event} needs ${o.lockName}, which ${actors[actor].name} does not hold`); continue; }
-      return o.index;
+      if (o.actorOk[actor] !== 1) why.push(`${o.event} is taken by ${o.kinds.join(' or ')}, not by a ${kind}`);
+      else if (o.holder && lc.holder(pre, pfn) !== actor && lc.holder(post, pfn) !== actor) why.push(`${o.event} is taken only by the page's holder`);
+      else why.push(`${o.event} needs ${o.lockName}, which ${actors[actor].name} does not hold`);
     }
     return why.join('; ');
   }
@@ -140,14 +197,11 @@ export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: reado
    */
   function moves(pre: Uint8Array, post: Uint8Array, actor: number, from: number, to: number,
     seen: ((lifecycle: number, transition: number) => void) | null): string | null {
-    const end = Math.min(npages, Math.ceil(to / stride));
-    for (let pfn = (from / stride) | 0; pfn < end; pfn++) {
+    const n = changedPages(pre, post, from, Math.min(to, npages * stride));
+    for (let j = 0; j < n; j++) {
+      const pfn = changed[j];
       const kinds = byPage[pfn];
       if (kinds.length === 0) continue;
-      const o = pfn * stride;
-      let b = 0;
-      while (b < stride && pre[o + b] === post[o + b]) b++;
-      if (b === stride) continue;
       // The lifecycles of one page usually share their fast path: ask it once.
       let asked: Lifecycle['unchanged'] = undefined;
       let same = false;
@@ -167,12 +221,27 @@ export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: reado
         if (seen !== null) seen(i, why);
       }
     }
+    for (const u of units) {
+      const [lo, hi] = u.at;
+      if (hi <= from || lo >= to) continue;
+      let b = lo;
+      while (b < hi && pre[b] === post[b]) b++;
+      if (b === hi) continue;
+      const lc = lifecycles[u.i];
+      const a = lc.state(pre, u.id);
+      const z = lc.state(post, u.id);
+      if (a === z || a === null || z === null) continue;
+      const why = judge(u.i, a, z, pre, post, u.id, actor);
+      if (typeof why === 'string') return `${lc.name} ${u.id} went from ${a} to ${z} in a step of ${stepName(pre, actor)}: ${why}`;
+      if (seen !== null) seen(u.i, why);
+    }
     return null;
   }
 
   const watched = (at: number): boolean => {
     const pfn = Math.floor(at / stride);
-    return pfn < npages && byPage[pfn].length > 0;
+    if (pfn < npages && byPage[pfn].length > 0) return true;
+    return units.some((u) => at >= u.at[0] && at < u.at[1]);
   };
 
   return {

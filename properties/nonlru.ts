@@ -12,27 +12,16 @@ import {
 } from '../src/kernel/page.ts';
 import { LIST_POISON1, LIST_POISON2, headOf, spaceOf } from '../src/kernel/list.ts';
 import type { EndProperty, Property, StateInvariant, StepInvariant } from '../src/system.ts';
+import type { MigrationPages } from '../models/common/migration-world.ts';
 
-/** Where things are in a non-LRU world; built by the model from its scope. */
-export interface NonlruLayout {
-  readonly cpus: number;
-  /** Driver pages at start: pfns [0, pages). */
-  readonly pages: number;
-  /** Kinds of the scan mix (models/common/migration-world.ts SCAN_MIX) and their pages, pfns [pages, pages + foreign). */
-  readonly mix: number;
-  readonly foreign: number;
-  /** All pages: driver pages, then each CPU's migration targets. */
-  readonly npages: number;
-  /** Byte offset of the list heads and the world's ListSpace id (models/common/migration-world.ts). */
-  readonly heads: number;
-  readonly lists: number;
+/**
+ * Where things are in a non-LRU world; built by the model from its scope: the pages,
+ * scan mix and list heads of every migration world (models/common/migration-world.ts),
+ * and the driver's own fields.
+ */
+export interface NonlruLayout extends MigrationPages {
   /** The driver's address space id. */
   readonly mapping: number;
-  /** List head node ids: the driver's list. */
-  readonly driverList: number;
-  /** cc->migratepages and cc->freepages of CPU c (node ids). */
-  migrateList(cpu: number): number;
-  freeList(cpu: number): number;
   /** Byte offsets of the driver's fields. */
   readonly driverLock: number;
   readonly driverIsolated: number;

@@ -39,9 +39,10 @@ export function transitionsOf(lifecycles: readonly Lifecycle[]): { lifecycle: nu
 
 /**
  * One search of `model` (with its symmetry and chained local steps, as `check`)
- * that stops once every transition has a witness of least length.
+ * that stops once every transition has a witness of least length (with
+ * `largerScope`, also the transitions marked as needing a larger scope).
  */
-export function searchWitnesses(model: Model, opts: { maxSeconds?: number } = {}): WitnessSearch {
+export function searchWitnesses(model: Model, opts: { maxSeconds?: number; largerScope?: boolean } = {}): WitnessSearch {
   const lifecycles = model.lifecycles ?? [];
   const monitor = monitorOf(model);
   if (!monitor) throw new Error('the model has lifecycles but no page-lifecycle property');
@@ -51,7 +52,8 @@ export function searchWitnesses(model: Model, opts: { maxSeconds?: number } = {}
   const wanted: number[][] = lifecycles.map(() => []);
   const slot: number[] = [];
   for (const { lifecycle, transition } of all) {
-    const i = transition.meta.largerScope ? -1 : slot.filter((x) => x >= 0).length;
+    // opts.largerScope: those marked as needing a larger scope too (run at that scope).
+    const i = transition.meta.largerScope && !opts.largerScope ? -1 : slot.filter((x) => x >= 0).length;
     wanted[lifecycle].push(i);
     slot.push(i);
   }

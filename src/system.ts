@@ -183,8 +183,15 @@ export interface Lifecycle {
   readonly name: string;
   readonly title: string;
   readonly machine: AnyStateMachine;
-  /** The pfns whose lifecycle this is. */
+  /** The pfns whose lifecycle this is (or, with `bytes`, the ids of its units). */
   readonly pages: readonly number[];
+  /**
+   * Optional, for a lifecycle over something that is not a struct page (a
+   * pageblock, whose migratetype lives in the zone's bytes): the world bytes
+   * [from, to) that unit `id` of `pages` is read from. state(m, id) must depend on
+   * nothing else. Without it, unit p is the struct page p (bytes p * stride ..).
+   */
+  bytes?(id: number): readonly [number, number];
   /**
    * The page's state: a state name of `machine`, or null when the page is, at
    * this moment, none of this machine's business (another lifecycle has it).

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SYSTEMS } from '../models/index.ts';
 import { check, replay } from '../src/index.ts';
-import { countPreemptions, MAX_PREEMPTIONS } from '../src/explore/bounded.ts';
+import { countPreemptions, MAX_PREEMPTIONS, walkBounded } from '../src/explore/bounded.ts';
+import { compile } from '../src/explore/compile.ts';
+import { nonlru } from '../models/nonlru/index.ts';
 import { committedVariant } from '../src/cli/check.ts';
 import { traceLength } from '../src/trace/trace.ts';
 
@@ -61,7 +63,25 @@ describe('the bounded search', () => {
     expect(bounded.bound!.pruned).toBe(0);
     // Nodes are (state, actor that stepped last): at least the distinct states.
     expect(bounded.states).toBeGreaterThanOrEqual(whole.states);
+    // The nodes it drops as covered lose no state: exactly the exhaustive search's states.
+    expect(bounded.bound!.levels.at(-1)!.distinct).toBe(whole.states);
   }, 60_000);
+
+  it('its reductions keep every state within each bound, and the violation found', () => {
+    // With and without them: the same distinct states after each bound (a state reached
+    // within K preemptions is reached within K either way), fewer nodes with them, and
+    // for a variant the same violation at the same preemptions and length.
+    for (const [scope, variant, K] of [[{ cpus: 2, pages: 1 }, null, 3], [{ cpus: 3, pages: 1 }, null, 2], [{ cpus: 2, pages: 2 }, 'putback-without-lock', 2]] as const) {
+      const c = compile(nonlru.build(scope, variant));
+      const on = walkBounded(c, K);
+      const off = walkBounded(c, K, { reduce: false });
+      expect(on.bound.levels.map((l) => l.distinct)).toEqual(off.bound.levels.map((l) => l.distinct));
+      expect(on.states).toBeLessThanOrEqual(off.states);
+      expect(on.verdict).toBe(off.verdict);
+      expect([on.violation?.property, on.violation?.preemptions, on.violation?.steps.length])
+        .toEqual([off.violation?.property, off.violation?.preemptions, off.violation?.steps.length]);
+    }
+  }, 120_000);
 
   it('reports each bound it completed, cumulative, and the same figures every run', () => {
     const r = check('nonlru', { cpus: 2, pages: 1 }, null, { preemptions: 2 }).result;

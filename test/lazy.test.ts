@@ -84,6 +84,20 @@ describe('lazy variants', () => {
   }
 });
 
+describe('lazy traces under thread symmetry', () => {
+  // mbind's migrate_prep() branch drain_cpuN names a thread's CPU, and the walker
+  // stores states with the threads renamed: the trace rebuild must rename the branch
+  // too (walker.ts toConcrete), or the replay finds mbind unable to take the step
+  // ("mbind cannot take 'drain_cpu2'") and the check ends in a TraceError.
+  it.each(['fault-without-migrate-on-fault', 'migrate-on-fault-keeps-reference'])('%s at two threads rebuilds, replays, and drains each CPU once', (name) => {
+    const { result, trace } = check('lazy', { pages: 1, touchers: 2, reclaim: 1 }, name, { symmetry: true });
+    expect(result.verdict).toBe('violation');
+    const drains = trace!.steps.filter((s) => s.actor === 'mbind' && s.event.startsWith('drain_cpu')).map((s) => s.event);
+    expect([...drains].sort()).toEqual(['drain_cpu0', 'drain_cpu1', 'drain_cpu2']);
+    expect(traceLength(trace!.steps)).toBe(traceLength(check('lazy', { pages: 1, touchers: 2, reclaim: 1 }, name, { symmetry: false }).trace!.steps));
+  }, 60_000);
+});
+
 describe('lazy finding (v3.3 as modelled)', () => {
   it('a page under compaction\'s migration when mbind walks the range is skipped and stays on node 0 with no reason', () => {
     const scope = { pages: 1, touchers: 1, reclaim: 0, compaction: 1 };

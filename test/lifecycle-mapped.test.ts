@@ -29,7 +29,7 @@ function graphTransitions(lc: Lifecycle): Set<string> {
 
 describe.each([
   [lazy, 70031, 236337],
-  [unmovable, 390122, 1296616],
+  [unmovable, 333309, 1108342],
 ] as const)('%s lifecycles', (sys, states, transitions) => {
   it('the fixed system passes with the monitor on, at the pinned counts', () => {
     const model = sys.build(defaults(sys), null);
@@ -72,4 +72,22 @@ describe('the lazy monitor', () => {
     expect(target.pages.every((p) => lay.nid(p) === 1)).toBe(true);
     expect(target.pages.length).toBeGreaterThan(0);
   });
+});
+
+describe('variants found first by page-lifecycle (issue 12: at least one per system)', () => {
+  it.each([['lazy', lazy], ['unmovable', unmovable]] as const)('%s: found by exploration at the default scope, the monitor first', (_name, sys) => {
+    const first = sys.variants.filter((v) => v.expect.property === 'page-lifecycle');
+    expect(first.length).toBeGreaterThan(0);
+    for (const v of first) {
+      const { result } = check(sys.name, defaults(sys), v.name);
+      expect(result.violation?.property).toBe('page-lifecycle');
+    }
+  }, 60_000);
+
+  it('unmovable: a folio brought in before mapping_set_unmovable() is migrated, which only its lifecycle forbids', () => {
+    const { result } = check('unmovable', defaults(unmovable), 'set-unmovable-after-first-folio');
+    // The unmovable folio's machine has no migration: the only move from isolated-locked
+    // to isolated-uncached it knows is truncation, which no compaction CPU takes.
+    expect(result.violation!.message).toMatch(/^pfn 0 \(unmovable-folio\) went from isolated-locked to isolated-uncached in a step of cpu\d at 'migrate\/move'/);
+  }, 60_000);
 });

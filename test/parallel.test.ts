@@ -1,7 +1,9 @@
 // --workers: a search split over worker threads gives the single-threaded walker's
-// verdict, violated property, shortest length and distinct state count, on every
-// committed variant of every system, with reductions on and (nonlru) off; the same
-// command gives the same trace bytes.
+// verdict, violated property, shortest length and distinct state count, on committed
+// variants of every system, with reductions on and (nonlru) off; the same command
+// gives the same trace bytes. The parallel engine knows no system, so two variants per
+// system (the first two the system lists) stand for the rest: running all of them
+// took two and a half minutes of a suite that must stay well under fifteen.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SYSTEMS } from '../models/index.ts';
@@ -23,7 +25,7 @@ const answer = ({ result, trace }: CheckOutcome) => ({
 
 describe('--workers 2 gives the answers of one worker', () => {
   for (const sys of SYSTEMS) {
-    for (const v of sys.variants.filter((x) => !x.fix)) {
+    for (const v of sys.variants.filter((x) => !x.fix).slice(0, 2)) {
       it(`${sys.name} --variant ${v.name}`, async () => {
         const scope = committedScope(sys.name, v.name);
         const one = check(sys.name, scope, v.name);

@@ -15,6 +15,8 @@ import { toItf, traceLength } from '../src/trace/trace.ts';
 import { SYSTEMS } from '../models/index.ts';
 import { committedVariant } from '../src/cli/check.ts';
 
+const nonlruSystem = SYSTEMS.find((s) => s.name === 'nonlru')!;
+
 const ROOT = new URL('..', import.meta.url).pathname;
 const run = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/pagerace.js'), ...args], { encoding: 'utf8', cwd: ROOT });
 
@@ -48,6 +50,16 @@ describe('pagerace simulate', () => {
     expect(t.stdout).toMatch(/^pass over 20 schedules, .* \(not exhaustive: random schedules only\)$/m);
   }, 60_000);
 
+  it('refuses a scope whose pages do not fit the one-byte list pointers, with one line, exit 2', () => {
+    // 16 + 6 + 8 * 16 = 150 pages: page node ids past 0x7f would read as compound tails.
+    const r = run(['simulate', 'nonlru', '--cpus', '8', '--pages', '16', '--runs', '1']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/150 pages .* at most 127 fit/);
+    // The largest scope with 8 CPUs that fits: the fixed model passes there.
+    expect(simulateSystem('nonlru', { cpus: 8, pages: 13 }, null, { runs: 40, seed: 1 }).result.verdict).toBe('pass');
+  }, 60_000);
+
   it('refuses a scope past the simulate maxima with one line, exit 2', () => {
     const r = run(['simulate', 'nonlru', '--cpus', '17', '--runs', '1']);
     expect(r.status).toBe(2);
@@ -64,6 +76,27 @@ describe('pagerace simulate', () => {
     // A run that passes, found by simulate too.
     expect(simulateSystem('nonlru', { cpus: 2, pages: 1 }, null, { runs: 30, seed: 5 }).result.verdict).toBe('pass');
   });
+});
+
+describe('simulate at 8 CPUs and 13 pages', () => {
+  // The variants whose shortest trace at this scope can be within twice the committed
+  // one (found at 2x2): the others need the driver to allocate all 13 pages first
+  // (4 steps each) before it releases one, a CPU to scan 13 pfns before the scan mix,
+  // or every CPU to finish (an end-state property), so no trace at 8x13 is that short
+  // (README, "Past the small scopes"). One found by each stage: fast-check's
+  // shrinking and dropping steps, and the lift from a smaller scope.
+  for (const v of ['no-isolated-check', 'lock-before-refcount', 'putback-without-lock']) {
+    it(`${v}: found within 60 s and shrunk to at most twice the committed length`, () => {
+      const o = simulateSystem('nonlru', { cpus: 8, pages: 13 }, v, { runs: 2 ** 31 - 1, seed: 1, maxSeconds: 60 });
+      expect(o.result.verdict).toBe('violation');
+      const c = committedVariant(nonlruSystem, v)!;
+      const committed = traceLength(replay(readFileSync(c.path, 'utf8')).trace.steps);
+      expect(traceLength(o.trace!.steps)).toBeLessThanOrEqual(2 * committed);
+      const r = replay(toItf(o.compiled, o.trace!));
+      expect(r.matches).toBe(true);
+      if (v === 'putback-without-lock') expect(o.liftedFrom).toBeDefined();
+    }, 120_000);
+  }
 });
 
 describe('simulate on every system', () => {

@@ -21,12 +21,14 @@ import { traceLength } from '../src/trace/trace.ts';
 const committed = (name: string) => readFileSync(new URL(`../counterexamples/unmovable/${name}.json`, import.meta.url), 'utf8');
 const committedLength = (name: string) => traceLength(replay(committed(name)).trace!.steps);
 const DEFAULT = { cpus: 2, gmem: 1, files: 1 };
+/** Variants whose race needs a second compaction CPU (test_and_set_skip() finds the other's mark). */
+const NEEDS_TWO_CPUS = ['abort-without-set-lru'];
 
 describe('unmovable variants', () => {
   it('has the variants of the seed and its review, and the seeded mutations', () => {
     expect(unmovable.variants.map((v) => v.name)).toEqual([
       'unlocked-mapping-test', 'stale-mapping-under-lock', 'test-after-unlock', 'set-unmovable-without-unevictable', 'no-unmovable-tests',
-      'isolate-without-clear-lru', 'putback-without-folio-put',
+      'set-unmovable-after-first-folio', 'abort-without-set-lru', 'isolate-without-clear-lru', 'putback-without-folio-put',
     ]);
   });
 
@@ -56,6 +58,11 @@ describe('unmovable variants', () => {
       }, 60_000);
 
       it('is found with and without local-step chaining, at the same property and length, with one CPU', () => {
+        if (NEEDS_TWO_CPUS.includes(v.name)) {
+          // The abort needs another scanner to have marked the pageblock: one CPU passes.
+          expect(check('unmovable', { ...DEFAULT, cpus: 1 }, v.name).result.verdict).toBe('pass');
+          return;
+        }
         const on = check('unmovable', { ...DEFAULT, cpus: 1 }, v.name, { por: true });
         const off = check('unmovable', { ...DEFAULT, cpus: 1 }, v.name, { por: false });
         expect(on.result.violation?.property).toBe(v.expect.property);
@@ -70,7 +77,7 @@ describe('unmovable, the unmodified v6.8 code', () => {
   it('passes at the default scope with pinned counts', () => {
     const { result } = check('unmovable', DEFAULT, null);
     expect(result.verdict).toBe('pass');
-    expect({ states: result.states, transitions: result.transitions }).toEqual({ states: 390122, transitions: 1296616 });
+    expect({ states: result.states, transitions: result.transitions }).toEqual({ states: 333309, transitions: 1108342 });
   }, 120_000);
 
   it.each([[{ cpus: 2, gmem: 1, files: 0 }], [{ cpus: 2, gmem: 0, files: 1 }]])('passes at %j with symmetry on and off, symmetry storing fewer states', (scope) => {
@@ -113,14 +120,14 @@ describe('each of the seed\'s two hunks alone keeps the owner\'s folios in place
     const r = run(SEED_WITHOUT.compactionHunk);
     expect(r.verdict).toBe('pass');
     expect(r.isolated).toBeGreaterThan(0);
-    expect(r.states).toBe(320604);
+    expect(r.states).toBe(240252);
   }, 120_000);
 
   it('without the move_to_new_folio() hunk: the scanner never isolates them (the same states as v6.8)', () => {
     const r = run(SEED_WITHOUT.migrateHunk);
     expect(r.verdict).toBe('pass');
     expect(r.isolated).toBe(0);
-    expect(r.states).toBe(390122);
+    expect(r.states).toBe(333309);
   }, 120_000);
 });
 

@@ -17,7 +17,7 @@
 import { INIT_LIST_HEAD, LIST_NULL, LIST_POISON1, ListSpace, headOf, internSpace, list_add, spaceOf } from '../../src/kernel/list.ts';
 import {
   F_FLAGS, F_LRU, F_MAPPING, F_PRIVATE, F_REF, F_TYPE, FILE_MAPPING, NODE_BUDDY_FREE, NODE_HEADS, NODE_LRU,
-  PAGE_MAPPING_ANON, PAGE_STRIDE, PG_head, PG_lru, PG_slab, TYPE_BUDDY, pageNode, poisonLru, setCompoundHead, setLru,
+  PAGE_MAPPING_ANON, PAGE_STRIDE, PG_head, PG_lru, PG_slab, TYPE_BUDDY, pageNode, nodePage, MAX_PAGE_NODES, poisonLru, setCompoundHead, setLru,
 } from '../../src/kernel/page.ts';
 
 export interface MigrationPages {
@@ -132,6 +132,11 @@ function initScanMix(m: Uint8Array, at: number, mix: number): void {
  */
 export function migrationLists(cpus: number, pages: number, heads: number, driverList = 'driver', foreign = 0): number {
   const npages = pages + foreign + cpus * pages;
+  // A list pointer is one byte, and bit 7 set marks a compound tail's head pointer
+  // (page.ts, TAIL_TAG): a page node past MAX_PAGE_NODES would be read as a tail.
+  if (pageNode(npages - 1) > MAX_PAGE_NODES) {
+    throw new Error(`${npages} pages (driver pages, scan mix, ${pages} targets per CPU) need list node ids past ${MAX_PAGE_NODES}; at most ${nodePage(MAX_PAGE_NODES) + 1} fit`);
+  }
   return internSpace(`migration/${cpus}/${pages}/${foreign}/${heads}/${driverList}`, () => {
     const S = new ListSpace();
     for (let pfn = 0; pfn < npages; pfn++) S.node(pageNode(pfn), pfn * PAGE_STRIDE + F_LRU, `${migrationPageLabel({ pages, foreign }, pfn)}.lru`);

@@ -13,7 +13,8 @@
  */
 import { MIGRATE_MOVABLE, MIGRATE_UNMOVABLE, pcpDrainPendingAt } from '../../src/kernel/buddy.ts';
 import { drain_pages_zone, free_unref_page_commit, free_unref_page_prepare, rmqueue_pcplist } from '../../src/kernel/pcp.ts';
-import { F_PRIVATE, PAGE_STRIDE } from '../../src/kernel/page.ts';
+import { F_PRIVATE, F_REF, PAGE_STRIDE, PG_lru, clearFlag, page_count, setFlag } from '../../src/kernel/page.ts';
+import { isMigrationEntry } from '../../src/kernel/contig-migrate.ts';
 import { type ActionFn, type Branch, type GuardFn, ProgramBuilder, br } from '../../src/kernel/program.ts';
 import { NO_PAGE } from '../../properties/contig.ts';
 
@@ -25,13 +26,33 @@ export const ACT_CPU_FREE_COMMIT = 'free_unref_page_commit(page)';
 export const cpuAllocWith = (alloc: (m: Uint8Array, z: number, cpu: number, order: number, mt: number) => number): ActionFn => (m, _L, P, A) => {
   const pfn = alloc(m, P.z, A, P.order, P.mt);
   m[P.slots + A] = pfn < 0 ? NO_PAGE : pfn;
+  // A Movable page is an anonymous page the CPU maps: lru_cache_add() (its pagevec
+  // drain folded in) sets PG_lru, and __alloc_contig_migrate_range() isolates it from
+  // the LRU (src/kernel/contig-migrate.ts).
+  if (pfn >= 0 && P.mt === MIGRATE_MOVABLE) setFlag(m, pfn, PG_lru);
 };
 const cpuAlloc = cpuAllocWith((m, z, cpu, order, mt) => rmqueue_pcplist(m, z, cpu, order, mt, cpu));
 const holds: GuardFn = (m, _L, P, A) => m[P.slots + A] !== NO_PAGE;
-/** free_unref_page_prepare(page, pfn, order): the pageblock's migratetype read and cached, no lock. */
+/**
+ * The last reference dropped (put_page() -> __put_page() -> __page_cache_release():
+ * an LRU page leaves the LRU under lru_lock, __ClearPageLRU), then
+ * free_unref_page_prepare(page, pfn, order): the pageblock's migratetype read and
+ * cached, no lock.
+ */
 const cpuFreePrepare: ActionFn = (m, _L, P, A) => {
   const pfn = m[P.slots + A];
+  clearFlag(m, pfn, PG_lru);
   free_unref_page_prepare(m, P.z, pfn, m[pfn * PAGE_STRIDE + F_PRIVATE]);
+};
+const mapsEntry: GuardFn = (m, _L, P, A) => isMigrationEntry(m[P.slots + A]);
+/** zap_pte_range() of a migration entry: the PTE is cleared; the entry holds no reference. */
+const zapEntry: ActionFn = (m, _L, P, A) => { m[P.slots + A] = NO_PAGE; };
+const notLast: GuardFn = (m, _L, P, A) => { const p = m[P.slots + A]; return p !== NO_PAGE && page_count(m, p) > 1; };
+/** put_page() that is not the last: alloc_contig_range() holds the page isolated, and frees it. */
+const putNotLast: ActionFn = (m, _L, P, A) => {
+  const pfn = m[P.slots + A];
+  m[pfn * PAGE_STRIDE + F_REF]--;
+  m[P.slots + A] = NO_PAGE;
 };
 /** The rest of free_unref_page(): to the CPU's pcp list (local_lock) or, cached MIGRATE_ISOLATE, free_one_page(). */
 export const cpuFreeCommitWith = (commit: typeof free_unref_page_commit): ActionFn => (m, _L, P, A) => {
@@ -47,7 +68,11 @@ export function cpuProgram(z: number, slots: number, orders: readonly number[], 
   if (unmovable) on.ALLOC_UNMOVABLE_ORDER_0 = [br('hold', [b.a(ACT_CPU_ALLOC, cpuAlloc, { z, slots, order: 0, mt: MIGRATE_UNMOVABLE })])];
   b.step('alloc', 'rmqueue_pcplist', 'local_lock; list = pcp->lists[order_to_pindex(migratetype, order)]; if empty, rmqueue_bulk() under zone->lock (__rmqueue(): smallest, else steal a fallback); take the first; local_unlock', on);
   b.step('hold', 'cpu', 'free the page, or keep it', {
-    FREE: [br('free', [b.a('free_unref_page_prepare(page)', cpuFreePrepare, { z, slots })], b.g('page != NULL', holds, { slots }))],
+    FREE: [
+      br('done', [b.a('zap the migration entry', zapEntry, { slots })], b.g('the PTE is a migration entry', mapsEntry, { slots })),
+      br('done', [b.a('put_page(page): not the last reference', putNotLast, { slots })], b.g('page_count(page) > 1', notLast, { slots })),
+      br('free', [b.a('free_unref_page_prepare(page)', cpuFreePrepare, { z, slots })], b.g('page != NULL', holds, { slots })),
+    ],
     KEEP: [br('done')],
   });
   b.steps('free', 'free_unref_page', 'migratetype = get_pcppage_migratetype(page); MIGRATE_ISOLATE: free_one_page() under zone->lock; else local_lock; list_add(&page->lru, &pcp->lists[pindex]); pcp->count += 1 << order; local_unlock', [

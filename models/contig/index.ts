@@ -25,7 +25,7 @@ import { NO_PAGE, contigProperties, type ContigLayout } from '../../properties/c
 import { programActor } from '../common/machine.ts';
 import { cpuProgram, kworkerProgram } from './cpu.ts';
 import { CONTIG_VARIANTS } from './variants.ts';
-import { buddyLifecycles, contigBuddyPageMachine } from './lifecycle.ts';
+import { buddyLifecycles, contigBuddyPageMachine, pageblockLifecycle } from './lifecycle.ts';
 import { lifecycleMonitor } from '../../properties/lifecycle.ts';
 
 /** The zone, with a per-cpu page list set for each CPU actor. */
@@ -105,7 +105,7 @@ export const contig: System = {
         z: lay.z, npages: g.npages, maxOrder: g.maxOrder, pageblockNr: 1 << g.pageblockOrder, maxOrderNr: 1 << (g.maxOrder - 1),
         start, end, migratetype: lay.migratetype, ncpus: cpus, slots: lay.slots, result: lay.result(k), drainMutex: lay.drainMutex,
         slot: { pfn: b.local('pfn'), order: b.local('order'), head: b.local('head'), saved: b.local('saved_mt'), ret: b.local('ret'),
-          outerStart: b.local('outer_start'), tail: b.local('tail_pfn'), pageMt: b.local('page_mt'), isolatePage: b.local('isolate_page'),
+          outerStart: b.local('outer_start'), tail: b.local('tail_pfn'), pageMt: b.local('page_mt'), isolatePage: b.local('isolate_page'), newpage: b.local('newpage'), lowPfn: b.local('low_pfn'), migEnd: b.local('mig_end'),
         },
       };
       allocContigRange(b, 'acr', ctx, 'done');
@@ -122,7 +122,7 @@ export const contig: System = {
     const world = initialWorld(lay);
     // A CPU's per-cpu list is touched by the CPU and by its drain work.
     const pcpCpu = (a: number) => (a < cpus ? a : a >= cpus + contigs ? a - cpus - contigs : -1);
-    const lifecycles = buddyLifecycles(world, lay.z, contigBuddyPageMachine, 'pcp', pcpCpu);
+    const lifecycles = [...buddyLifecycles(world, lay.z, contigBuddyPageMachine, 'pcp', pcpCpu), pageblockLifecycle(world, lay.z)];
     return {
       actors,
       world,

@@ -11,13 +11,13 @@
  *   aerated (back on its free list with PG_reported / PageAerated); allocated (held
  *   by an actor: a CPU, or alloc_contig_range() for the pages it took).
  *
- * The pageblock's own migratetype lifecycle is not here: the pageblock bitmap lives
- * in the zone's bytes, not in a struct page, and the `page-lifecycle` monitor looks
- * only at struct pages (see Lifecycle.state).
+ * - `pageblock` (contig, v5.19): a pageblock's migratetype, read from the zone's
+ *   pageblock bytes (Lifecycle.bytes), its moves between Movable, Unmovable and
+ *   Isolate (pageblockLifecycle below).
  */
 import { createMachine, type AnyStateMachine } from 'xstate';
 import {
-  F_OWNER, PCPTYPES, PageBuddy, Z_LOCK, freeListOf, listIdOf, maxOrderOf, npagesOf, pcpCpusOf, pcpListHead,
+  F_OWNER, PCPTYPES, get_pageblock_migratetype, nrPageblocks, pageblockAt, pageblockNrPages, PageBuddy, Z_LOCK, freeListOf, listIdOf, maxOrderOf, npagesOf, pcpCpusOf, pcpListHead,
 } from '../../src/kernel/buddy.ts';
 import { F_FLAGS, F_LIST, F_TYPE, PAGE_STRIDE } from '../../src/kernel/page.ts';
 import type { Lifecycle, LifecycleMeta } from '../../src/system.ts';
@@ -197,3 +197,79 @@ export function buddyLifecycles(world: Uint8Array, z: number, lc: AnyStateMachin
     },
   }];
 }
+
+// --- pageblock --------------------------------------------------------------------
+
+const PB_STATES: Record<string, string> = {
+  movable: 'MIGRATE_MOVABLE: the zone\'s pageblocks start so; movable allocations are served from its free pages first.',
+  unmovable: 'MIGRATE_UNMOVABLE: taken over by an unmovable allocation that fell back to it (--steal 1).',
+  isolate: 'MIGRATE_ISOLATE: isolated by alloc_contig_range(); its free pages sit on the Isolate lists, which nothing allocates from.',
+  other: 'Any other migratetype (MIGRATE_CMA): the model\'s zone has none.',
+};
+
+/** Why the stealing transitions have no witness at the default scope (test/lifecycle-alloc.test.ts finds them at the scope named). */
+const STEAL_SCOPE = 'only an allocation that falls back to another migratetype\'s free page takes a block over, and the default scope allocates Movable pages only: --steal 1 reaches it (witnessed at --cpus 3 --contigs 1 --steal 1 --variant fix-isolate-splits-straddling: without the fix, v5.19 first steals an isolated block there, the finding steal-overwrites-isolate)';
+const UNSET_UNMOVABLE_SCOPE = 'needs isolate_single_pageblock()\'s failed: path (unset_migratetype_isolate(saved_mt)) on a block that was Unmovable when it was isolated: a block stolen, its unmovable page freed, then isolated, and the migration of a straddling page failing; not reached at --steal 1 with --contigs 1 and up to 3 CPUs';
+
+/**
+ * The lifecycle of a pageblock's migratetype at v5.19 (include/linux/page-isolation.h,
+ * mm/page_isolation.c, mm/page_alloc.c): alloc_contig_range() isolates a block with
+ * set_migratetype_isolate() and gives it back with unset_migratetype_isolate(), both
+ * under zone->lock; an allocation that falls back to another migratetype's free page
+ * may take the block over (steal_suitable_fallback(): change_pageblock_range() for a
+ * page of pageblock_order or more, else set_pageblock_migratetype() once
+ * move_freepages_block() found half of it free or alike). An isolated pageblock is
+ * left only through unset_migratetype_isolate(): "Making page-allocation-type to be
+ * MIGRATE_ISOLATE means free pages in the range will never be allocated"
+ * (start_isolate_page_range()), and nothing else may change it until the isolating
+ * caller undoes it. (MIGRATE_RECLAIMABLE is not in the model's zone: FALLBACKS.)
+ */
+export const pageblockMachine: AnyStateMachine = createMachine({
+  id: 'pageblock',
+  initial: 'movable',
+  states: {
+    movable: {
+      description: PB_STATES.movable,
+      on: {
+        ISOLATE: tr('isolate', m(['contig'], ZL, 'set_migratetype_isolate (start_isolate_page_range, isolate_single_pageblock; the migrated page\'s block around its migration)')),
+        STEAL: tr('unmovable', m(['cpu'], ZL, '__rmqueue_fallback -> steal_suitable_fallback: change_pageblock_range / set_pageblock_migratetype', STEAL_SCOPE)),
+      },
+    },
+    unmovable: {
+      description: PB_STATES.unmovable,
+      on: {
+        ISOLATE: tr('isolate', m(['contig'], ZL, 'set_migratetype_isolate (has_unmovable_pages() found no in-use unmovable page)', STEAL_SCOPE)),
+        STEAL: tr('movable', m(['cpu'], ZL, '__rmqueue_fallback -> steal_suitable_fallback (a movable allocation takes the block back)', STEAL_SCOPE)),
+      },
+    },
+    isolate: {
+      description: PB_STATES.isolate,
+      on: {
+        UNSET: tr('movable', m(['contig'], ZL, 'unset_migratetype_isolate (undo_isolate_page_range, isolate_single_pageblock\'s failed: and after-migration restores)')),
+        UNSET_UNMOVABLE: tr('unmovable', m(['contig'], ZL, 'unset_migratetype_isolate(saved_mt / page_mt) restoring a block that was Unmovable when isolated', UNSET_UNMOVABLE_SCOPE)),
+      },
+    },
+    other: { description: PB_STATES.other },
+  },
+} as never);
+
+const PB_STATE_OF = ['unmovable', 'movable', 'other', 'isolate'];
+
+/**
+ * The pageblocks of the zone at byte `z` as a lifecycle (units: pageblock indices),
+ * each read from its own migratetype byte only.
+ */
+export function pageblockLifecycle(world: Uint8Array, z: number): Lifecycle {
+  const nr = pageblockNrPages(world, z);
+  return {
+    name: 'pageblock',
+    title: 'A pageblock\'s migratetype',
+    machine: pageblockMachine,
+    pages: Array.from({ length: nrPageblocks(world, z) }, (_, b) => b),
+    bytes: (b) => { const at = pageblockAt(world, z, b * nr); return [at, at + 1]; },
+    state: (mm, b) => PB_STATE_OF[get_pageblock_migratetype(mm, z, b * nr)] ?? 'other',
+    holder: () => -1,
+    locks: { [ZL]: spinlockHeld(z + Z_LOCK) },
+  };
+}
+

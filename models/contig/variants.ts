@@ -4,15 +4,18 @@
  */
 import { type ProgramBuilder, br } from '../../src/kernel/program.ts';
 import {
-  ACT_GRAB, ACT_ISOLATE, ACT_MIGRATE_HEAD, ACT_MIGRATE_PFN, ACT_RETURN, ACT_SPLIT, ACT_UNSET, grabBlockToWith, migrateHeadWith, migratePfnWith, unsetBlockWith, isolateBlockWith, isolateStepBranches, returnOnIsolationFailure, splitAtBoundaryWith, takeRangeSeed, undoLabel, type ContigCtx,
+  ACT_GRAB, ACT_ISOLATE, ACT_ISOLATE_MID, ACT_ISOLATE_PAGE, isolatePageBlockWith, setBlockWith, ACT_RETURN, ACT_SPLIT, ACT_UNSET, grabBlockToWith, unsetBlockWith, isolateBlockWith, isolateStepBranches, returnOnIsolationFailure, splitAtBoundaryWith, takeRangeSeed, undoLabel, type ContigCtx,
 } from '../../src/kernel/contig.ts';
 import {
   MIGRATE_ISOLATE, Z_NR_ISOLATE, __free_one_page, add_to_free_list, rmqueue, del_page_from_free_list,
   get_pageblock_migratetype, is_migrate_isolate_page, set_pageblock_migratetype, FALLBACKS, FPI_NONE, MIGRATE_MOVABLE,
   __isolate_free_page, pageblockNrPages, pageblockOrderOf, F_OWNER, move_freepages_block,
+  PageBuddy, buddy_order, maxOrderOf, freeListMigratetype, __mod_zone_freepage_state,
 } from '../../src/kernel/buddy.ts';
-import { ACT_CPU_ALLOC, ACT_DRAIN, cpuAllocWith, drainWith } from './cpu.ts';
-import { drain_pages_zone, rmqueue_pcplist } from '../../src/kernel/pcp.ts';
+import { has_unmovable_pages } from '../../src/kernel/isolation.ts';
+import { ACT_GET_PAGE, ACT_MIGRATE_MOVE, moveWith } from '../../src/kernel/contig-migrate.ts';
+import { ACT_CPU_ALLOC, ACT_CPU_FREE_COMMIT, ACT_DRAIN, cpuAllocWith, cpuFreeCommitWith, drainWith } from './cpu.ts';
+import { drain_pages_zone, free_unref_page_commit, rmqueue_pcplist } from '../../src/kernel/pcp.ts';
 import type { ActionFn } from '../../src/kernel/program.ts';
 import { pcpCountAt, pcpCpusOf } from '../../src/kernel/buddy.ts';
 
@@ -24,6 +27,51 @@ function setMigratetypeIsolateNoMove(m: Uint8Array, z: number, pfn: number): boo
   if (is_migrate_isolate_page(m, z, pfn)) return false;
   set_pageblock_migratetype(m, z, pfn, MIGRATE_ISOLATE);
   m[z + Z_NR_ISOLATE]++;
+  return true;
+}
+
+/**
+ * find_large_buddy(start_pfn) (mm/page_alloc.c, v6.10): the head of the free page
+ * that holds start_pfn, or start_pfn when none does.
+ */
+function findLargeBuddy(m: Uint8Array, z: number, start: number): number {
+  let order = 0;
+  let pfn = start;
+  while (!PageBuddy(m, pfn)) {
+    if (++order > maxOrderOf(m, z) - 1) return start;
+    pfn &= ~0 << order;
+  }
+  return pfn + (1 << buddy_order(m, pfn)) <= start ? start : pfn;
+}
+
+/**
+ * set_migratetype_isolate() with v6.10's move_freepages_block_isolate() (Johannes
+ * Weiner, "mm: page_isolation: prepare for hygienic freelists", 2024) in one
+ * zone->lock section, accounted as v5.19 accounts (fix-isolate-splits-straddling):
+ * the block's own free pages move to the Isolate lists, and a free page larger than
+ * the block that holds its first pfn (a tail block of a larger buddy, or the head of
+ * one larger than a pageblock) is split at once into pageblock-sized pieces freed to
+ * their own blocks' lists (split_large_buddy()), so no moment leaves part of an
+ * isolated block on a Movable list.
+ */
+function setMigratetypeIsolateSplitting(m: Uint8Array, z: number, pfn: number): boolean {
+  if (is_migrate_isolate_page(m, z, pfn)) return false;
+  if (has_unmovable_pages(m, z, pfn) >= 0) return false;
+  const nr = pageblockNrPages(m, z);
+  const start = pfn & ~(nr - 1);
+  const mt = get_pageblock_migratetype(m, z, start);
+  set_pageblock_migratetype(m, z, start, MIGRATE_ISOLATE);
+  m[z + Z_NR_ISOLATE]++;
+  __mod_zone_freepage_state(m, z, -move_freepages_block(m, z, start, MIGRATE_ISOLATE), mt);
+  const head = findLargeBuddy(m, z, start);
+  if (PageBuddy(m, head) && (head !== start || buddy_order(m, head) > pageblockOrderOf(m, z))) {
+    const order = buddy_order(m, head);
+    const listMt = freeListMigratetype(m, z, head);
+    del_page_from_free_list(m, z, head, order);
+    if (listMt !== MIGRATE_ISOLATE) __mod_zone_freepage_state(m, z, -(1 << order), listMt);
+    // split_large_buddy(): each pageblock-sized piece to its own block's list.
+    for (let p = head; p < head + (1 << order); p += nr) __free_one_page(m, z, p, pageblockOrderOf(m, z), get_pageblock_migratetype(m, z, p), FPI_NONE);
+  }
   return true;
 }
 
@@ -149,9 +197,9 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
   },
   {
     name: 'mutation-isolate-no-move',
-    description: 'Seeded mutation (no kernel commit): set_migratetype_isolate() marks the pageblock MIGRATE_ISOLATE but leaves its free pages on their Movable lists (no move_freepages_block()), so the allocator hands them out.',
+    description: 'Seeded mutation (no kernel commit): set_migratetype_isolate() marks the pageblock MIGRATE_ISOLATE but leaves its free pages on their Movable lists (no move_freepages_block()), so the allocator would hand them out; isolate-lists-agree sees it when the isolating step ends.',
     source: 'Seeded mutation of v5.19 set_migratetype_isolate(): "nr_pages = move_freepages_block(zone, page, MIGRATE_ISOLATE, NULL); __mod_zone_freepage_state(zone, -nr_pages, mt);" left out.',
-    expect: { kind: 'invariant', property: 'isolated-never-handed-out' },
+    expect: { kind: 'invariant', property: 'isolate-lists-agree' },
     scope: { cpus: 2, contigs: 1, range: 0, exact: 0 },
     patch(b) {
       b.replaceAction(ACT_ISOLATE, isolateBlockWith(setMigratetypeIsolateNoMove));
@@ -171,7 +219,7 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
   {
     name: 'no-bulk-recheck',
     description: 'free_pcppages_bulk() frees each page with the migratetype cached when it was freed, without re-reading the pageblock\'s when a pageblock of the zone is isolated: a page a CPU freed to its per-cpu list before its pageblock was isolated goes to a Movable list when drain_all_pages() drains it, and is handed out from an isolated pageblock.',
-    source: 'ad53f92eb416 "mm/page_alloc: fix incorrect isolation behavior by rechecking migratetype" (Joonsoo Kim, v3.18): "/* Pageblock could have been isolated meanwhile */ if (unlikely(isolated_pageblocks)) mt = get_pageblock_migratetype(page);".',
+    source: '51bb1a4093cc "mm/page_alloc: add freepage on isolate pageblock to correct buddy list" (Joonsoo Kim, v3.18): "/* Pageblock could have been isolated meanwhile */ if (unlikely(isolated_pageblocks)) mt = get_pageblock_migratetype(page);".',
     expect: { kind: 'invariant', property: 'isolated-never-handed-out' },
     scope: { cpus: 2, contigs: 1, range: 0, exact: 0 },
     patch() {},
@@ -180,11 +228,25 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
     },
   },
   {
+    name: 'no-free-one-page-recheck',
+    kernelFunction: 'mm/page_alloc.c: free_one_page',
+    description: 'free_one_page() frees a page whose cached migratetype is MIGRATE_ISOLATE onto the Isolate list without re-reading the pageblock\'s type under zone->lock: a CPU that read its page\'s pageblock as isolated (free_unref_page_prepare(), no lock) and frees it after alloc_contig_range() has un-isolated the block puts it on an Isolate list, where nothing allocates it.',
+    source: 'ad53f92eb416 "mm/page_alloc: fix incorrect isolation behavior by rechecking migratetype" (Joonsoo Kim, v3.18), case 1 of its changelog: "freepage go into isolate buddy list, although pageblock is already unisolated"; the fix: "if (unlikely(has_isolate_pageblock(zone) || is_migrate_isolate(migratetype))) migratetype = get_pfnblock_migratetype(page, pfn);".',
+    expect: { kind: 'invariant', property: 'isolate-lists-agree' },
+    scope: { cpus: 1, contigs: 1, range: 0, exact: 0 },
+    patch() {},
+    cpuPatch(b) {
+      b.replaceAction(ACT_CPU_FREE_COMMIT, cpuFreeCommitWith((m, z, cpu, pfn) => free_unref_page_commit(m, z, cpu, pfn, undefined, false)));
+    },
+  },
+  {
     name: 'mutation-fallback-to-isolate',
     description: 'Seeded mutation (no kernel commit): the fallbacks[] rows of __rmqueue_fallback() list MIGRATE_ISOLATE, so an allocation that finds its own lists empty steals from the free lists of an isolated pageblock.',
     source: 'Seeded mutation of v5.19 fallbacks[]: "[MIGRATE_MOVABLE] = { MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE, MIGRATE_TYPES }" (MIGRATE_ISOLATE is never a fallback: "MIGRATE_ISOLATE ... can\'t allocate from here").',
     expect: { kind: 'invariant', property: 'isolated-never-handed-out' },
-    scope: { cpus: 2, contigs: 1, range: 0, exact: 0, steal: 1 },
+    // --range 1: at --range 0 --steal 1, v5.19 itself steals an isolated pageblock
+    // within 3 steps (the finding steal-overwrites-isolate); here it passes.
+    scope: { cpus: 2, contigs: 1, range: 1, exact: 0, steal: 1 },
     patch() {},
     cpuPatch(b) {
       b.replaceAction(ACT_CPU_ALLOC, cpuAllocWith((m, z, cpu, order, mt) => rmqueue_pcplist(m, z, cpu, order, mt, cpu, undefined, FALLBACKS_WITH_ISOLATE)));
@@ -207,8 +269,18 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
     expect: { kind: 'termination', property: 'pages-accounted' },
     scope: { cpus: 1, contigs: 1, range: 0, exact: 0 },
     patch(b) {
-      b.replaceAction(ACT_MIGRATE_HEAD, migrateHeadWith(leakOldPage));
-      b.replaceAction(ACT_MIGRATE_PFN, migratePfnWith(leakOldPage));
+      b.replaceAction(ACT_MIGRATE_MOVE, moveWith(leakOldPage));
+    },
+  },
+  {
+    name: 'mutation-isolate-without-reference',
+    kernelFunction: 'mm/compaction.c: isolate_migratepages_block',
+    description: 'Seeded mutation (no kernel commit): isolate_migratepages_block() goes on to TestClearPageLRU() without get_page_unless_zero(), so it holds no reference: the owner\'s unmap in between is the last put_page() and frees the page (PG_lru cleared by __page_cache_release()), and isolate_fail_put puts the reference it never took: put_page() of a free page.',
+    source: 'Seeded mutation of v5.19 isolate_migratepages_block(): "if (unlikely(!get_page_unless_zero(page))) goto isolate_fail;" left out (the reference has been taken before TestClearPageLRU() since "mm/compaction: do page isolation first in compaction", Alex Shi, v5.11).',
+    expect: { kind: 'kernel-bug', property: 'VM_BUG_ON_PAGE(page_ref_count(page) == 0)' },
+    scope: { cpus: 1, contigs: 1, range: 0, exact: 0 },
+    patch(b) {
+      b.replaceAction(ACT_GET_PAGE, () => {});
     },
   },
   {
@@ -260,6 +332,21 @@ export const CONTIG_VARIANTS: readonly ContigVariant[] = [
     },
   },
   {
+    name: 'fix-isolate-splits-straddling',
+    kernelFunction: 'mm/page_isolation.c: set_migratetype_isolate',
+    description: 'A fix of the v5.19 finding "stealing overwrites an isolated pageblock\'s type": set_migratetype_isolate() splits a free page that straddles the pageblock in the same zone->lock section (v6.10\'s move_freepages_block_isolate()), so no free page larger than a pageblock holds part of an isolated block, and a fallback allocation can no longer take such a page and change_pageblock_range() the isolated block. A fix, so the check passes.',
+    source: 'v6.10 "mm: page_isolation: prepare for hygienic freelists" (Johannes Weiner, 2024): move_freepages_block_isolate() with find_large_buddy() and split_large_buddy() ("We\'re a tail block in a larger buddy" / "We\'re the starting block of a larger buddy"). See docs/findings.md.',
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
+    fix: true,
+    scope: { cpus: 2, contigs: 1, range: 0, exact: 0, steal: 1 },
+    patch(b) {
+      b.replaceAction(ACT_ISOLATE, isolateBlockWith(setMigratetypeIsolateSplitting));
+      b.replaceAction(ACT_ISOLATE_PAGE, isolatePageBlockWith(setMigratetypeIsolateSplitting));
+      // Pageblocks between the two ends exist only for ranges of more than two of them.
+      if (ACT_ISOLATE_MID in b.actions) b.replaceAction(ACT_ISOLATE_MID, setBlockWith(setMigratetypeIsolateSplitting));
+    },
+  },
+  {
     name: 'seed-alloc-range',
     description: 'alloc_contig_range() ends as in the seed: test and take [alloc_start, alloc_end) and free only [alloc_start, start) and [end, alloc_end), ignoring the outer_end that isolate_freepages_range() returns. When the free page taken at the end runs past alloc_end (the next pageblock is isolated by an overlapping alloc_contig_range(), so the split halves merge again), its pages past alloc_end are never given back.',
     source: 'Seed 002, alloc_contig_range(): "- free_contig_range(end, outer_end - end); + free_contig_range(end, alloc_end - end);"; v5.19 as merged keeps outer_start/outer_end and frees [end, outer_end).',
@@ -285,8 +372,8 @@ export interface Finding {
 
 export const CONTIG_FINDINGS: readonly Finding[] = [
   { name: 'goto-done-unisolates-other-caller', scope: { cpus: 0, contigs: 2, range: 1 }, property: 'VM_BUG_ON_PAGE(!is_migrate_isolate(saved_mt))', steps: 5 },
-  { name: 'isolated-handed-out', scope: { cpus: 2, contigs: 2, range: 0 }, property: 'isolated-never-handed-out', steps: 16 },
+  { name: 'isolated-handed-out', scope: { cpus: 2, contigs: 2, range: 0 }, property: 'isolated-never-handed-out', steps: 19 },
   { name: 'isolated-handed-out-order1', scope: { cpus: 2, contigs: 2, range: 0, orders: 1 }, property: 'isolated-never-handed-out', steps: 4 },
-  { name: 'steal-overwrites-isolate', scope: { cpus: 2, contigs: 1, range: 0, steal: 1 }, property: 'undo-restores-migratetypes', steps: 20 },
+  { name: 'steal-overwrites-isolate', scope: { cpus: 2, contigs: 1, range: 0, steal: 1 }, property: 'page-lifecycle', steps: 3 },
   { name: 'nr-free-drift', scope: { cpus: 2, contigs: 2, range: 0, exact: 1 }, property: 'nr-free-pages-exact', steps: 8 },
 ];

@@ -22,9 +22,9 @@ export const UNMOVABLE_CONTRACT: readonly ContractRule[] = [
     party: 'driver',
     text: 'mapping_set_unmovable(inode->i_mapping); /* Unmovable mappings are supposed to be marked unevictable as well. */ WARN_ON_ONCE(!mapping_unevictable(inode->i_mapping)); [...] fd_install(fd, file);',
     source: 'virt/kvm/guest_memfd.c __kvm_gmem_create() (v6.8): the owner marks the mapping before the file is installed, so every folio enters the LRU as unevictable (lru_add_fn()\'s folio_evictable())',
-    enforcedBy: [],
-    brokenBy: [],
-    note: 'The model\'s owner marks its mapping before its first folio, as __kvm_gmem_create() does. A mapping marked later would have evictable folios on the LRU, which the scanner isolates without the lock test; move_to_new_folio() still refuses them (the seed: "not a correctness bug, just potentially wasted cycles").',
+    enforcedBy: ['page-lifecycle'],
+    brokenBy: ['set-unmovable-after-first-folio'],
+    note: 'The model\'s owner marks its mapping before its first folio, as __kvm_gmem_create() does. A folio brought in before the mark is an ordinary movable folio until then: compaction may migrate it, and only its lifecycle sees that (the unmovable folio has no migration; AS_UNMOVABLE is not yet set when it moves, so unmovable-never-migrated cannot). Folios already on the LRU when the mark comes stay evictable (lru_add_fn() decided): the scanner isolates them without the lock test and move_to_new_folio() refuses them (the seed: "not a correctness bug, just potentially wasted cycles").',
   },
   {
     id: 'unmovable-implies-unevictable',
@@ -55,7 +55,7 @@ export const UNMOVABLE_CONTRACT: readonly ContractRule[] = [
     party: 'vm',
     text: 'Be careful not to clear PageLRU until after we\'re sure the page is not being freed elsewhere -- the page release code relies on it. [...] folio = folio_get_nontail_page(page); [...] if (!folio_test_clear_lru(folio)) goto isolate_fail_put;',
     source: 'mm/compaction.c isolate_migratepages_block() (v6.8); mm/migrate.c putback_movable_pages() and migrate_folio_done()',
-    enforcedBy: ['isolated-holds-reference', 'folios-accounted', 'deadlock'],
-    brokenBy: [],
+    enforcedBy: ['isolated-holds-reference', 'folios-accounted', 'deadlock', 'page-lifecycle'],
+    brokenBy: ['abort-without-set-lru', 'isolate-without-clear-lru', 'putback-without-folio-put'],
   },
 ];

@@ -10,7 +10,8 @@
  *                                    the free scanner (free, the CPU's own)
  *   inodes   0: the owner's, not yet allocated; 1: the ordinary file's
  *   lruvec   the inactive file and unevictable list heads
- *   cc->migratepages of each CPU, then the KASAN report byte.
+ *   cc->migratepages of each CPU, then the KASAN report byte and the pageblock's
+ *   skip bit (the scanners walk one pageblock).
  *
  * List node ids: folio pfn's lru is pfn + 1; the heads follow the folios.
  */
@@ -61,8 +62,9 @@ export function unmovableLayout(cpus: number, gmem: number, files: number): Unmo
     lruHead,
     migrateHead,
     kasan,
+    pageblockSkip: kasan + 1,
     target: (c, k) => scanned + c * scanned + k,
-    worldSize: kasan + 1,
+    worldSize: kasan + 2,
   };
 }
 

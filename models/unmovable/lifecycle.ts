@@ -28,14 +28,16 @@ const tr = (target: string, meta: LifecycleMeta) => ({ target, meta });
 
 /**
  * A folio's lifecycle state: free; in its mapping (`cache`, `lru`, `isolating`
- * between folio_test_clear_lru() and lruvec_del_folio(), `isolated`, `isolated-locked`
+ * between folio_test_clear_lru() and lruvec_del_folio() or the abort's folio_set_lru(), `isolated`, `isolated-locked`
  * by its CPU for migration or by truncation); out of it (`uncached-lru` truncated on the LRU,
  * `isolated-uncached` migrated away or truncated while isolated, `uncached`: a target
  * not yet adopted, or a truncated or migrated folio whose last references are going).
  */
 export function folioState(lay: UnmovableLayout, m: Uint8Array, pfn: number): string {
-  if (folio_ref_count(m, lay, pfn) === 0) return 'free';
   const head = folioListHead(m, lay, pfn);
+  // A freed folio is on no list: the release takes it off the LRU when PG_lru says it is
+  // there, and migration's list_del() comes before its last folio_put().
+  if (folio_ref_count(m, lay, pfn) === 0) return head === 0 ? 'free' : 'other';
   const flags = flagsOf(m, lay, pfn);
   const inCache = folioMappingWord(m, lay, pfn) !== NO_MAPPING;
   if (head === 0) return flags & PG_lru ? 'other' : inCache ? 'cache' : 'uncached';
@@ -99,6 +101,7 @@ export function folioMachine(id: string, unmovable: boolean, target: boolean): A
         ISOLATE: tr('isolated', { by: CPU, holder: true, lock: 'lru_lock', fn: 'isolate_migratepages_block: lruvec_del_folio; list_add(&folio->lru, &cc->migratepages)', ...iso }),
         ISOLATE_LOCKED: tr('isolated-locked', { by: CPU, holder: true, lock: 'lru_lock', fn: 'isolate_migratepages_block: lruvec_del_folio (the folio is locked by truncation meanwhile)', ...(unmovable ? iso : { largerScope: 'truncation would have to lock the folio between the scanner\'s folio_test_clear_lru() and lruvec_del_folio(); no interleaving of the default scope (one folio of each mapping) does' }) }),
         TRUNCATE: tr('uncached-lru', { by: EVICT, lock: 'page lock', fn: 'truncate_inode_folio: filemap_remove_folio', ...iso }),
+        ABORT: tr('lru', { by: CPU, lock: 'lru_lock', fn: 'isolate_migratepages_block: test_and_set_skip() found the pageblock marked: isolate_abort: folio_set_lru(folio)', ...iso }),
       },
     },
     isolated: {

@@ -5,7 +5,7 @@
  */
 import { set_bit } from '../../src/kernel/bitops.ts';
 import {
-  type CompactCtx, MIGRATE, MOVE_TO_NEW_FOLIO, SCAN, UNMOVABLE_UNDER_LOCK, moveToNewFolio,
+  ABORT_SET_LRU, type CompactCtx, MIGRATE, MOVE_TO_NEW_FOLIO, SCAN, UNMOVABLE_UNDER_LOCK, moveToNewFolio,
 } from '../../src/kernel/folio-v6/compaction.ts';
 import { AS_UNMOVABLE, I_FLAGS, NO_MAPPING, folioMappingWord, mapping_unmovable } from '../../src/kernel/folio-v6/folio.ts';
 import { type ActionFn, type ProgramBuilder, br } from '../../src/kernel/program.ts';
@@ -31,7 +31,7 @@ function ctxOf(b: ProgramBuilder, cpu: number, lay: UnmovableLayout): CompactCtx
     W: lay, cpu, end: lay.scanned, target: (k) => lay.target(cpu, k),
     slot: {
       lowPfn: s('low_pfn'), folio: s('folio'), mapping: s('mapping'), unevictable: s('is_unevictable'), unmovable: s('is_unmovable'),
-      src: s('src'), dst: s('dst'), rc: s('rc'), used: s('targets_used'),
+      src: s('src'), dst: s('dst'), rc: s('rc'), used: s('targets_used'), skipUpdated: s('skip_updated'),
     },
   };
 }
@@ -146,6 +146,37 @@ export const UNMOVABLE_VARIANTS: readonly (Variant & { patch: Patch })[] = [
       cpu(b, cpu, lay) {
         v67Scanner(b);
         noMoveToNewFolioTest(b, cpu, lay);
+      },
+    },
+  },
+  {
+    name: 'set-unmovable-after-first-folio',
+    description: 'The guest_memfd-like owner marks its mapping with mapping_set_unmovable() only after kvm_gmem_get_folio() has brought its first folio in (the folio is in the page cache, on the evictable LRU, unlocked and released) instead of in __kvm_gmem_create() before the file exists: in between, compaction isolates the owner\'s folio as an ordinary one and migrates it, since move_to_new_folio() finds no AS_UNMOVABLE yet. No property about AS_UNMOVABLE can see it (the flag is not set when the folio moves); the folio\'s lifecycle has no migration. A seeded mutation of the fixed code, named as such.',
+    source: 'Seeded mutation of v6.8 virt/kvm/guest_memfd.c __kvm_gmem_create(): "mapping_set_unmovable(inode->i_mapping); /* Unmovable mappings are supposed to be marked unevictable as well. */ WARN_ON_ONCE(!mapping_unevictable(inode->i_mapping));" runs before fd_install(), so no folio exists yet; seed 004 (0003e2a41468, "mm: Add AS_UNMOVABLE to mark mapping as completely unmovable"): a flag "for mappings that cannot be migrated under any circumstance", which the compaction and migration hunks read at the time they test a folio.',
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
+    patch: {
+      owner(b, lay) {
+        if (lay.gmem === 0) return;
+        const create = b.nodes.create.on.step[0];
+        const [alloc, ...markAndWarn] = create.actions;
+        b.replace('create', { step: [{ ...create, actions: [alloc] }] }, 'alloc_anon_inode(); the file is installed (mapping_set_unmovable() comes later)');
+        const put = b.nodes.put0.on.step[0];
+        b.replace('put0', { step: [{ ...put, target: 'late_unmovable' }] });
+        b.steps('late_unmovable', '__kvm_gmem_create', 'mapping_set_unmovable(inode->i_mapping); WARN_ON_ONCE(!mapping_unevictable(inode->i_mapping)), after the first folio is in', [
+          br(put.target, markAndWarn),
+        ]);
+      },
+    },
+  },
+  {
+    name: 'abort-without-set-lru',
+    kernelFunction: 'isolate_migratepages_block (mm/compaction.c)',
+    description: 'When test_and_set_skip() finds the pageblock already marked by another scanner, isolate_migratepages_block() aborts without folio_set_lru(): the folio whose PG_lru it has just cleared stays on the LRU list with PG_lru clear, and the scanner drops its reference. Nobody can isolate it again, and its last folio_put() (truncation\'s) frees it without taking it off the LRU: a free folio on the lruvec\'s list.',
+    source: 'An early version of "mm/compaction: do page isolation first in compaction" (Alex Shi\'s per-memcg lru_lock series; v19 16/20, 24 Sep 2020, merged for v5.11), whose commit message records Hugh Dickins\'s fix: "isolate_migratepages_block() must clean up appropriately when rejecting a page, setting PageLRU again if it had been cleared"; the patch adds "isolate_abort: [...] if (page) { SetPageLRU(page); put_page(page); }", which v6.8 has as "if (folio) { folio_set_lru(folio); folio_put(folio); }" under the comment "Be careful not to clear PageLRU until after we\'re sure the page is not being freed elsewhere -- the page release code relies on it."',
+    expect: { kind: 'invariant', property: 'page-lifecycle' },
+    patch: {
+      cpu(b) {
+        b.replaceAction(ABORT_SET_LRU, () => { /* no folio_set_lru(folio): PG_lru stays clear */ });
       },
     },
   },

@@ -37,7 +37,7 @@ export function coverageSummary(r: WalkResult): Record<string, unknown> {
     ...live,
     exhaustive: false,
     preemptions: r.bound.preemptions,
-    bounds: r.bound.levels.map((l) => ({ preemptions: l.preemptions, states: l.states, transitions: l.transitions, seconds: Number(l.seconds.toFixed(3)) })),
+    bounds: r.bound.levels.map((l) => ({ preemptions: l.preemptions, states: l.states, distinct: l.distinct, transitions: l.transitions, seconds: Number(l.seconds.toFixed(3)) })),
   };
 }
 

@@ -29,7 +29,8 @@ export const simulateCmd: Command = {
   summary: 'random schedules at scopes no exhaustive search holds; a failure shrunk to a trace that replays',
   usage: 'simulate <system> [scope flags] [--variant NAME] [--runs N] [--seed S] [--max-seconds S] [--max-steps N] [--out DIR] [--json]',
   options: OPTIONS,
-  more: () => ['', 'scope flags per system (simulate takes up to 4x the exhaustive maxima, or the system\'s own simulate maximum):',
+  more: () => ['', 'scope flags per system (simulate takes up to 4x the exhaustive maxima, or the system\'s own simulate maximum,',
+    'as long as the world fits: a migration world holds at most 127 pages, counting every CPU\'s targets):',
     ...SYSTEMS.flatMap((s) => [`  ${s.name}:`, ...Object.entries(s.scope).map(([k, v]) => `    --${k} ${v.min}..${v.simulateMax ?? 4 * v.max} (default ${v.default}): ${v.description}`)]),
     '', 'exit: 0 no violation in the schedules run (never an exhaustive pass), 10 to 13 a violation, 3 stopped by --max-seconds, 2 bad usage'],
   run: runSimulate,
@@ -69,7 +70,8 @@ function runSimulate(p: Parsed): number {
       ...(o.trace ? {
         violation: {
           property: o.trace.violation.property, kind: o.trace.violation.kind, message: o.trace.violation.message,
-          steps: traceLength(o.trace.steps), preemptions: o.trace.preemptions, trace: tracePath, shrinking: r.shrinking, reproduce: again,
+          steps: traceLength(o.trace.steps), preemptions: o.trace.preemptions, trace: tracePath, shrinking: r.shrinking,
+          ...(o.liftedFrom ? { liftedFrom: o.liftedFrom } : {}), reproduce: again,
         },
       } : {}),
     }));
@@ -83,8 +85,10 @@ function runSimulate(p: Parsed): number {
     out(`violation after ${covered}`);
     out(describeViolation(o.trace!));
     const s = r.shrinking!;
-    out(`the failing schedule had ${s.found} steps; fast-check shrank it to ${s.shrunk}; with only the ${s.actors} actors it needs and steps dropped, ${s.dropped}` +
-      `${s.around !== null ? `; the bounded search around it found ${s.around}` : ''}`);
+    const from = o.liftedFrom ? Object.entries(o.liftedFrom).map(([k, v]) => `--${k} ${v}`).join(' ') : '';
+    out(`the failing schedule had ${s.found} steps; fast-check shrank it to ${s.shrunk}; with only the actors it needs and steps dropped, ${s.dropped}` +
+      `${s.lifted !== null ? `; the shortest violation at ${from}, replayed here, ${s.lifted}` : ''}` +
+      `${s.around !== null ? `; the bounded search around it found ${s.around}` : ''}; ${s.actors} actors step in the trace`);
     out('');
     out(swimlanes(o.trace!, o.compiled.actors.map((a) => a.name)));
     out('');

@@ -182,10 +182,10 @@ export function checkStep(c: Compiled, pre: Uint8Array | null, post: Uint8Array,
   // passed the state invariants when it was found).
   let from = 0;
   let to = c.worldSize;
+  const pw = pre !== null ? words(pre) : null;
+  const qw = words(post);
   if (pre !== null) {
     // A word at a time over the whole words of the world, then to the byte.
-    const pw = words(pre);
-    const qw = words(post);
     const nw = pw !== null && qw !== null ? to >>> 2 : 0;
     let w = 0;
     while (w < nw && pw![w] === qw![w]) w++;
@@ -210,7 +210,21 @@ export function checkStep(c: Compiled, pre: Uint8Array | null, post: Uint8Array,
     stepBits = 0;
     const sw = c.stateWatch;
     const tw = c.stepWatch;
-    for (let i = from; i < to; i++) {
+    // Whole words that did not change are skipped a word at a time.
+    let i = from;
+    if (pw !== null && qw !== null) {
+      for (let w = from >>> 2, end = to >>> 2; w < end; w++) {
+        if (pw[w] === qw[w]) continue;
+        for (let b = w << 2, e = Math.max(from, b), z = b + 4; b < z; b++) {
+          if (b >= e && pre[b] !== post[b]) {
+            stateBits |= sw[b];
+            stepBits |= tw[b];
+          }
+        }
+      }
+      i = Math.max(from, (to >>> 2) << 2);
+    }
+    for (; i < to; i++) {
       if (pre[i] !== post[i]) {
         stateBits |= sw[i];
         stepBits |= tw[i];

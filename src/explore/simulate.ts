@@ -1,8 +1,10 @@
 /**
  * Random search for scopes no exhaustive search holds (`pagerace simulate`, after
  * Quint's and TLC's simulation): runs of random schedules, each a list of choices
- * that fast-check generates, and, on a failure, fast-check's shrinking of that list
- * followed by a preemption-bounded search around the shrunk schedule.
+ * that fast-check generates, and, on a failure, fast-check's shrinking of that list,
+ * single steps dropped, a shorter trace from the caller's `lift` if it has one (a
+ * smaller scope's, src/simulate.ts), and otherwise a preemption-bounded search
+ * around the shrunk schedule.
  *
  * A schedule is a list of numbers: at each step the enabled steps are listed (actor
  * by actor, event by event, as the walker lists them) and choice i picks option
@@ -12,11 +14,12 @@
  * moves towards. The same seed gives the same runs, the same failure and the same
  * shrunk schedule.
  *
- * Around the shrunk schedule: only the actors that step in it step (the others stay
- * where they start), exhaustive over schedules with at most as many preemptions as
- * it has, within a budget; a shorter violation found there is the one reported
- * (any violation it finds is one of the whole system: frozen actors simply do not
- * run). Invariants and kernel assertions only: a deadlock or an end state there
+ * Around the shrunk schedule, when the lift gave nothing shorter: only the actors
+ * that step in it step (the others stay where they start), exhaustive over
+ * schedules with at most as many preemptions as it has, within a budget; a shorter
+ * violation found there is the one reported (any violation it finds is one of the
+ * whole system: frozen actors simply do not run; at nonlru 8x13 it found none
+ * shorter for any committed variant). Invariants and kernel assertions only: a deadlock or an end state there
  * could be one of the restriction.
  */
 import fc from 'fast-check';
@@ -36,6 +39,14 @@ export interface SimulateOptions {
   readonly por?: boolean;
   /** States the search around the shrunk schedule may store. */
   readonly aroundStates?: number;
+  /**
+   * A shorter trace from elsewhere, tried after the steps are dropped and before
+   * the search around them (src/simulate.ts: an exhaustive search at a smaller
+   * scope, its trace replayed at this one). Given the current best violation, it
+   * returns a shorter one of this compiled model, checked by replay, or null; when
+   * it gives one, the search around is skipped.
+   */
+  readonly lift?: (best: FoundViolation) => FoundViolation | null;
   readonly onProgress?: (p: { runs: number; steps: number; seconds: number }) => void;
 }
 
@@ -51,8 +62,12 @@ export interface SimulateResult {
   readonly violation?: FoundViolation;
   /** How the reported trace was reached: the failing run's length, after shrinking, after the search around it. */
   readonly shrinking?: {
-    /** Steps of the failing run; after fast-check's shrinking; after freezing actors and dropping steps; of the bounded search's find (null: none). */
-    readonly found: number; readonly shrunk: number; readonly dropped: number; readonly around: number | null; readonly shrinks: number;
+    /**
+     * Steps of the failing run; after fast-check's shrinking; after freezing actors and
+     * dropping steps; of the trace lifted from a smaller scope, and of the bounded
+     * search's find (null: none, or not run).
+     */
+    readonly found: number; readonly shrunk: number; readonly dropped: number; readonly lifted: number | null; readonly around: number | null; readonly shrinks: number;
     /** Actors that step in the reported trace. */
     readonly actors: number;
     /** Seconds spent shrinking, and searching around the shrunk schedule. */
@@ -214,6 +229,7 @@ export function simulate(c: Compiled, opts: SimulateOptions): SimulateResult {
   let best = shrunk;
   let around: number | null = null;
   let dropped = lengthOf(shrunk);
+  let lifted: number | null = null;
   if (shrunk.finding && (shrunk.finding.kind === 'invariant' || shrunk.finding.kind === 'kernel-bug')) {
     // Which actors does the failure need? Freeze each in turn (its steps dropped);
     // keep it frozen when the rest still fails in no more steps.
@@ -236,9 +252,17 @@ export function simulate(c: Compiled, opts: SimulateOptions): SimulateResult {
       }
     }
     dropped = lengthOf(best);
+    const toViolation = (r: ScheduleRun): FoundViolation => ({ ...r.finding!, steps: r.steps, preemptions: r.preemptions });
+    const l = opts.lift?.(toViolation(best)) ?? null;
+    if (l !== null && l.steps.length < lengthOf(best)) {
+      lifted = l.steps.length;
+      best = { finding: l, steps: l.steps, keys: [], preemptions: l.preemptions, end: 'violation' };
+    }
+  }
+  if (lifted === null && shrunk.finding && (shrunk.finding.kind === 'invariant' || shrunk.finding.kind === 'kernel-bug')) {
+    const still = c.actors.map((_, a) => a).filter((a) => !best.steps.some((st) => st.actor === a));
     // Then every schedule of the actors left with at most as many preemptions (up to
     // a bound), fewest first: a shorter violation found there is reported instead.
-    const still = c.actors.map((_, a) => a).filter((a) => frozen[a]);
     const r = walkBounded(c, Math.min(best.preemptions, AROUND_PREEMPTIONS), { por, symmetry: false, frozen: still, maxStates: opts.aroundStates ?? AROUND_STATES });
     if (r.violation) {
       around = r.violation.steps.length;
@@ -250,7 +274,7 @@ export function simulate(c: Compiled, opts: SimulateOptions): SimulateResult {
     ...base, seconds: seconds(), verdict: 'violation',
     violation: { kind: f.kind, property: f.property, message: f.message, steps: best.steps, preemptions: best.preemptions },
     shrinking: {
-      found: lengthOf(found), shrunk: lengthOf(shrunk), dropped, around, shrinks: shrinking.numShrinks, actors: new Set(best.steps.map((x) => x.actor)).size,
+      found: lengthOf(found), shrunk: lengthOf(shrunk), dropped, lifted, around, shrinks: shrinking.numShrinks, actors: new Set(best.steps.map((x) => x.actor)).size,
       shrinkSeconds: (tAround - tShrink) / 1000, aroundSeconds: (performance.now() - tAround) / 1000,
     },
   };

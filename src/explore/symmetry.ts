@@ -181,11 +181,19 @@ export class Canonicalizer {
     for (let k = 0; k < nc; k++) cand[k] = k;
     // Keep, byte by byte, the permutations whose image is least so far (in order,
     // so that among equal images the first permutation wins).
+    // While the identity (always first) is still a candidate its image byte is the
+    // state's own: the usual case, a state that is already least, reads one array.
+    let x0 = 0;
     for (let j = 0; j < varying.length && nc > 1; j++) {
       const i = varying[j];
       let min = 256;
       let m = 0;
-      for (let x = 0; x < nc; x++) {
+      if (cand[0] === 0) {
+        min = src[i];
+        m = 1;
+        x0 = 1;
+      } else x0 = 0;
+      for (let x = x0; x < nc; x++) {
         const k = cand[x];
         const o = k * n + i;
         const v = tables[table[o] + src[source[o]]];
@@ -199,13 +207,28 @@ export class Canonicalizer {
     }
     const best = cand[0];
     if (best === 0) {
-      // The identity's image is the state itself, with the padding zeroed.
-      dst.set(src);
+      // The identity's image is the state itself, with the padding zeroed: copied a
+      // word at a time (TypedArray.set costs more than the copy at this size).
+      const sw = this.wordsOf(src, 0);
+      const dw = this.wordsOf(dst, 1);
+      if (sw !== null && dw !== null && sw.length === dw.length) for (let w = 0; w < sw.length; w++) dw[w] = sw[w];
+      else dst.set(src);
       for (let i = this.actorsEnd; i < n; i++) dst[i] = 0;
     } else {
       for (let i = 0, o = best * n; i < n; i++, o++) dst[i] = tables[table[o] + src[source[o]]];
     }
     return best;
+  }
+
+  /** Int32 views of the last source and destination buffers (callers reuse theirs). */
+  private readonly viewBytes: (Uint8Array | null)[] = [null, null];
+  private readonly viewWords: (Int32Array | null)[] = [null, null];
+  private wordsOf(v: Uint8Array, slot: number): Int32Array | null {
+    if (this.viewBytes[slot] !== v) {
+      this.viewBytes[slot] = v;
+      this.viewWords[slot] = (v.byteOffset & 3) === 0 && (v.length & 3) === 0 ? new Int32Array(v.buffer, v.byteOffset, v.length >>> 2) : null;
+    }
+    return this.viewWords[slot];
   }
 
   /** canonical() by writing every image (for a symmetry without a gather). */

@@ -15,13 +15,14 @@
  * best one. The count is exact along the chosen parents; it is the least over
  * shortest paths whenever ties do not hinge on which actor stepped last.
  */
-import type { Compiled } from './compile.ts';
-import { compareViolations, propertyRank, takeStep, type Finding } from './check.ts';
+import type { Compiled, CompiledBranch } from './compile.ts';
+import { compareViolations, enabledBranch, propertyRank, takeStep, type Finding } from './check.ts';
 import { Expander, type Candidate, type SuccessorSink } from './expand.ts';
 import { NO_ACTOR, NO_PARENT, StateTable } from './states.ts';
 import { fingerprint } from './store.ts';
 import type { Canonicalizer } from './symmetry.ts';
 import type { Bound } from './bounded.ts';
+import { SearchLimits } from './limits.ts';
 
 export interface Progress {
   readonly states: number; // distinct states found
@@ -100,15 +101,10 @@ export interface WalkResult {
   readonly witnesses?: readonly (readonly StepRef[] | null)[];
 }
 
-/** How a result names the limit that stopped it: the flag, as the user gives it. */
-export function limitHit(which: 'states' | 'seconds' | 'memory', opts: Pick<WalkOptions, 'maxStates' | 'maxSeconds' | 'maxBytes'>): string {
-  if (which === 'states') return `--max-states ${opts.maxStates}`;
-  if (which === 'seconds') return `--max-seconds ${opts.maxSeconds}`;
-  return `--max-memory ${Math.round((opts.maxBytes ?? 0) / 2 ** 20)}`;
-}
+export { limitHit } from './limits.ts';
 
 export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
-  const t0 = performance.now();
+  const lim = new SearchLimits(opts);
   const S = c.stateSize;
   const cur = new Uint8Array(S);
   const curWords = new Int32Array(cur.buffer);
@@ -116,14 +112,7 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
   const table = new StateTable(S, opts.visit);
   const ex = new Expander(c, opts.por ?? true, opts.symmetry !== false);
   const candidates: Candidate[] = [];
-  const maxStates = opts.maxStates ?? Infinity;
-  const maxMs = (opts.maxSeconds ?? Infinity) * 1000;
-  const maxBytes = opts.maxBytes ?? Infinity;
-  const progressMs = opts.progressMs ?? 1000;
-  let lastProgress = t0;
-  let limit: string | undefined;
   let depth = 0;
-  let expanded = 0;
 
   // The initial state must satisfy the invariants too.
   const init = ex.initial();
@@ -134,9 +123,7 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
   let s = 0;
   let d = 0;
   const sink: SuccessorSink = (state, lo, hi, code, nd, pre, actorThere) => {
-    if (!table.offer(state, lo, hi, s, code, nd, pre, actorThere, d) || table.count < maxStates) return false;
-    limit = limitHit('states', opts);
-    return true;
+    return table.offer(state, lo, hi, s, code, nd, pre, actorThere, d) && lim.stored(table.count);
   };
 
   // `sometimes`: the first witness of least depth of each property (see WalkOptions).
@@ -171,7 +158,7 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
   search: for (d = 0; frontier.pending > 0; d++) {
     if (candidates.length && bestLength(candidates) <= d) break;
     // Every step from here on reaches depth d or more: no shorter witness can come.
-    if (some && witnessed === some.count && deepestWitness <= d) { limit = 'every sometimes property witnessed'; break; }
+    if (some && witnessed === some.count && deepestWitness <= d) { lim.limit = 'every sometimes property witnessed'; break; }
     if (shard && splitDepth < 0 && frontier.countAt(d) >= 16 * shard.count) splitDepth = d;
     for (s = frontier.pop(d, cur); s >= 0; s = frontier.pop(d, cur)) {
       if (table.depthOf(s) !== d) continue; // reached again at a smaller depth later
@@ -181,22 +168,14 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
         onExpand?.(fp[0], fp[1]);
       }
       depth = d;
-      if ((expanded++ & 4095) === 0) {
-        const now = performance.now();
-        if (now - t0 > maxMs) { limit = limitHit('seconds', opts); break search; }
-        if (table.bytes > maxBytes) { limit = limitHit('memory', opts); break search; }
-        if (opts.onProgress && now - lastProgress >= progressMs) {
-          lastProgress = now;
-          opts.onProgress({ states: table.count, transitions: ex.transitions, queue: frontier.pending, depth, seconds: (now - t0) / 1000 });
-        }
-      }
+      if (lim.due() && lim.check(table.bytes, { states: table.count, transitions: ex.transitions, queue: frontier.pending, depth })) break search;
       if (ex.expand(cur, s, d, table.preemptionsOf(s), table.lastActorOf(s), candidates, sink)) break search;
     }
   }
   return finish(candidates.length ? pickBest(c, candidates) : null, table.count);
 
   function finish(best: Candidate | null, states: number): WalkResult {
-    const seconds = (performance.now() - t0) / 1000;
+    const seconds = lim.seconds();
     const parentOf = (id: number) => (states > 1 ? table.parentOf(id) : NO_PARENT);
     const witnesses = some
       ? witness.map((w) => (w === null ? null : violationOf(c, ex, w, stepsTo(w, parentOf, (id) => table.viaOf(id))).steps))
@@ -206,7 +185,7 @@ export function walk(c: Compiled, opts: WalkOptions = {}): WalkResult {
       const steps = stepsTo(best, (id) => (states > 1 ? table.parentOf(id) : NO_PARENT), (id) => table.viaOf(id));
       return { ...base, verdict: 'violation', violation: violationOf(c, ex, best, steps) };
     }
-    if (limit) return { ...base, verdict: 'incomplete', limit };
+    if (lim.limit) return { ...base, verdict: 'incomplete', limit: lim.limit };
     return { ...base, verdict: 'pass' };
   }
 }
@@ -235,15 +214,40 @@ export function violationOf(c: Compiled, ex: Expander, best: Candidate, steps: r
  * Steps recorded between canonical representatives, renamed into the concrete run
  * from the initial state: keep tau, the renaming from the current representative's
  * frame to the concrete one, and compose it with each canonicalization undone.
+ * A step's branch is usually the same in both frames, but not when the branch
+ * itself names a renamed actor (lazy's mbind drains CPU c's pagevec on its branch
+ * `drain_cpuc`, and the threads on those CPUs are renamed): so the concrete run is
+ * carried along, and the concrete step is the branch of actor tau[a], enabled there,
+ * that reaches the recorded successor renamed by tau (the recorded branch first).
  */
 function toConcrete(c: Compiled, canon: Canonicalizer, steps: readonly StepRef[], por: boolean): StepRef[] {
   const rep = new Uint8Array(c.stateSize);
   const next = new Uint8Array(c.stateSize);
+  const conc = Uint8Array.from(c.initial);
+  const want = new Uint8Array(c.stateSize);
+  const got = new Uint8Array(c.stateSize);
   let tau = canon.inverse(canon.perms[canon.canonical(c.initial, rep)]);
   const out: StepRef[] = [];
   for (const st of steps) {
-    out.push({ actor: tau[st.actor], branch: st.branch });
     takeStep(c, st.actor, c.actors[st.actor].branches[st.branch], rep, next, por);
+    canon.apply(tau, next, want);
+    const actor = tau[st.actor];
+    const a = c.actors[actor];
+    const recorded = a.branches[st.branch];
+    const leadsThere = (br: CompiledBranch): boolean => {
+      // Enabled as the walker judges it: the first branch of its event group whose
+      // guard holds, or the group's first branch when a guard throws.
+      const group = a.groups[br.from].find((g) => g.includes(br))!;
+      const fired = enabledBranch(c, actor, group, conc);
+      if (fired === null || (fired !== br && !('kind' in fired && br === group[0]))) return false;
+      takeStep(c, actor, br, conc, got, por);
+      return got.every((x, i) => x === want[i]);
+    };
+    const taken = leadsThere(recorded) ? recorded
+      : a.branches.find((br) => br !== recorded && br.from === recorded.from && leadsThere(br)) ?? recorded;
+    out.push({ actor, branch: taken.id });
+    takeStep(c, actor, taken, conc, got, por);
+    conc.set(got);
     const sigmaInv = canon.inverse(canon.perms[canon.canonical(next, rep)]);
     tau = Int8Array.from(sigmaInv, (x) => tau[x]);
   }

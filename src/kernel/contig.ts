@@ -33,7 +33,7 @@ import {
   MIGRATE_ISOLATE, PageBuddy, buddy_order, get_pageblock_migratetype, is_migrate_isolate_page, split_free_page,
 } from './buddy.ts';
 import {
-  cpuCompoundHead, cpuOwnedHead, free_owned_pages, isolate_freepages_block, migrate_cpu_page,
+  cpuCompoundHead, cpuOwnedHead, free_owned_pages, isolate_freepages_block,
   has_unmovable_pages, set_migratetype_isolate, test_pages_isolated, unset_migratetype_isolate,
 } from './isolation.ts';
 import { __free_pages, __isolate_free_page } from './buddy.ts';
@@ -42,6 +42,7 @@ import { PAGE_STRIDE } from './page.ts';
 import { EBUSY } from './migrate.ts';
 import { drainAllDone, drain_all_pages_queue } from './pcp.ts';
 import { type ActionFn, type Branch, type GuardFn, type ProgramBuilder, br } from './program.ts';
+import { allocContigMigrateRange } from './contig-migrate.ts';
 
 /** Where alloc_contig_range() works and what it may touch. */
 export interface ContigCtx {
@@ -68,6 +69,10 @@ export interface ContigCtx {
     readonly outerStart: number; readonly tail: number;
     /** isolate_single_pageblock()'s page_mt and isolate_page around the migration. */
     readonly pageMt: number; readonly isolatePage: number;
+    /** unmap_and_move()'s newpage (0xff: none). */
+    readonly newpage: number;
+    /** isolate_single_pageblock()'s migration: its cursor and end_pfn. */
+    readonly lowPfn: number; readonly migEnd: number;
   };
 }
 
@@ -116,7 +121,13 @@ const compoundCrossing: GuardFn = (m, L, P) => {
   const head = compoundAt(m, L, P);
   return head >= 0 && head + (1 << cpuOwnedHead(m, head, P.ncpus)) > P.boundary;
 };
-const rememberHead: ActionFn = (m, L, P) => { m[L + P.head] = compoundAt(m, L, P); };
+/** head = compound_head(page); nr_pages = compound_nr(head), kept as the migration's end_pfn. */
+const rememberHead: ActionFn = (m, L, P) => {
+  const head = compoundAt(m, L, P);
+  m[L + P.head] = head;
+  m[L + P.migEnd] = head + (1 << cpuOwnedHead(m, head, P.ncpus));
+};
+const startMigration: ActionFn = (m, L, P) => { m[L + P.lowPfn] = m[L + P.head]; };
 const isCompound: GuardFn = (m, L, P) => compoundAt(m, L, P) >= 0;
 const skipCompound: ActionFn = (m, L, P) => {
   const head = compoundAt(m, L, P);
@@ -137,19 +148,6 @@ const splitAtBoundary: ActionFn = (m, L, P) => {
   const order = m[L + P.order];
   if (split_free_page(m, P.z, pfn, order, P.boundary - pfn)) m[L + P.pfn] = pfn + (1 << order);
 };
-/**
- * __alloc_contig_migrate_range(&cc, head_pfn, head_pfn + nr_pages): a page that is no
- * longer in use needs nothing (ret 0); no target is -ENOMEM (ret != 0).
- */
-/** The names of the two migration actions (variants replace their functions). */
-export const ACT_MIGRATE_HEAD = '__alloc_contig_migrate_range(head)';
-export const ACT_MIGRATE_PFN = 'migrate_pages(page)';
-export const migrateHeadWith = (freeOld: typeof __free_pages): ActionFn => (m, L, P) => {
-  const head = m[L + P.head];
-  if (cpuOwnedHead(m, head, P.ncpus) < 0) { m[L + P.ret] = 0; return; }
-  m[L + P.ret] = migrate_cpu_page(m, P.z, head, P.ncpus, P.slots, freeOld) ? 0 : EBUSY;
-};
-const migrateHead = migrateHeadWith(__free_pages);
 /** page_mt = get_pageblock_migratetype(page); isolate_page = !is_migrate_isolate_page(page). */
 const readPageMt: ActionFn = (m, L, P) => {
   const mt = get_pageblock_migratetype(m, P.z, m[L + P.pfn]);
@@ -158,10 +156,14 @@ const readPageMt: ActionFn = (m, L, P) => {
 };
 const notIsolatePage: GuardFn = (m, L, P) => m[L + P.isolatePage] === 0;
 const pageBlockIsolated: GuardFn = (m, L, P) => is_migrate_isolate_page(m, P.z, m[L + P.pfn]) || has_unmovable_pages(m, P.z, m[L + P.pfn]) >= 0;
-const isolatePageBlock: ActionFn = (m, L, P) => {
-  const ok = set_migratetype_isolate(m, P.z, m[L + P.pfn]);
+/** The names of the other two set_migratetype_isolate() actions (variants replace their functions). */
+export const ACT_ISOLATE_PAGE = 'set_migratetype_isolate(page)';
+export const ACT_ISOLATE_MID = 'set_migratetype_isolate(block)';
+export const isolatePageBlockWith = (isolate: typeof set_migratetype_isolate): ActionFn => (m, L, P) => {
+  const ok = isolate(m, P.z, m[L + P.pfn]);
   VM_BUG_ON_PAGE(!ok, 'set_migratetype_isolate failed on a block seen unisolated', 'isolate_single_pageblock', m[L + P.pfn]);
 };
+const isolatePageBlock = isolatePageBlockWith(set_migratetype_isolate);
 const unsetPageBlock: ActionFn = (m, L, P) => unset_migratetype_isolate(m, P.z, m[L + P.pfn], m[L + P.pageMt]);
 const retNonZero: GuardFn = (m, L, P) => m[L + P.ret] !== 0;
 /** order = 0; outer_pfn = pfn; while (!PageBuddy(outer_pfn)) { if (++order >= MAX_ORDER) fail; outer_pfn &= ~0UL << order; } */
@@ -185,22 +187,14 @@ const restoreBlock: ActionFn = (m, L, P) => {
 export const ACT_UNSET = 'unset_migratetype_isolate(block)';
 export const unsetBlockWith = (unset: typeof unset_migratetype_isolate): ActionFn => (m, _L, P) => unset(m, P.z, P.block, P.mt);
 const unsetBlock = unsetBlockWith(unset_migratetype_isolate);
-const setBlock: ActionFn = (m, _L, P) => { set_migratetype_isolate(m, P.z, P.block); };
+export const setBlockWith = (isolate: typeof set_migratetype_isolate): ActionFn => (m, _L, P) => { isolate(m, P.z, P.block); };
+const setBlock = setBlockWith(set_migratetype_isolate);
 const undoBlocks: ActionFn = (m, L, P) => {
   for (let pfn = P.from; pfn < P.to; pfn += P.pbnr) unset_migratetype_isolate(m, P.z, pfn, P.mt);
   unset_migratetype_isolate(m, P.z, P.last, P.mt);
   m[L + P.ret] = EBUSY;
 };
 
-const migScanDone: GuardFn = (m, L, P) => m[L + P.pfn] >= P.end;
-const migHead: GuardFn = (m, L, P) => cpuOwnedHead(m, m[L + P.pfn], P.ncpus) >= 0;
-export const migratePfnWith = (freeOld: typeof __free_pages): ActionFn => (m, L, P) => {
-  const pfn = m[L + P.pfn];
-  const order = cpuOwnedHead(m, pfn, P.ncpus);
-  migrate_cpu_page(m, P.z, pfn, P.ncpus, P.slots, freeOld);
-  m[L + P.pfn] = pfn + (1 << order);
-};
-const migratePfn = migratePfnWith(__free_pages);
 const notIsolated: GuardFn = (m, _L, P) => !test_pages_isolated(m, P.z, P.from, P.to);
 const grabDone: GuardFn = (m, L, P) => m[L + P.pfn] >= P.to;
 /** One pageblock of isolate_freepages_range(); ret = EBUSY when the strict scan fails. */
@@ -258,11 +252,14 @@ export function isolateSinglePageblock(
   b.steps(x('tmp-isolate'), 'set_migratetype_isolate', 'if (isolate_page) { spin_lock; set_migratetype_isolate(page, page_mt): -EBUSY if isolated meanwhile (goto failed); spin_unlock }', [
     br(x('migrate-range'), [], b.g('!isolate_page', notIsolatePage, P)),
     br(x('failed'), [], b.g('is_migrate_isolate_page(pfn_to_page(pfn))', pageBlockIsolated, P)),
-    br(x('migrate-range'), [b.a('set_migratetype_isolate(page)', isolatePageBlock, P)]),
+    br(x('migrate-range'), [b.a(ACT_ISOLATE_PAGE, isolatePageBlock, P)]),
   ]);
-  b.steps(x('migrate-range'), '__alloc_contig_migrate_range', 'migrate the in-use page [head_pfn, head_pfn + nr_pages) to a page outside isolated pageblocks', [
-    br(x('tmp-unset'), [b.a(ACT_MIGRATE_HEAD, migrateHead, P)]),
+  // ret = __alloc_contig_migrate_range(&cc, head_pfn, head_pfn + nr_pages): the same
+  // steps as the range's migration, on their own cursor (cc.migrate_pfn).
+  b.localStep(x('migrate-range'), '__alloc_contig_migrate_range', 'cc.migrate_pfn = head_pfn', [
+    br(x('mig'), [b.a('low_pfn = head_pfn', startMigration, P)]),
   ]);
+  allocContigMigrateRange(b, x('mig'), { z: ctx.z, ncpus: ctx.ncpus, slots: ctx.slots, end: 0, endLocal: s.migEnd, slot: { ...s, pfn: s.lowPfn } }, x('tmp-unset'), x('tmp-unset'));
   b.steps(x('tmp-unset'), 'unset_migratetype_isolate', 'if (isolate_page) { spin_lock; unset_migratetype_isolate(page, page_mt); spin_unlock } (restore the page\'s migratetype so that it can be split later)', [
     br(x('migrated'), [], b.g('!isolate_page', notIsolatePage, P)),
     br(x('migrated'), [b.a('unset_migratetype_isolate(page, page_mt)', unsetPageBlock, P)]),
@@ -336,7 +333,7 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
     b.steps(x(`mid${k}`), 'start_isolate_page_range', `set_migratetype_isolate(pfn ${pfn})`, [
       br(x('mid-undo'), [b.a('undo_isolate_page_range + unset end', undoBlocks, { ...C, from: allocStart, to: pfn, last: allocEnd - pb, mt: ctx.migratetype })],
         b.g('is_migrate_isolate_page(page)', isolatedBlock, { ...C, block: pfn })),
-      br(x(`mid${k + 1}`), [b.a('set_migratetype_isolate(block)', setBlock, { ...C, block: pfn })]),
+      br(x(`mid${k + 1}`), [b.a(ACT_ISOLATE_MID, setBlock, { ...C, block: pfn })]),
     ]);
   });
   // drain_all_pages(cc.zone): __drain_all_pages() under pcpu_drain_mutex queues
@@ -349,15 +346,10 @@ export function allocContigRange(b: ProgramBuilder, at: string, ctx: ContigCtx, 
   ]);
   b.localStep(x('mid-undo'), 'start_isolate_page_range', 'return -EBUSY', [br(ISOLATION_FAILED(at))]);
 
-  // __alloc_contig_migrate_range(&cc, start, end): its failures are left to test_pages_isolated().
-  b.steps(x('migrate'), '__alloc_contig_migrate_range', 'isolate_migratepages_range(): page = pfn_to_page(pfn) in use?', [
-    br(x('take'), [], b.g('pfn >= end', migScanDone, { ...C, end: ctx.end })),
-    br(x('migrate/page'), [], b.g('page in use (movable)', migHead, C)),
-    br(x('migrate'), [b.a('pfn++', pfnInc, C)]),
-  ]);
-  b.steps(x('migrate/page'), '__alloc_contig_migrate_range', 'migrate_pages(): move the page to a new one outside the isolated pageblocks', [
-    br(x('migrate'), [b.a(ACT_MIGRATE_PFN, migratePfn, C)]),
-  ]);
+  // __alloc_contig_migrate_range(&cc, start, end): LRU isolation and migrate_pages(),
+  // step by step (src/kernel/contig-migrate.ts); -EBUSY is left to
+  // test_pages_isolated(), -ENOMEM is "goto done".
+  allocContigMigrateRange(b, x('migrate'), { z: ctx.z, ncpus: ctx.ncpus, slots: ctx.slots, end: ctx.end, endLocal: -1, slot: s }, x('take'), x('undo'));
 
   b.localStep(x('take'), 'alloc_contig_range', 'after migration: take the range (v5.19: from outer_start)', [br(x('test'))]);
   takeRangeV519(b, at, ctx, x('undo'));

@@ -9,11 +9,11 @@
  * atomic step of a program) and the lockless peeks between them. The step program
  * that strings them together is in src/kernel/contig.ts.
  */
-import { BUG_ON, VM_BUG_ON_PAGE } from './bug.ts';
+import { BUG_ON } from './bug.ts';
 import {
   MIGRATE_ISOLATE, MIGRATE_MOVABLE, PageBuddy, Z_NR_ISOLATE, __free_one_page, __free_pages, __isolate_free_page,
   __mod_zone_freepage_state, buddy_order, find_buddy_page_pfn, get_pageblock_migratetype, is_migrate_isolate_page,
-  maxOrderOf, move_freepages_block, pageblockNrPages, pageblockOrderOf, prep_new_page, rmqueue,
+  maxOrderOf, move_freepages_block, pageblockNrPages, pageblockOrderOf, prep_new_page,
   set_pageblock_migratetype, F_OWNER, FPI_TO_TAIL, F_PCP_MT,
 } from './buddy.ts';
 import { F_PRIVATE, F_REF, PAGE_STRIDE } from './page.ts';
@@ -149,7 +149,9 @@ export function free_owned_pages(m: Uint8Array, z: number, from: number, to: num
 export function cpuOwnedHead(m: Uint8Array, pfn: number, ncpus: number): number {
   const o = pfn * PAGE_STRIDE;
   const owner = m[o + F_OWNER] - 1;
-  if (owner < 0 || owner >= ncpus || m[o + F_REF] !== 1) return -1;
+  // In use: a reference held (the owner's mapping, and alloc_contig_range()'s
+  // isolation while __alloc_contig_migrate_range() migrates it).
+  if (owner < 0 || owner >= ncpus || m[o + F_REF] < 1) return -1;
   return m[o + F_PRIVATE];
 }
 
@@ -166,29 +168,4 @@ export function cpuCompoundHead(m: Uint8Array, pfn: number, ncpus: number, maxOr
     if (order >= 0 && m[head * PAGE_STRIDE + F_OWNER] === owner && head + (1 << order) > pfn) return head;
   }
   return -1;
-}
-
-/**
- * Migrate one in-use movable page (mm/migrate.c migrate_pages() with
- * alloc_migration_target(), as __alloc_contig_migrate_range() drives it, v5.19): a
- * target of the same order comes from the MIGRATE_MOVABLE free lists (never from an
- * isolated pageblock), the owner's reference moves to it (its slot in the table at
- * `slots` is rewritten, as remove_migration_ptes() rewrites the owner's mappings),
- * and the old page is freed to the lists of its pageblock. Returns false when no
- * target can be allocated (-ENOMEM) or the page is no longer the owner's.
- *
- * The model runs the migration of one page as one step: the owner can only free the
- * page, and a free that lands in the middle of a real migration (which holds its own
- * reference) ends the same way as a free before or after the whole of it.
- */
-export function migrate_cpu_page(m: Uint8Array, z: number, pfn: number, ncpus: number, slots: number, freeOld = __free_pages): boolean {
-  const order = cpuOwnedHead(m, pfn, ncpus);
-  if (order < 0) return false;
-  const owner = m[pfn * PAGE_STRIDE + F_OWNER] - 1;
-  VM_BUG_ON_PAGE(m[slots + owner] !== pfn, 'owner does not hold the page', 'migrate_cpu_page', pfn);
-  const target = rmqueue(m, z, order, MIGRATE_MOVABLE, owner);
-  if (target < 0) return false;
-  m[slots + owner] = target;
-  freeOld(m, z, pfn, order);
-  return true;
 }

@@ -50,15 +50,17 @@ export function free_unref_page_prepare(m: Uint8Array, z: number, pfn: number, o
  * migratetype (as cached) goes straight to free_one_page() under zone->lock, which
  * re-reads the pageblock's type; a pcp type goes on the CPU's list under local_lock
  * (free_unref_page_commit(): list_add at the head, pcp->count += 1 << order).
+ * `recheck` false is the variant that leaves free_one_page()'s re-read out
+ * (before ad53f92eb416, v3.18).
  */
-export function free_unref_page_commit(m: Uint8Array, z: number, cpu: number, pfn: number, hooks?: FreeHooks): void {
+export function free_unref_page_commit(m: Uint8Array, z: number, cpu: number, pfn: number, hooks?: FreeHooks, recheck = true): void {
   const order = m[pfn * PAGE_STRIDE + F_PRIVATE];
   let mt = get_pcppage_migratetype(m, pfn);
   if (mt >= PCPTYPES) {
     if (mt === MIGRATE_ISOLATE) {
       m[pfn * PAGE_STRIDE + F_PRIVATE] = 0;
       // free_one_page(): "if (unlikely(has_isolate_pageblock(zone) || is_migrate_isolate(migratetype))) migratetype = get_pfnblock_migratetype(page, pfn);"
-      __free_one_page(m, z, pfn, order, get_pageblock_migratetype(m, z, pfn), FPI_NONE, hooks);
+      __free_one_page(m, z, pfn, order, recheck ? get_pageblock_migratetype(m, z, pfn) : mt, FPI_NONE, hooks);
       return;
     }
     mt = MIGRATE_MOVABLE;

@@ -41,6 +41,8 @@ export interface CompactSlots {
   readonly rc: number;
   /** How many of the CPU's targets migration has used. */
   readonly used: number;
+  /** isolate_migratepages_block()'s skip_updated: this scan has tested and set the pageblock's skip bit. */
+  readonly skipUpdated: number;
 }
 
 export interface CompactCtx {
@@ -57,6 +59,7 @@ export function compactSlots(b: ProgramBuilder): CompactSlots {
   return {
     lowPfn: b.local('low_pfn'), folio: b.local('folio'), mapping: b.local('mapping'), unevictable: b.local('is_unevictable'),
     unmovable: b.local('is_unmovable'), src: b.local('src'), dst: b.local('dst'), rc: b.local('rc'), used: b.local('targets_used'),
+    skipUpdated: b.local('skip_updated'),
   };
 }
 
@@ -64,8 +67,10 @@ export function compactSlots(b: ProgramBuilder): CompactSlots {
 export const SCAN = {
   get: 'scan/get', mapping: 'scan/mapping', anonPinned: 'scan/anon_pinned', lru: 'scan/lru', unevictable: 'scan/unevictable',
   trylock: 'scan/trylock', unmovable: 'scan/unmovable', unlock: 'scan/unlock', clearLru: 'scan/clear_lru',
-  isolate: 'scan/isolate', put: 'scan/put',
+  isolate: 'scan/isolate', abort: 'scan/abort', put: 'scan/put',
 } as const;
+/** The action of isolate_abort that gives the folio its PG_lru back (Hugh Dickins's fix, see SCAN.abort). */
+export const ABORT_SET_LRU = 'isolate_abort: folio_set_lru(folio)';
 /** The action that tests the mapping under the folio lock (the seed's hunk). */
 export const UNMOVABLE_UNDER_LOCK = 'mapping = folio_mapping(folio); is_unmovable = mapping && mapping_unmovable(mapping)';
 /** The action of move_to_new_folio(). */
@@ -89,8 +94,15 @@ export function isolateMigratepagesBlock(b: ProgramBuilder, c: CompactCtx, next:
     m[W.folio(pfn) + F_REF]++;
   });
   // folio_get_nontail_page(): get_page_unless_zero(), one atomic operation.
+  // The end of the block: "if (low_pfn == end_pfn && (!nr_isolated || cc->finish_pageblock))
+  // { if (!cc->no_set_skip_hint && valid_page && !skip_updated) set_pageblock_skip(valid_page); }"
+  // (kcompactd: skip hints on, not finishing a pageblock; valid_page is the block's first
+  // page; nothing isolated is an empty cc->migratepages, as nothing is put back while scanning).
+  const endOfBlock = b.a('if (!nr_isolated && !skip_updated) set_pageblock_skip(valid_page)', (m, at) => {
+    if (m[at + L.skipUpdated] === 0 && list_first_or_null(m, W.S, W.migrateHead(c.cpu)) === 0) m[W.pageblockSkip] = 1;
+  });
   b.steps(SCAN.get, 'isolate_migratepages_block', 'folio = folio_get_nontail_page(pfn_to_page(low_pfn)); if (!folio) goto isolate_fail', [
-    br(next, [], atEnd),
+    br(next, [endOfBlock], atEnd),
     br(SCAN.get, [skip], refZero),
     br(SCAN.mapping, [get]),
   ]);
@@ -179,9 +191,35 @@ export function isolateMigratepagesBlock(b: ProgramBuilder, c: CompactCtx, next:
     list_add(m, W.S, W.lruNode(pfn), W.migrateHead(c.cpu), 'isolate_migratepages_block');
     m[at + L.lowPfn]++;
   });
-  b.steps(SCAN.isolate, 'isolate_migratepages_block', 'lock lru_lock; lruvec_del_folio(lruvec, folio); list_add(&folio->lru, &cc->migratepages)', [
-    br(SCAN.get, [isolate]),
+  // Under the lock, the scan's first time: test_and_set_skip(cc, valid_page) (mm/compaction.c,
+  // v6.8): if another scanner has marked the pageblock meanwhile, this one aborts ("low_pfn =
+  // end_pfn; goto isolate_abort"), with the folio already off PG_lru.
+  const aborts = b.g('!skip_updated && test_and_set_skip(cc, valid_page) && !cc->finish_pageblock', (m, at) =>
+    m[at + L.skipUpdated] === 0 && m[W.pageblockSkip] !== 0);
+  const abort = b.a('skip_updated = true; low_pfn = end_pfn; unlock lru_lock', (m, at) => {
+    m[at + L.skipUpdated] = 1;
+    m[at + L.lowPfn] = c.end;
+  });
+  const markSkip = b.a('if (!skip_updated) { skip_updated = true; test_and_set_skip(cc, valid_page) }', (m, at) => {
+    if (m[at + L.skipUpdated] !== 0) return;
+    m[at + L.skipUpdated] = 1;
+    m[W.pageblockSkip] = 1;
+  });
+  b.steps(SCAN.isolate, 'isolate_migratepages_block', 'lock lru_lock; if (!skip_updated) test_and_set_skip(); lruvec_del_folio(lruvec, folio); list_add(&folio->lru, &cc->migratepages)', [
+    br(SCAN.abort, [abort], aborts),
+    br(SCAN.get, [markSkip, isolate]),
   ]);
+
+  // isolate_abort: "if (folio) { folio_set_lru(folio); folio_put(folio); }": the folio goes
+  // back to being an LRU folio (it never left the lruvec's list), then the reference goes.
+  // Two atomic operations as one step: between them only the CPU's extra reference
+  // differs, which another scanner could see only as a later -EAGAIN. "Be careful not to
+  // clear PageLRU until after we're sure the page is not being freed elsewhere -- the page
+  // release code relies on it": folio_put() of the last reference takes the folio off the
+  // LRU only when PG_lru is set.
+  const setLru = b.a(ABORT_SET_LRU, (m, at) => { set_bit(m, W.folio(pfnOf(m, at)) + F_FLAGS, PG_lru); });
+  const abortPut = b.a('isolate_abort: folio_put(folio)', (m, at) => { folio_put(m, W, pfnOf(m, at), 'isolate_migratepages_block'); });
+  b.steps(SCAN.abort, 'isolate_migratepages_block', 'isolate_abort: folio_set_lru(folio); folio_put(folio)', [br(next, [setLru, abortPut])]);
 
   // isolate_fail_put: folio_put(folio), one atomic decrement (and the release if it
   // was the last reference, see folio_put()).

@@ -100,6 +100,11 @@ export interface FolioWorld {
   migrateHead(cpu: number): number;
   /** Ghost byte: 0, or 1 + the inode KASAN saw read after it was freed. */
   readonly kasan: number;
+  /**
+   * The scanned pageblock's PB_migrate_skip bit (one byte: the scanners walk one
+   * pageblock), which test_and_set_skip() and the end of the scan set.
+   */
+  readonly pageblockSkip: number;
 }
 
 export const flagsOf = (m: Uint8Array, W: FolioWorld, pfn: number): number => loadWord(m, W.folio(pfn) + F_FLAGS);
