@@ -9,7 +9,7 @@ import { SYSTEMS, findSystem } from '../models/index.ts';
 import { compile, type Compiled } from './explore/compile.ts';
 import type { Progress, WalkResult } from './explore/walker.ts';
 import { walkParallel } from './explore/parallel.ts';
-import { search, type SearchOptions } from './explore/search.ts';
+import { livenessAfter, search, type SearchOptions } from './explore/search.ts';
 import { namedStuck, startSearch } from './cli/background.ts';
 import {
   StaleTraceError, TraceError, compareStates, countPreemptions, parseTraceFile, rebuild, replaySteps, toItf, type Trace,
@@ -185,7 +185,9 @@ export async function checkParallel(
   opts: Omit<CheckOptions, 'shard' | 'expandedFingerprint'> & { readonly workers: number },
 ): Promise<CheckOutcome> {
   const prepared = prepareCheck(systemName, given, variant, opts.driver, opts.kernel);
-  const result = await walkParallel(prepared.compiled, { module: SOURCE_MODULE, export: 'compiledFor', args: modelSpec(prepared) }, { ...opts, por: opts.por ?? true });
+  const safety = await walkParallel(prepared.compiled, { module: SOURCE_MODULE, export: 'compiledFor', args: modelSpec(prepared) }, { ...opts, por: opts.por ?? true });
+  // The liveness pass (when the model or the options ask for it) runs on this thread.
+  const result = livenessAfter(prepared.compiled, safety, opts);
   return checkOutcome(prepared, result, opts);
 }
 

@@ -25,8 +25,9 @@ function committed(sys: (typeof SYSTEMS)[number], variant: string) {
 
 describe('every committed variant is found within the preemptions its trace needs', () => {
   for (const sys of SYSTEMS) {
-    // A fix- variant has no trace: the check passes with it.
-    for (const v of sys.variants.filter((x) => committedVariant(sys, x.name))) {
+    // A fix- variant has no trace: the check passes with it. A livelock is found by
+    // the liveness pass over the whole graph, which the bounded search does not run.
+    for (const v of sys.variants.filter((x) => committedVariant(sys, x.name) && x.expect.property !== 'livelock')) {
       it(`${sys.name} --variant ${v.name}`, () => {
         const c = committed(sys, v.name)!;
         const { result, trace, compiled } = check(sys.name, c.scope, v.name, { preemptions: c.preemptions });

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { programMachine } from '../models/common/machine.ts';
 import { compile } from '../src/explore/compile.ts';
 import { search } from '../src/explore/search.ts';
-import { hasLoops } from '../src/explore/liveness.ts';
-import { ProgramBuilder, br } from '../src/kernel/program.ts';
+import { hasLoops, unfairLoop } from '../src/explore/liveness.ts';
+import { ProgramBuilder, br, fairExit } from '../src/kernel/program.ts';
 import type { ActorDef, Model } from '../src/system.ts';
 import { check, exitCodeOf, replay } from '../src/index.ts';
 import { SYSTEMS } from '../models/index.ts';
@@ -46,6 +46,35 @@ function poller(): ActorDef[] {
   return [
     { name: 'waiter', kind: 'waiter', machine: programMachine(w, 'poll', 0), locals: w.locals, initialLocals: w.initialLocals() },
     { name: 'setter', kind: 'setter', machine: programMachine(s, 'set', 1), locals: s.locals, initialLocals: s.initialLocals() },
+  ];
+}
+
+/**
+ * A thread that retries a lock that is never free (lock0 is held from the start):
+ * each try takes and drops lock1, which the other thread waits for, so that thread
+ * is disabled on part of every retry and weak fairness does not make it step. The
+ * kernel would count the retries; with the counter abstracted away, `bounded` marks
+ * GIVE_UP as the loop's fair exit (the counter ends every run of retries), and
+ * without it the retry is unbounded.
+ */
+function retrier(bounded: boolean): ActorDef[] {
+  const t = new ProgramBuilder('retrier');
+  t.steps('try', 'retrier', 'if (trylock(lock0)) done; else spin_lock(lock1)', [
+    br('done', [t.a('lock', set, { at: 0 })], t.g('free', free, { at: 0 })),
+    br('busy', [t.a('lock', set, { at: 1 })], t.g('free', free, { at: 1 })),
+  ]);
+  const giveUp = br('done', [t.a('unlock', clear, { at: 1 }), t.a('gave up', set, { at: 0 })]);
+  t.step('busy', 'retrier', 'spin_unlock(lock1); retry (pass < 10), or give up', {
+    RETRY: [br('try', [t.a('unlock', clear, { at: 1 })])],
+    GIVE_UP: [bounded ? fairExit(giveUp) : giveUp],
+  });
+  t.final('done');
+  const o = new ProgramBuilder('owner');
+  o.steps('hold', 'owner', 'spin_lock(lock1)', [br('done', [], o.g('free', free, { at: 1 }))]);
+  o.final('done');
+  return [
+    { name: 'retrier', kind: 'retrier', machine: programMachine(t, 'try', 0), locals: t.locals, initialLocals: t.initialLocals() },
+    { name: 'owner', kind: 'owner', machine: programMachine(o, 'hold', 1), locals: o.locals, initialLocals: o.initialLocals() },
   ];
 }
 
@@ -94,6 +123,46 @@ describe('livelocks under weak fairness', () => {
     expect(r.liveness).toBeDefined();
   });
 
+  it('finds a retry loop without its bound, and passes it with the bound as a fair exit', () => {
+    // lock0 starts held (by whoever the owner waits for): the retrier can only give up.
+    const held = (actors: ActorDef[]): Model => ({ ...model(actors), world: Uint8Array.from([1, 0]) });
+    const unbounded = compile(held(retrier(false)));
+    const r = search(unbounded);
+    expect(r.violation).toMatchObject({ kind: 'termination', property: 'livelock' });
+    const trace = rebuild(unbounded, r.violation!, meta, true);
+    // Only the retrier steps in the loop; the owner is disabled on part of it.
+    expect(new Set(trace.steps.slice(trace.loop).map((s) => s.actor))).toEqual(new Set(['retrier']));
+    expect(unfairLoop(unbounded, trace.steps, trace.states, trace.loop!)).toBeNull();
+    // The same states with GIVE_UP declared as the bounded exit: no fair cycle left.
+    const bounded = compile(held(retrier(true)));
+    expect(bounded.actors[0].branches.filter((b) => b.fairExit).map((b) => b.event)).toEqual(['GIVE_UP']);
+    const p = search(bounded);
+    expect(p.verdict).toBe('pass');
+    expect(p.liveness!.states).toBe(r.states);
+    // The unbounded lasso is unfair once the exit is declared.
+    expect(unfairLoop(bounded, trace.steps, trace.states, trace.loop!)).toMatch(/fair exit/);
+  });
+
+  it('keeps a cycle that takes the fair exit: a loop around the bounded one is not excused', () => {
+    // An outer loop that starts the bounded retry again after each give-up is still a livelock.
+    const t = new ProgramBuilder('t');
+    t.step('busy', 't', 'retry or give up', { RETRY: [br('busy')], GIVE_UP: [fairExit(br('again'))] });
+    t.steps('again', 't', 'goto busy', [br('busy')]);
+    const c = compile(model([{ name: 't', kind: 't', machine: programMachine(t, 'busy', 0), locals: t.locals, initialLocals: t.initialLocals() }]));
+    const r = search(c);
+    expect(r.violation).toMatchObject({ property: 'livelock' });
+    const trace = rebuild(c, r.violation!, meta, true);
+    expect(trace.steps.slice(trace.loop).map((s) => s.event)).toContain('GIVE_UP');
+    expect(unfairLoop(c, trace.steps, trace.states, trace.loop!)).toBeNull();
+  });
+
+  it('refuses a fair exit on a local step', () => {
+    const t = new ProgramBuilder('t');
+    t.localStep('a', 't', 'local', [fairExit(br('done'))]);
+    t.final('done');
+    expect(() => compile(model([{ name: 't', kind: 't', machine: programMachine(t, 'a', 0), locals: t.locals, initialLocals: t.initialLocals() }]))).toThrow(/local step takes no choice/);
+  });
+
   it('is off where the model does not ask for it, unless asked', () => {
     const c = compile(model([thread('t0', 0, 0, 1), thread('t1', 1, 1, 0)], false));
     expect(search(c).verdict).toBe('pass');
@@ -114,8 +183,8 @@ describe('check --liveness', () => {
     expect(j.liveness.states).toBeGreaterThan(0);
   }, 60_000);
 
-  it('refuses --workers and contradictory flags with one line, exit 2', () => {
-    for (const args of [['--liveness', '--workers', '2'], ['--liveness', '--no-liveness']]) {
+  it('refuses --shard and contradictory flags with one line, exit 2', () => {
+    for (const args of [['--liveness', '--shard', '1/2'], ['--liveness', '--no-liveness']]) {
       const r = run(['check', 'nonlru', ...args]);
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -125,10 +194,11 @@ describe('check --liveness', () => {
 
 describe('liveness on every system', () => {
   // The smallest scope of each system (unmovable's files and gmem at 1: it does not
-  // build with none). A pass covers every state again; a livelock is a lasso that
-  // replays, its loop and preemptions as recorded. nonlru and balloon livelock in
-  // migrate_pages()'s FORCED_PASS retry, unmovable in its -EAGAIN retry (both retries
-  // are unbounded choices of the models), which is why liveness is off by default.
+  // build with none). A pass covers every state again; a livelock would be a lasso
+  // that replays, its loop and preemptions as recorded, and fair. migrate_pages()'s
+  // forced passes (nonlru, balloon, zsmalloc) and unmovable's -EAGAIN retry are
+  // uncounted in the models, their give-up marked as the bounded exit: no system
+  // livelocks.
   const livelocks: string[] = [];
   for (const sys of SYSTEMS) {
     it(`${sys.name} at its smallest scope`, () => {
@@ -146,11 +216,21 @@ describe('liveness on every system', () => {
       expect(r.trace.preemptions).toBe(o.trace!.preemptions);
       const states = o.trace!.states;
       expect([...states[o.trace!.loop!]]).toEqual([...states[states.length - 1]]);
+      expect(unfairLoop(o.compiled, o.trace!.steps, states, o.trace!.loop!)).toBeNull();
     }, 60_000);
   }
-  it('livelocks where the models retry without bound', () => {
-    expect(livelocks.sort()).toEqual(['balloon', 'nonlru', 'unmovable']);
+  it('finds no livelock: every uncounted retry has its bounded exit marked', () => {
+    expect(livelocks).toEqual([]);
   });
+  it('finds the livelock of the unbounded migrate_pages() loop without the fair exit: the lasso is fair and replays', () => {
+    const o = check('nonlru', { cpus: 1, pages: 1 }, 'migrate-passes-unbounded');
+    expect(o.result.violation).toMatchObject({ kind: 'termination', property: 'livelock' });
+    const t = o.trace!;
+    expect(unfairLoop(o.compiled, t.steps, t.states, t.loop!)).toBeNull();
+    // The loop is the CPU's retried pass, RETRY each time round.
+    expect(t.steps.slice(t.loop).filter((s) => s.event === 'RETRY').length).toBeGreaterThan(0);
+    expect(replay(toItf(o.compiled, t)).matches).toBe(true);
+  }, 60_000);
 });
 
 describe('pagerace list', () => {

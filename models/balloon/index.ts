@@ -56,6 +56,10 @@ export const balloon: System = {
       world: initialWorld(lay),
       properties: [...balloonProperties(lay), lifecycleMonitor(lifecycles, actors, lay.worldSize)],
       lifecycles,
+      // migrate_pages() retries -EAGAIN pages (its bounded exit is marked in
+      // src/kernel/migrate.ts) and the deflate work queues itself again while the
+      // balloon is off target: liveness is checked by default.
+      liveness: true,
       view: {
         pages: lay.npages,
         pageLabel: (pfn) => migrationPageLabel(lay, pfn),

@@ -61,6 +61,7 @@ export function programMachine(b: ProgramBuilder, initial: string, self: number)
               target: br.target,
               ...(br.guard ? { guard: { type: br.guard.type, params: br.guard.params } } : {}),
               actions: br.actions.map((a) => ({ type: a.type, params: a.params })),
+              ...(br.fairExit ? { meta: { fairExit: true } } : {}),
             })),
           ]),
         ),

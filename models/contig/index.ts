@@ -128,6 +128,8 @@ export const contig: System = {
       world,
       properties: [...contigProperties(lay, exact === 1), lifecycleMonitor(lifecycles, actors, world.length)],
       lifecycles,
+      // Its actors' programs have loops that can repeat: liveness by default.
+      liveness: true,
       view: {
         pages: lay.npages,
         pageLabel: (pfn) => `p${pfn}`,

@@ -18,6 +18,8 @@ export const CPU_ISOLATE_CHECK = 'scan/isolate/check';
 export const CPU_SCAN_NEXT = 'scan/next';
 export const CPU_MIGRATE = 'migrate';
 export const CPU_MIGRATE_RESULT = 'migrate/result';
+/** migrate_pages()'s choice after a forced pass (src/kernel/migrate.ts). */
+export const CPU_MIGRATE_FORCED = 'migrate/forced';
 export const CPU_UAM_FREED = 'migrate/uam/freed';
 export const CPU_UAM_PUTBACK = 'migrate/uam/putback';
 export const CPU_PUTBACK = 'putback';

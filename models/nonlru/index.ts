@@ -86,6 +86,9 @@ export const nonlru: System = {
       world,
       properties: [...nonlruProperties(lay, world), lifecycleMonitor(lifecycles, actors, worldSize(lay))],
       lifecycles,
+      // migrate_pages() retries -EAGAIN pages and the driver's lock waits can repeat:
+      // liveness is checked by default (its bounded exit is marked in migrate.ts).
+      liveness: true,
       // A user's driver may keep pfns in locals and fields the renaming does not
       // know of, so symmetry is declared for the generic driver only.
       ...(userDriver ? {} : { symmetry: nonlruSymmetry(lay, worldSize(lay)) }),

@@ -19,7 +19,7 @@ import {
 import { type ActionFn, type GuardFn, type ProgramBuilder, STEP, br } from '../../src/kernel/program.ts';
 import type { Variant } from '../../src/system.ts';
 import { NO_PAGE, type NonlruLayout } from '../../properties/nonlru.ts';
-import { CPU_ISOLATE, CPU_MIGRATE_RESULT, CPU_PUTBACK_LOCKED, CPU_SCAN_NEXT, CPU_UAM_FREED, CPU_UAM_PUTBACK } from './cpu.ts';
+import { CPU_ISOLATE, CPU_MIGRATE_FORCED, CPU_MIGRATE_RESULT, CPU_PUTBACK_LOCKED, CPU_SCAN_NEXT, CPU_UAM_FREED, CPU_UAM_PUTBACK } from './cpu.ts';
 import { CLEAR_MOVABLE, DRIVER_FORGET, DRIVER_PUTBACK, DRIVER_RELEASE_PUT, DRIVER_ALLOC, DRIVER_IDLE, DRIVER_SETUP_LOCK, DRIVER_READ_FLAGS, DRIVER_SETUP_UNLOCK, DRIVER_WRITE_FLAGS } from './driver.ts';
 
 export interface Patch {
@@ -125,6 +125,20 @@ export const NONLRU_VARIANTS: readonly (Variant & { patch: Patch })[] = [
         b.replace(CPU_MIGRATE_RESULT, {
           [STEP]: node.on[STEP].map((x) => (x.actions.some((a) => a.type === MIGRATE_COUNT_RETRY) ? { ...x, actions: [...x.actions, after] } : x)),
         }, 'switch (rc); pos = list_next_entry(pos, lru)');
+      },
+    },
+  },
+  {
+    name: 'migrate-passes-unbounded',
+    kernelFunction: 'migrate_pages (mm/migrate.c)',
+    description: 'migrate_pages() loops `for (pass = 0; retry; pass++)`, without the bound `pass < 10`: while the driver holds a reference to an isolated page, every pass gets -EAGAIN for it and runs again, and the page lock the CPU takes and drops in each pass is what the driver waits for before it can drop that reference, so a fair scheduler can let the CPU retry for ever.',
+    source: 'Seeded mutation of the fixed code, named as such: no kernel commit put it there. v4.8 mm/migrate.c migrate_pages(): "for(pass = 0; pass < 10 && retry; pass++)" (NR_MAX_MIGRATE_PAGES_RETRY in later kernels); after the last pass the pages still busy are given back by putback_movable_pages().',
+    expect: { kind: 'termination', property: 'livelock' },
+    patch: {
+      cpu(b) {
+        // Only the RETRY branch is left: the choice to stop (the fair exit) is gone.
+        const node = b.nodes[CPU_MIGRATE_FORCED];
+        b.replace(CPU_MIGRATE_FORCED, { RETRY: [...node.on.RETRY] }, 'another forced pass while retry (no pass < 10)');
       },
     },
   },

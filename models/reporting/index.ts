@@ -168,7 +168,7 @@ export const reporting: System = {
     if (k === 'v5.7') {
       const m57 = buildV57(scope, v?.patch, { ...V57, ...v?.v57 });
       const lc57 = buddyLifecycles(m57.world, REPORTING_GEOMETRY.npages * PAGE_STRIDE, reportingBuddyPageMachine, 'batch');
-      return { ...m57, properties: [...m57.properties, lifecycleMonitor(lc57, m57.actors, m57.world.length)], lifecycles: lc57 };
+      return { ...m57, properties: [...m57.properties, lifecycleMonitor(lc57, m57.actors, m57.world.length)], lifecycles: lc57, liveness: true };
     }
     if (k !== AERATION_KERNEL) throw new Error(`reporting models kernels ${AERATION_KERNEL} and v5.7, not ${k}`);
     const lay = reportingLayout(cpus, hwm);
@@ -191,6 +191,8 @@ export const reporting: System = {
       world,
       properties: [...reportingProperties(lay), lifecycleMonitor(lifecycles, actors, world.length)],
       lifecycles,
+      // Its actors' programs have loops that can repeat: liveness by default.
+      liveness: true,
       view: {
         pages: g.npages,
         pageLabel: (pfn) => `p${pfn}`,

@@ -74,6 +74,8 @@ export const zsmalloc: System = {
       world: initialWorld(lay),
       properties: [...zsmallocProperties(lay), lifecycleMonitor(lifecycles, actors, lay.worldSize)],
       lifecycles,
+      // Its actors' programs have loops that can repeat (migrate_pages' passes among them): liveness by default.
+      liveness: true,
       view: {
         pages: lay.npages,
         // zspage z's pages are z<z>.<i>; targets as in every migration system.

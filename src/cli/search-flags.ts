@@ -10,7 +10,7 @@ import { UsageError, intFlag, type OptionTable, type Parsed } from './args.ts';
 /** The flags, as check's option table has them. */
 export const SEARCH_FLAGS: OptionTable = {
   preemptions: { type: 'string', value: 'K', help: `explore only schedules with at most K preemptions, fewest first (0..${MAX_PREEMPTIONS}; a pass is not exhaustive)` },
-  liveness: { type: 'boolean', help: 'after a pass, look for livelocks under weak fairness (a lasso trace; on by default where the system says so)' },
+  liveness: { type: 'boolean', help: 'after a pass, look for livelocks under fairness: weak over actors, strong on declared bounded exits (a lasso trace; on by default where the system says so)' },
   'no-liveness': { type: 'boolean', help: 'do not look for livelocks' },
 };
 
@@ -20,7 +20,8 @@ export function searchOptions(p: Parsed, workers: number, sharded: boolean): { p
   if (preemptions !== undefined && (workers > 1 || sharded)) throw new UsageError('--preemptions runs on one thread: it does not combine with --workers or --shard');
   if (p.flags.has('liveness') && p.flags.has('no-liveness')) throw new UsageError('--liveness and --no-liveness contradict each other');
   const liveness = p.flags.has('liveness') ? true : p.flags.has('no-liveness') ? false : undefined;
-  if (liveness && (workers > 1 || sharded)) throw new UsageError('--liveness runs on one thread: it does not combine with --workers or --shard');
+  // After --workers N the liveness pass runs on one thread; a shard holds part of the graph only.
+  if (liveness && sharded) throw new UsageError('--liveness needs the whole state graph: it does not combine with --shard');
   return { ...(preemptions === undefined ? {} : { preemptions }), ...(liveness === undefined ? {} : { liveness }) };
 }
 

@@ -29,6 +29,8 @@ export interface CompiledBranch {
   readonly actionNames: readonly string[];
   readonly actionParams: readonly Params[];
   readonly target: number;
+  /** The bounded exit of an uncounted loop (the transition's meta.fairExit; Branch.fairExit in program.ts). */
+  readonly fairExit: boolean;
 }
 
 export interface CompiledActor {
@@ -145,9 +147,11 @@ function compileActor(machine: AnyStateMachine, name: string, kind: string, base
           actNames.push(a.type);
           actParams.push(a.params ?? {});
         }
+        const fairExit = (def.meta as { fairExit?: unknown } | undefined)?.fairExit === true;
+        if (fairExit && meta?.local) throw new CompileError(`${name}: '${key}' on ${event}: a local step takes no choice, so it has no fair exit`);
         const br: CompiledBranch = {
           id: branches.length, from: pc, event, guard, guardName, guardParams,
-          actions: acts, actionNames: actNames, actionParams: actParams, target,
+          actions: acts, actionNames: actNames, actionParams: actParams, target, fairExit,
         };
         branches.push(br);
         group.push(br);

@@ -23,6 +23,15 @@ export interface SearchOptions extends WalkOptions {
 
 export function search(c: Compiled, opts: SearchOptions = {}): WalkResult {
   const safety = opts.preemptions === undefined ? walk(c, opts) : walkBounded(c, opts.preemptions, opts);
+  return livenessAfter(c, safety, opts);
+}
+
+/**
+ * The liveness pass after a safety search that passed, when the options or the
+ * model ask for it (also after a search on several threads: the pass itself runs
+ * on this one).
+ */
+export function livenessAfter(c: Compiled, safety: WalkResult, opts: SearchOptions): WalkResult {
   if (safety.verdict !== 'pass' || !(opts.liveness ?? (opts.preemptions === undefined && c.model.liveness === true)) || !hasLoops(c)) return safety;
   // The liveness pass explores every state again (it is exhaustive, whatever the bound of the first).
   const live = findLivelock(c, { ...opts, maxSeconds: opts.maxSeconds === undefined ? undefined : Math.max(0, opts.maxSeconds - safety.seconds) });

@@ -19,7 +19,7 @@ import {
 } from './page.ts';
 import { list_add, list_del, list_empty, list_entry, listNextOf, spaceOf } from './list.ts';
 import { PageMovable, claimIsolation, clearIsolated, dropIsolationClaim, mappingFault, mappingIsGarbage } from './movable.ts';
-import { type ActionFn, type Branch, type GuardFn, type Params, type ProgramBuilder, type Ref, STEP, br } from './program.ts';
+import { type ActionFn, type Branch, type GuardFn, type Params, type ProgramBuilder, type Ref, STEP, br, fairExit } from './program.ts';
 
 /** Return codes kept in a local byte: 0 is MIGRATEPAGE_SUCCESS, errnos are positive. */
 export const RC_SUCCESS = 0;
@@ -411,9 +411,12 @@ export function migratePages(b: ProgramBuilder, at: string, ctx: MigrateCtx, don
     br(x('forced')),
   ]);
   // Passes 4..9 (see FORCED_PASS): another forced pass, or the end of the loop.
+  // GIVE_UP is the loop's bounded exit (Branch.fairExit): the kernel's `pass < 10`,
+  // which the model does not count, ends every run of RETRYs, so a run that retries
+  // for ever is not one the kernel can take (liveness judges it unfair).
   b.step(x('forced'), fn, 'another forced pass (pass < 10), or stop', {
     RETRY: [br(x('entry'), [start])],
-    GIVE_UP: [br(done)],
+    GIVE_UP: [fairExit(br(done))],
   });
   b.localStep(x('entry'), fn, 'page = cursor; page2 = page->lru.next; or, back at the head, the next pass', [
     br(`${at}/uam`, [b.a(MIGRATE_TAKE_CURSOR, takeCursor, { ...lst, page: s.page, next: s.next })],

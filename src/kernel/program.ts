@@ -24,6 +24,14 @@ export interface Branch {
   readonly guard?: Ref;
   readonly actions: readonly Ref[];
   readonly target: string;
+  /**
+   * The branch is the bounded exit of a loop that the model does not count (a
+   * retry whose counter the kernel keeps and the model abstracts away): a run that
+   * comes to this choice infinitely often, the branch enabled, takes it infinitely
+   * often (strong fairness on the branch; see src/explore/liveness.ts). Safety
+   * search ignores it.
+   */
+  readonly fairExit?: true;
 }
 export interface StepNode {
   /** The kernel (or driver) function this step belongs to, for traces. */
@@ -205,6 +213,14 @@ function register<F>(table: Record<string, F>, name: string, fn: F): void {
   const have = table[name];
   if (have && have !== fn) throw new Error(`two different functions registered as '${name}'`);
   table[name] = fn;
+}
+
+/**
+ * A branch marked as its choice's bounded exit (Branch.fairExit): the kernel's
+ * counter, which the model does not keep, makes the loop take it in the end.
+ */
+export function fairExit(b: Branch): Branch {
+  return { ...b, fairExit: true };
 }
 
 /** Branch helper: `br(target, actions?, guard?)`. */

@@ -11,6 +11,7 @@
  */
 import type { AnyStateMachine } from 'xstate';
 import { DEADLOCK, type System } from '../system.ts';
+import { LIVELOCK } from '../explore/liveness.ts';
 import {
   changesBetween, describeChange, fieldOf, inline, readItf, stateTables, type Change, type ItfDoc, type ItfValue, type Table,
 } from './view-itf.ts';
@@ -251,7 +252,7 @@ const family = (actor: string): string => (actor.includes('[') ? actor.slice(0, 
  */
 function systemKnowledge(meta: Record<string, unknown>, systems: readonly System[]): { charts: Map<string, Chart> } & Knowledge {
   const charts = new Map<string, Chart>();
-  const rules = new Map<string, { rule: string; source: string }>([[DEADLOCK.name, { rule: DEADLOCK.rule, source: DEADLOCK.source }]]);
+  const rules = new Map<string, { rule: string; source: string }>([[DEADLOCK.name, { rule: DEADLOCK.rule, source: DEADLOCK.source }], [LIVELOCK.name, { rule: LIVELOCK.rule, source: LIVELOCK.source }]]);
   const sys = systems.find((s) => s.name === meta.system);
   if (!sys || !isObject(meta.scope)) return { charts, rules, contract: null, bug: null };
   const variant = str(meta.variant);

@@ -13,7 +13,7 @@
  * The step labels and the names of the actions variants swap are exported.
  */
 import { list_add, list_del, list_first_or_null } from '../list.ts';
-import { type ActionFn, type ProgramBuilder, br } from '../program.ts';
+import { type ActionFn, type ProgramBuilder, br, fairExit } from '../program.ts';
 import {
   type FolioWorld, NO_MAPPING, PG_active, PG_dirty, PG_locked, PG_lru, PG_unevictable, PG_writeback, F_FLAGS, F_REF,
   flagsOf, folioMappingWord, folio_add_lru, folio_clear_flag, folio_put, folio_ref_count, folio_test, folio_test_clear_lru,
@@ -374,7 +374,9 @@ export function migratePages(b: ProgramBuilder, c: CompactCtx, next: string): vo
   // after the last pass, goes back.
   b.step(MIGRATE.retry, 'migrate_folio_undo_src', 'folio_unlock(src); migrate_folio_undo_dst(dst); -EAGAIN: retry in the next pass, or give up after the last', {
     retry: [br(MIGRATE.refcheck, [undo])],
-    give_up: [br(MIGRATE.putback, [undo])],
+    // The bounded exit (Branch.fairExit): NR_MAX_MIGRATE_PAGES_RETRY ends every run
+    // of retries, so a run that retries for ever is not the kernel's.
+    give_up: [fairExit(br(MIGRATE.putback, [undo]))],
   });
   // putback_movable_pages(): list_del(&folio->lru), then folio_putback_lru() =
   // folio_add_lru() (lru_add_fn() under lru_lock, folio_evictable() under RCU) and
