@@ -71,6 +71,8 @@ export const lazy: System = {
       world: lay.world,
       properties: [...lazyProperties(lay.lay), lifecycleMonitor(lifecycles, actors, lay.world.length)],
       lifecycles,
+      // Its actors' programs have loops that can repeat (a retry is a marked bounded exit): liveness by default.
+      liveness: true,
       ...(touchers > 1 ? { symmetry: toucherSymmetry(lay.lay, 1, touchers) } : {}),
       view: view(lay.lay),
     };

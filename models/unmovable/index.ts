@@ -68,6 +68,8 @@ export function buildUnmovable(scope: Scope, patch: Patch): Model {
     world,
     properties: [...unmovableProperties(lay), lifecycleMonitor(lifecycles, actors, world.length, FOLIO_BYTES)],
     lifecycles,
+    // Its actors' programs have loops that can repeat (a retry is a marked bounded exit): liveness by default.
+    liveness: true,
     symmetry: unmovableSymmetry(lay),
     view: {
       pages: 0,
