@@ -15,6 +15,7 @@
  */
 import { PAGE_STRIDE } from '../src/kernel/page.ts';
 import type { ActorDef, Lifecycle, LifecycleMeta, StepInvariant } from '../src/system.ts';
+import { WordViews } from '../src/words.ts';
 
 export const PAGE_LIFECYCLE = 'page-lifecycle';
 
@@ -94,21 +95,6 @@ interface Allowed {
 export interface LifecycleMonitor extends StepInvariant {
   /** Tell `seen` which transition of which lifecycle each page the step moved took (the witness search). */
   witness(pre: Uint8Array, post: Uint8Array, actor: number, seen: (lifecycle: number, transition: number) => void): void;
-}
-
-/** Int32 views of the few state buffers a monitor is handed (by identity), or null when one cannot be made. */
-class WordViews {
-  private readonly bytes: Uint8Array[] = [];
-  private readonly words: (Int32Array | null)[] = [];
-  of(v: Uint8Array): Int32Array | null {
-    const { bytes, words } = this;
-    for (let i = 0; i < bytes.length; i++) if (bytes[i] === v) return words[i];
-    const w = (v.byteOffset & 3) === 0 && (v.length & 3) === 0 ? new Int32Array(v.buffer, v.byteOffset, v.length >>> 2) : null;
-    if (bytes.length === 4) { bytes.shift(); words.shift(); }
-    bytes.push(v);
-    words.push(w);
-    return w;
-  }
 }
 
 export function lifecycleMonitor(lifecycles: readonly Lifecycle[], actors: readonly ActorDef[], worldSize: number, stride = PAGE_STRIDE): LifecycleMonitor {

@@ -5,6 +5,7 @@
 import { KernelBug } from '../kernel/bug.ts';
 import type { ViolationKind } from '../system.ts';
 import { DEADLOCK } from '../system.ts';
+import { WordViews } from '../words.ts';
 import type { Compiled, CompiledBranch } from './compile.ts';
 
 export interface Finding {
@@ -128,20 +129,9 @@ export function runLocalChain(
   return null;
 }
 
-/**
- * Word views of the state buffers the walker reuses (a few, by identity), so that
- * copying and comparing states goes a word at a time without a view per call.
- */
-const viewOf: Uint8Array[] = [];
-const wordsOf: (Int32Array | null)[] = [];
-function words(v: Uint8Array): Int32Array | null {
-  for (let i = 0; i < viewOf.length; i++) if (viewOf[i] === v) return wordsOf[i];
-  const w = (v.byteOffset & 3) === 0 && (v.length & 3) === 0 ? new Int32Array(v.buffer, v.byteOffset, v.length >>> 2) : null;
-  if (viewOf.length === 4) { viewOf.shift(); wordsOf.shift(); }
-  viewOf.push(v);
-  wordsOf.push(w);
-  return w;
-}
+/** Word views of the state buffers the walker reuses (src/words.ts). */
+const views = new WordViews();
+const words = (v: Uint8Array): Int32Array | null => views.of(v);
 
 /** dst = src (same length). */
 function copyState(src: Uint8Array, dst: Uint8Array): void {

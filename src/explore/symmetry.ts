@@ -14,6 +14,7 @@
  */
 import type { Symmetry } from '../system.ts';
 import { CompileError, type Compiled } from './compile.ts';
+import { WordViews } from '../words.ts';
 
 /** Every permutation of `items`, in a fixed order (identity first). */
 function permutations(items: readonly number[]): number[][] {
@@ -209,8 +210,8 @@ export class Canonicalizer {
     if (best === 0) {
       // The identity's image is the state itself, with the padding zeroed: copied a
       // word at a time (TypedArray.set costs more than the copy at this size).
-      const sw = this.wordsOf(src, 0);
-      const dw = this.wordsOf(dst, 1);
+      const sw = this.views.of(src);
+      const dw = this.views.of(dst);
       if (sw !== null && dw !== null && sw.length === dw.length) for (let w = 0; w < sw.length; w++) dw[w] = sw[w];
       else dst.set(src);
       for (let i = this.actorsEnd; i < n; i++) dst[i] = 0;
@@ -220,16 +221,8 @@ export class Canonicalizer {
     return best;
   }
 
-  /** Int32 views of the last source and destination buffers (callers reuse theirs). */
-  private readonly viewBytes: (Uint8Array | null)[] = [null, null];
-  private readonly viewWords: (Int32Array | null)[] = [null, null];
-  private wordsOf(v: Uint8Array, slot: number): Int32Array | null {
-    if (this.viewBytes[slot] !== v) {
-      this.viewBytes[slot] = v;
-      this.viewWords[slot] = (v.byteOffset & 3) === 0 && (v.length & 3) === 0 ? new Int32Array(v.buffer, v.byteOffset, v.length >>> 2) : null;
-    }
-    return this.viewWords[slot];
-  }
+  /** Int32 views of the source and destination buffers (callers reuse theirs; src/words.ts). */
+  private readonly views = new WordViews();
 
   /** canonical() by writing every image (for a symmetry without a gather). */
   private canonicalByImages(src: Uint8Array, dst: Uint8Array): number {
