@@ -22,7 +22,7 @@ import { enabledBranch, takeStep, type Finding } from './explore/check.ts';
 import { countPreemptions } from './explore/bounded.ts';
 import { simulate, type SimulateOptions, type SimulateResult } from './explore/simulate.ts';
 import { walk, type FoundViolation, type StepRef } from './explore/walker.ts';
-import { rebuild, type NamedStep, type Trace } from './trace/trace.ts';
+import { namedBranch, rebuild, type NamedStep, type Trace } from './trace/trace.ts';
 import type { Scope, System } from './system.ts';
 
 export interface SimulateOutcome {
@@ -135,14 +135,8 @@ function liftSteps(c: Compiled, named: readonly (NamedStep & { local: boolean })
   const states: Uint8Array[] = [];
   /** The step `s` names, if possible in m: its branch (or the assertion its guard fires). */
   const named1 = (actor: number, s: NamedStep): { br: CompiledBranch | Finding; id: number } | null => {
-    const a = c.actors[actor];
-    if (a.states[m[a.base]] !== s.from) return null;
-    const group = a.groups[m[a.base]].find((g) => g[0].event === s.event);
-    if (!group) return null;
-    const br = enabledBranch(c, actor, group, m);
-    if (br === null) return null;
-    if ('kind' in br) return { br, id: group[0].id };
-    return a.states[br.target] === s.to ? { br, id: br.id } : null;
+    const found = namedBranch(c, actor, s, m);
+    return typeof found === 'string' ? null : { br: found.fired ?? found.br, id: found.br.id };
   };
   /** The actor's one enabled step, if it has exactly one. */
   const only = (actor: number): CompiledBranch | null => {

@@ -19,7 +19,7 @@
  * an exhaustive pass.
  */
 import type { Compiled } from './compile.ts';
-import { enabledBranch } from './check.ts';
+import { canStep } from './check.ts';
 import { Expander, type Candidate, type SuccessorSink } from './expand.ts';
 import { NO_ACTOR, NO_PARENT } from './states.ts';
 import { ChunkedU16, ChunkedU32, ChunkedU8, DepthBuckets, FingerprintSet } from './store.ts';
@@ -264,15 +264,3 @@ export function countPreemptions(c: Compiled, actors: readonly number[], states:
   return n;
 }
 
-/**
- * Has `actor` an enabled step in `m`? A guard that fires an assertion does not
- * count, as in Expander.expand: that step is the bug, not a move the actor could go on with.
- */
-function canStep(c: Compiled, actor: number, m: Uint8Array): boolean {
-  const a = c.actors[actor];
-  for (const g of a.groups[m[a.base]]) {
-    const br = enabledBranch(c, actor, g, m);
-    if (br !== null && !('kind' in br)) return true;
-  }
-  return false;
-}

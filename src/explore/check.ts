@@ -85,6 +85,19 @@ export function enabledBranch(c: Compiled, actor: number, group: readonly Compil
   return null;
 }
 
+/**
+ * Has `actor` an enabled step in `m`? A guard that fires an assertion does not
+ * count, as in Expander.expand: that step is the bug, not a move the actor could go on with.
+ */
+export function canStep(c: Compiled, actor: number, m: Uint8Array): boolean {
+  const a = c.actors[actor];
+  for (const g of a.groups[m[a.base]]) {
+    const br = enabledBranch(c, actor, g, m);
+    if (br !== null && !('kind' in br)) return true;
+  }
+  return false;
+}
+
 /** Apply a branch's actions to `next` (a copy of the pre-state) and move the pc. */
 export function applyBranch(c: Compiled, actor: number, br: CompiledBranch, next: Uint8Array): Finding | null {
   const a = c.actors[actor];
@@ -134,12 +147,7 @@ const views = new WordViews();
 const words = (v: Uint8Array): Int32Array | null => views.of(v);
 
 /** dst = src (same length). */
-function copyState(src: Uint8Array, dst: Uint8Array): void {
-  const s = words(src);
-  const d = words(dst);
-  if (s === null || d === null || s.length !== d.length) { dst.set(src); return; }
-  for (let i = 0; i < s.length; i++) d[i] = s[i];
-}
+const copyState = (src: Uint8Array, dst: Uint8Array): void => views.copy(src, dst);
 
 /**
  * One whole step: the branch, then (with `por`) the actor's local steps, then the
@@ -205,8 +213,8 @@ export function checkStep(c: Compiled, pre: Uint8Array | null, post: Uint8Array,
     if (pw !== null && qw !== null) {
       for (let w = from >>> 2, end = to >>> 2; w < end; w++) {
         if (pw[w] === qw[w]) continue;
-        for (let b = w << 2, e = Math.max(from, b), z = b + 4; b < z; b++) {
-          if (b >= e && pre[b] !== post[b]) {
+        for (let b = Math.max(from, w << 2), z = (w << 2) + 4; b < z; b++) {
+          if (pre[b] !== post[b]) {
             stateBits |= sw[b];
             stepBits |= tw[b];
           }

@@ -33,7 +33,7 @@
  */
 import type { Compiled } from './compile.ts';
 import { countPreemptions } from './bounded.ts';
-import { enabledBranch, runLocalChain, takeStep } from './check.ts';
+import { canStep, enabledBranch, runLocalChain, takeStep } from './check.ts';
 import { Expander, type Candidate, type SuccessorSink } from './expand.ts';
 import { NO_PARENT } from './states.ts';
 import { ChunkedU32, DepthBuckets, FingerprintSet } from './store.ts';
@@ -370,11 +370,11 @@ function lasso(c: Compiled, g: Graph, f: FairChoices, comp: Int32Array, id: numb
     if (met & (1 << a)) continue;
     walkTo((x) => (x !== at && (~g.enabled.get(x) & (1 << a)) ? -1 : edgeInside(x, (code) => code >>> 16 === a)));
   }
-  let exitsEnabled = 0;
-  for (let x = 0; x < g.n; x++) if (comp[x] === id) exitsEnabled |= g.exits.get(x);
+  let exitsInComponent = 0;
+  for (let x = 0; x < g.n; x++) if (comp[x] === id) exitsInComponent |= g.exits.get(x);
   for (let k = 0; k < 32; k++) {
     const bit = 1 << k;
-    if (!(exitsEnabled & bit) || (exitsTaken & bit)) continue;
+    if (!(exitsInComponent & bit) || (exitsTaken & bit)) continue;
     walkTo((x) => edgeInside(x, (code) => (exitBit(f, code) & bit) !== 0));
   }
   // Back to the loop's start (at least one step).
@@ -429,8 +429,7 @@ export function unfairLoop(
   for (let i = loop; i < steps.length; i++) {
     const m = states[i];
     for (let a = 0; a < nActors; a++) {
-      const groups = c.actors[a].groups[m[c.actors[a].base]];
-      if (!groups.some((g) => { const br = enabledBranch(c, a, g, m); return br !== null && !('kind' in br); })) disabled[a] = 1;
+      if (!canStep(c, a, m)) disabled[a] = 1;
     }
     enabledExits |= exitsEnabled(c, f, m);
     const a = c.actors.findIndex((x) => x.name === steps[i].actor);

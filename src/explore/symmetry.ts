@@ -210,10 +210,7 @@ export class Canonicalizer {
     if (best === 0) {
       // The identity's image is the state itself, with the padding zeroed: copied a
       // word at a time (TypedArray.set costs more than the copy at this size).
-      const sw = this.views.of(src);
-      const dw = this.views.of(dst);
-      if (sw !== null && dw !== null && sw.length === dw.length) for (let w = 0; w < sw.length; w++) dw[w] = sw[w];
-      else dst.set(src);
+      this.views.copy(src, dst);
       for (let i = this.actorsEnd; i < n; i++) dst[i] = 0;
     } else {
       for (let i = 0, o = best * n; i < n; i++, o++) dst[i] = tables[table[o] + src[source[o]]];

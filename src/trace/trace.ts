@@ -172,6 +172,25 @@ export function lassoOf(c: Compiled, named: readonly NamedStep[], violation: Fin
   return { violation, steps: r.steps, states: r.states, loop };
 }
 
+/**
+ * The branch named step `s` of `actor` takes in state m, or why it cannot: the actor
+ * must be at `s.from`, its event group `s.event` must have an enabled branch, and
+ * that branch must go to `s.to`. A guard that fires an assertion is the event's
+ * first branch, as the walker records it, with the assertion as `fired`.
+ */
+export function namedBranch(c: Compiled, actor: number, s: NamedStep, m: Uint8Array): { br: CompiledBranch; fired: Finding | null } | string {
+  const a = c.actors[actor];
+  const here = a.states[m[a.base]];
+  if (here !== s.from) return `${s.actor} is at '${here}'`;
+  const group = a.groups[m[a.base]].find((g) => g[0].event === s.event);
+  if (!group) return `${s.actor} has no event '${s.event}' at '${here}'`;
+  const br = enabledBranch(c, actor, group, m);
+  if (br === null) return `${s.actor} cannot take '${s.event}' at '${here}' (blocked)`;
+  if ('kind' in br) return { br: group[0], fired: br };
+  if (a.states[br.target] !== s.to) return `${s.actor} goes to '${a.states[br.target]}'`;
+  return { br, fired: null };
+}
+
 /** Re-execute named steps against the core, without chaining. */
 export function replaySteps(c: Compiled, steps: readonly NamedStep[]): Replayed {
   return run(c, (m, i) => {
@@ -180,16 +199,9 @@ export function replaySteps(c: Compiled, steps: readonly NamedStep[]): Replayed 
     const actor = c.actors.findIndex((a) => a.name === s.actor);
     const stale = (why: string) => new StaleTraceError(`the trace no longer applies: step ${i + 1} (${s.actor} ${s.from} -> ${s.to}) is not possible: ${why}`);
     if (actor < 0) throw stale(`no actor '${s.actor}' in this model`);
-    const a = c.actors[actor];
-    const here = a.states[m[a.base]];
-    if (here !== s.from) throw stale(`${s.actor} is at '${here}'`);
-    const group = a.groups[m[a.base]].find((g) => g[0].event === s.event);
-    if (!group) throw stale(`${s.actor} has no event '${s.event}' at '${here}'`);
-    const br = enabledBranch(c, actor, group, m);
-    if (br === null) throw stale(`${s.actor} cannot take '${s.event}' at '${here}' (blocked)`);
-    if ('kind' in br) return { actor, br: group[0] };
-    if (a.states[br.target] !== s.to) throw stale(`${s.actor} goes to '${a.states[br.target]}'`);
-    return { actor, br };
+    const found = namedBranch(c, actor, s, m);
+    if (typeof found === 'string') throw stale(found);
+    return { actor, br: found.br };
   }, false);
 }
 
